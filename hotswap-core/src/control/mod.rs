@@ -1,0 +1,49 @@
+//! The control plane's view of edge nodes.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{EdgeNode, LoadedVersion, ModuleName, RoutingTable, VersionStats, WasmModule};
+use crate::error::Result;
+
+/// What a node reports about itself.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct NodeState {
+    /// Versions loaded, with the digests the node verified.
+    pub loaded: Vec<LoadedVersion>,
+    /// Routing tables applied, one per module.
+    pub routing: Vec<RoutingTable>,
+    /// Cumulative per-version statistics.
+    pub stats: Vec<VersionStats>,
+}
+
+/// Commands the control plane sends to an edge node, in-process or over
+/// HTTP.
+///
+/// Contract:
+/// - `load` is idempotent: loading a loaded version succeeds. The node
+///   verifies the module's digest before it serves it and reports the
+///   verified digest back; a mismatch is `DigestMismatch`.
+/// - `apply_routing` is refused with `Invalid` when the table names a
+///   version the node has not loaded, and with `Conflict` when the node
+///   already holds a newer revision; a refused table changes nothing.
+/// - An unreachable node is `Unavailable { temporary: true }`.
+#[async_trait]
+pub trait NodeControl: Send + Sync + fmt::Debug + 'static {
+    /// Load a module version on `node`.
+    async fn load(&self, node: &EdgeNode, module: &WasmModule) -> Result<LoadedVersion>;
+
+    /// Drop a version from `node` once no call uses it.
+    async fn unload(&self, node: &EdgeNode, module: &ModuleName, version: &Version) -> Result<()>;
+
+    /// Replace the node's routing table for `table.module`.
+    async fn apply_routing(&self, node: &EdgeNode, table: &RoutingTable) -> Result<()>;
+
+    /// What the node has loaded, routes and has counted.
+    async fn state(&self, node: &EdgeNode) -> Result<NodeState>;
+}

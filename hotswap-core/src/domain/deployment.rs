@@ -1,0 +1,559 @@
+//! Deployments: rolling a module from one version to another.
+
+use chrono::{DateTime, Utc};
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use super::module::validate_actor;
+use super::{DeploymentId, EdgeNode, Labels, ModuleName, Region, StrategyConfig, VersionStats};
+use crate::error::{Error, Result};
+
+/// The environment a deployment targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    /// Development.
+    Development,
+    /// Staging.
+    Staging,
+    /// Production.
+    Production,
+}
+
+/// Where a deployment stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentPhase {
+    /// Created, not started.
+    Pending,
+    /// Moving through its steps.
+    Progressing,
+    /// Stopped by an operator or an inconclusive health check; resumable.
+    Paused,
+    /// Finished: the new version is stable everywhere. Terminal.
+    Succeeded,
+    /// Rolled back to the old version. Terminal.
+    RolledBack,
+    /// Could not proceed or roll back cleanly. Terminal.
+    Failed,
+    /// Stopped by an operator; routing returns to the old version. Terminal.
+    Aborted,
+}
+
+impl DeploymentPhase {
+    /// Whether no further transition is possible.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::Succeeded | Self::RolledBack | Self::Failed | Self::Aborted
+        )
+    }
+
+    /// Whether a deployment may move from `self` to `next`.
+    ///
+    /// `Progressing -> Progressing` is allowed (a step advances);
+    /// terminal phases allow nothing.
+    pub fn can_transition_to(self, next: Self) -> bool {
+        use DeploymentPhase::*;
+        match self {
+            Pending => matches!(next, Progressing | Failed | Aborted),
+            Progressing => matches!(
+                next,
+                Progressing | Paused | Succeeded | RolledBack | Failed | Aborted
+            ),
+            Paused => matches!(next, Progressing | RolledBack | Failed | Aborted),
+            Succeeded | RolledBack | Failed | Aborted => false,
+        }
+    }
+}
+
+/// Machine-readable cause of the current phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ReasonCode {
+    /// Just created.
+    Created,
+    /// The orchestrator started it.
+    Started,
+    /// A step finished healthy and the next began.
+    StepAdvanced,
+    /// Health criteria were breached.
+    HealthCheckFailed,
+    /// Too few samples to judge, and the policy says pause or roll back.
+    Inconclusive,
+    /// An operator paused it.
+    ManualPause,
+    /// An operator resumed it.
+    ManualResume,
+    /// An operator promoted it.
+    ManualPromote,
+    /// An operator rolled it back.
+    ManualRollback,
+    /// An operator aborted it.
+    ManualAbort,
+    /// Every step completed.
+    Completed,
+    /// The version could not be brought onto the target nodes.
+    DistributionFailed,
+    /// No node matches the target selector and can run the module.
+    NoEligibleNodes,
+    /// A newer deployment of the same module replaced it.
+    Superseded,
+}
+
+/// Why a deployment is in its phase.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseReason {
+    /// Machine-readable code.
+    pub code: ReasonCode,
+    /// Human-readable detail.
+    pub message: String,
+}
+
+/// Which nodes a deployment targets. Empty lists match every node.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TargetSelector {
+    /// Regions to include (all when empty).
+    pub regions: Vec<Region>,
+    /// Labels every target node must carry.
+    pub labels: Labels,
+}
+
+impl TargetSelector {
+    /// Whether `node` is targeted.
+    pub fn matches(&self, node: &EdgeNode) -> bool {
+        (self.regions.is_empty() || self.regions.contains(&node.region))
+            && node.labels.matches(&self.labels)
+    }
+}
+
+/// What to do when a health evaluation has too few samples.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InconclusivePolicy {
+    /// Pause and wait for an operator.
+    #[default]
+    Pause,
+    /// Roll back.
+    Rollback,
+}
+
+/// The outcome of judging a version's statistics against [`HealthCriteria`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum HealthVerdict {
+    /// Within the criteria.
+    Healthy,
+    /// Outside the criteria.
+    Unhealthy {
+        /// Which criterion failed, with figures.
+        reason: String,
+    },
+    /// Fewer calls than the minimum sample size.
+    Inconclusive {
+        /// How many calls were seen.
+        samples: u64,
+    },
+}
+
+/// When a new version counts as healthy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct HealthCriteria {
+    /// Highest acceptable share of failed calls, 0.0..=1.0.
+    pub max_error_rate: f64,
+    /// Highest acceptable p99 latency in milliseconds.
+    pub max_p99_ms: u64,
+    /// Calls needed before a verdict other than inconclusive.
+    pub min_samples: u64,
+    /// What to do when inconclusive at the end of a step.
+    pub on_inconclusive: InconclusivePolicy,
+}
+
+impl Default for HealthCriteria {
+    fn default() -> Self {
+        Self {
+            max_error_rate: 0.01,
+            max_p99_ms: 1_000,
+            min_samples: 100,
+            on_inconclusive: InconclusivePolicy::Pause,
+        }
+    }
+}
+
+impl HealthCriteria {
+    /// Refuse rates outside 0..=1 and zero thresholds.
+    pub fn validate(&self) -> Result<()> {
+        if !self.max_error_rate.is_finite() || !(0.0..=1.0).contains(&self.max_error_rate) {
+            return Err(Error::invalid(
+                "max_error_rate",
+                format!("{} is outside 0.0..=1.0", self.max_error_rate),
+            ));
+        }
+        if self.max_p99_ms == 0 {
+            return Err(Error::invalid("max_p99_ms", "must not be zero"));
+        }
+        if self.min_samples == 0 {
+            return Err(Error::invalid("min_samples", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// Judge `stats` (merged across the nodes that ran the version).
+    pub fn evaluate(&self, stats: &VersionStats) -> HealthVerdict {
+        if stats.calls < self.min_samples {
+            return HealthVerdict::Inconclusive {
+                samples: stats.calls,
+            };
+        }
+        let rate = stats.error_rate();
+        if rate > self.max_error_rate {
+            return HealthVerdict::Unhealthy {
+                reason: format!(
+                    "error rate {:.4} ({} of {} calls) exceeds {:.4}",
+                    rate, stats.errors, stats.calls, self.max_error_rate
+                ),
+            };
+        }
+        let p99_us = stats.latency.quantile_us(0.99);
+        if p99_us > self.max_p99_ms.saturating_mul(1000) {
+            return HealthVerdict::Unhealthy {
+                reason: format!(
+                    "p99 latency {:.3} ms exceeds {} ms",
+                    p99_us as f64 / 1000.0,
+                    self.max_p99_ms
+                ),
+            };
+        }
+        HealthVerdict::Healthy
+    }
+}
+
+/// How far a deployment has come; owned by its strategy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct DeploymentProgress {
+    /// Index of the current step (0-based).
+    pub step: u32,
+    /// Number of steps the strategy planned.
+    pub total_steps: u32,
+    /// When the current step started.
+    pub step_started_at: Option<DateTime<Utc>>,
+    /// Percent of traffic on the new version now.
+    pub traffic_percent: u8,
+    /// Target nodes found.
+    pub nodes_targeted: u32,
+    /// Target nodes that run the new version.
+    pub nodes_updated: u32,
+}
+
+/// One rollout of a module from one version to another.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ModuleDeployment {
+    /// Identity.
+    pub id: DeploymentId,
+    /// The module.
+    pub module: ModuleName,
+    /// The version being replaced (`None` for a first deployment).
+    pub from_version: Option<Version>,
+    /// The version being rolled out.
+    pub to_version: Version,
+    /// How.
+    pub strategy: StrategyConfig,
+    /// Where.
+    #[serde(default)]
+    pub target: TargetSelector,
+    /// When the new version counts as healthy.
+    #[serde(default)]
+    pub health: HealthCriteria,
+    /// Environment.
+    pub environment: Environment,
+    /// Where it stands.
+    pub phase: DeploymentPhase,
+    /// Why it stands there.
+    pub reason: PhaseReason,
+    /// Strategy progress.
+    #[serde(default)]
+    pub progress: DeploymentProgress,
+    /// Who created it.
+    pub created_by: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Bumped by every stored update; the compare-and-set token.
+    #[serde(default)]
+    pub revision: u64,
+}
+
+impl ModuleDeployment {
+    /// A pending deployment with default target and health criteria.
+    pub fn new(
+        module: ModuleName,
+        from_version: Option<Version>,
+        to_version: Version,
+        strategy: StrategyConfig,
+        environment: Environment,
+        created_by: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: DeploymentId::new(),
+            module,
+            from_version,
+            to_version,
+            strategy,
+            target: TargetSelector::default(),
+            health: HealthCriteria::default(),
+            environment,
+            phase: DeploymentPhase::Pending,
+            reason: PhaseReason {
+                code: ReasonCode::Created,
+                message: "deployment created".into(),
+            },
+            progress: DeploymentProgress::default(),
+            created_by: created_by.into(),
+            created_at: now,
+            updated_at: now,
+            revision: 0,
+        }
+    }
+
+    /// Refuse an inconsistent deployment, naming the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.from_version.as_ref() == Some(&self.to_version) {
+            return Err(Error::invalid(
+                "to_version",
+                format!("{} is already the from_version", self.to_version),
+            ));
+        }
+        self.strategy.validate()?;
+        if let StrategyConfig::AbTest(ab) = &self.strategy
+            && !ab.variants.iter().any(|v| v.version == self.to_version)
+        {
+            return Err(Error::invalid(
+                "strategy.variants",
+                format!("no variant runs to_version {}", self.to_version),
+            ));
+        }
+        self.health.validate().map_err(|e| e.within("health"))?;
+        validate_actor("created_by", &self.created_by)?;
+        if self.updated_at < self.created_at {
+            return Err(Error::invalid("updated_at", "is before created_at"));
+        }
+        Ok(())
+    }
+
+    /// Move to `next`, recording why, and return the event to append.
+    ///
+    /// Refuses (with `Conflict`) a transition the phase machine does not
+    /// allow, leaving `self` unchanged.
+    pub fn transition(
+        &mut self,
+        next: DeploymentPhase,
+        code: ReasonCode,
+        message: impl Into<String>,
+        at: DateTime<Utc>,
+    ) -> Result<DeploymentEvent> {
+        if !self.phase.can_transition_to(next) {
+            return Err(Error::conflict(
+                format!("deployment {}", self.id),
+                format!("cannot move from {:?} to {:?}", self.phase, next),
+            ));
+        }
+        let message = message.into();
+        self.phase = next;
+        self.reason = PhaseReason {
+            code,
+            message: message.clone(),
+        };
+        self.updated_at = at.max(self.updated_at);
+        Ok(DeploymentEvent::new(
+            EventKind::PhaseChanged,
+            next,
+            message,
+            at,
+        ))
+    }
+}
+
+/// What a deployment event records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EventKind {
+    /// The phase changed.
+    PhaseChanged,
+    /// A strategy step began.
+    StepStarted,
+    /// Traffic weights changed.
+    TrafficShifted,
+    /// A node loaded the version.
+    VersionLoaded,
+    /// A node failed to load the version.
+    LoadFailed,
+    /// Health was judged.
+    HealthEvaluated,
+    /// A routing table was applied to nodes.
+    RoutingApplied,
+    /// Anything else worth recording.
+    Note,
+}
+
+/// One entry of a deployment's append-only event log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DeploymentEvent {
+    /// Position in the log, 1-based and contiguous; assigned on append.
+    pub seq: u64,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// What happened.
+    pub kind: EventKind,
+    /// The phase after it.
+    pub phase: DeploymentPhase,
+    /// Human-readable detail.
+    pub message: String,
+    /// Structured detail (node ids, weights, verdicts).
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+impl DeploymentEvent {
+    /// An event not yet appended (`seq` 0).
+    pub fn new(
+        kind: EventKind,
+        phase: DeploymentPhase,
+        message: impl Into<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            seq: 0,
+            at,
+            kind,
+            phase,
+            message: message.into(),
+            data: serde_json::Value::Null,
+        }
+    }
+
+    /// Attach structured detail.
+    #[must_use]
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.data = data;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::LatencyHistogram;
+
+    fn deployment() -> ModuleDeployment {
+        ModuleDeployment::new(
+            ModuleName::new("echo").unwrap(),
+            Some(Version::new(1, 0, 0)),
+            Version::new(1, 1, 0),
+            StrategyConfig::default(),
+            Environment::Production,
+            "alice",
+            Utc::now(),
+        )
+    }
+
+    #[test]
+    fn transitions_follow_the_phase_machine() {
+        let mut d = deployment();
+        let now = Utc::now();
+        d.transition(DeploymentPhase::Progressing, ReasonCode::Started, "go", now)
+            .unwrap();
+        d.transition(
+            DeploymentPhase::Paused,
+            ReasonCode::ManualPause,
+            "wait",
+            now,
+        )
+        .unwrap();
+        d.transition(
+            DeploymentPhase::RolledBack,
+            ReasonCode::ManualRollback,
+            "back",
+            now,
+        )
+        .unwrap();
+        let before = d.clone();
+        let e = d
+            .transition(
+                DeploymentPhase::Progressing,
+                ReasonCode::ManualResume,
+                "again",
+                now,
+            )
+            .unwrap_err();
+        assert!(matches!(e, Error::Conflict { .. }), "{e}");
+        assert_eq!(d, before);
+    }
+
+    #[test]
+    fn validation_names_fields() {
+        let mut d = deployment();
+        d.validate().unwrap();
+        d.to_version = Version::new(1, 0, 0);
+        assert!(
+            d.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid to_version")
+        );
+        let mut d = deployment();
+        d.health.max_error_rate = 2.0;
+        assert!(
+            d.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid health.max_error_rate")
+        );
+        let mut d = deployment();
+        d.created_by = " ".into();
+        assert!(
+            d.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid created_by")
+        );
+    }
+
+    #[test]
+    fn health_criteria_judge_stats() {
+        let c = HealthCriteria {
+            min_samples: 10,
+            max_error_rate: 0.1,
+            max_p99_ms: 50,
+            ..Default::default()
+        };
+        let mut s = VersionStats::new(ModuleName::new("m").unwrap(), Version::new(1, 0, 0));
+        s.calls = 5;
+        assert_eq!(c.evaluate(&s), HealthVerdict::Inconclusive { samples: 5 });
+        s.calls = 100;
+        s.errors = 5;
+        s.latency = LatencyHistogram::new();
+        s.latency.record_n(10_000, 100);
+        assert_eq!(c.evaluate(&s), HealthVerdict::Healthy);
+        s.errors = 20;
+        assert!(
+            matches!(c.evaluate(&s), HealthVerdict::Unhealthy { reason } if reason.starts_with("error rate 0.2000"))
+        );
+        s.errors = 0;
+        s.latency.record_n(80_000, 5);
+        assert!(
+            matches!(c.evaluate(&s), HealthVerdict::Unhealthy { reason } if reason.contains("p99"))
+        );
+    }
+}

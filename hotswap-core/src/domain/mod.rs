@@ -1,0 +1,43 @@
+//! Domain types: module versions, limits, nodes, deployments, routing and
+//! call values. Every type validates itself and has stable snake_case JSON.
+
+mod deployment;
+mod digest;
+mod ids;
+pub(crate) mod labels;
+pub(crate) mod limits;
+mod module;
+pub(crate) mod names;
+mod node;
+mod routing;
+mod stats;
+mod strategy_config;
+mod value;
+
+pub use deployment::{
+    DeploymentEvent, DeploymentPhase, DeploymentProgress, Environment, EventKind, HealthCriteria,
+    HealthVerdict, InconclusivePolicy, ModuleDeployment, PhaseReason, ReasonCode, TargetSelector,
+};
+pub use digest::Digest;
+pub use ids::{DeploymentId, InterfaceId, ModuleId, NodeId};
+pub use labels::{Labels, MAX_LABEL_KEY_LEN, MAX_LABEL_VALUE_LEN, MAX_LABELS};
+pub use limits::{
+    MAX_AGGREGATE_MEMORY_BYTES, MAX_CONCURRENT_INSTANCES, MAX_MEMORY_BYTES, MAX_STACK_BYTES,
+    MAX_TIMEOUT_MS, MIN_STACK_BYTES, ResourceLimits, WASM_PAGE_BYTES,
+};
+pub(crate) use module::validate_actor;
+pub use module::{Export, Import, ItemKind, MAX_ACTOR_LEN, ModuleKind, WasiVersion, WasmModule};
+pub use names::{MAX_MODULE_NAME_LEN, ModuleName, Region};
+pub use node::{
+    EdgeNode, Heartbeat, LoadedVersion, MAX_NODE_NAME_LEN, NodeCapabilities, NodeMetrics,
+    NodeStatus, RuntimeKind,
+};
+pub use routing::{
+    BUCKETS, RouteContext, RouteMatch, RouteReason, RouteRule, RoutingTable, WeightedVersion,
+};
+pub use stats::{LatencyHistogram, MAX_TRACKED_LATENCY_US, VersionStats};
+pub use strategy_config::{
+    AbTestConfig, AbVariant, BatchSize, BlueGreenConfig, CanaryConfig, MAX_PERIOD_SECS,
+    RegionalConfig, RollingConfig, SplitBy, StrategyConfig,
+};
+pub use value::{Value, ValueType};

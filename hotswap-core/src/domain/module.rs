@@ -1,0 +1,217 @@
+//! Module versions.
+
+use chrono::{DateTime, Utc};
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use super::{Digest, Labels, ModuleId, ModuleName, ResourceLimits};
+use crate::error::{Error, Result};
+
+/// Whether a binary is a core wasm module or a component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModuleKind {
+    /// A core WebAssembly module.
+    Core,
+    /// A component-model component.
+    Component,
+}
+
+/// The WASI version a module is written against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WasiVersion {
+    /// `wasi_snapshot_preview1` imports in a core module.
+    Preview1,
+    /// `wasi:*@0.2.x` imports in a component (WASI 0.2, "preview 2").
+    Preview2,
+}
+
+/// What an import or export is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// A function.
+    Func,
+    /// A linear memory.
+    Memory,
+    /// A table.
+    Table,
+    /// A global.
+    Global,
+    /// An exception tag.
+    Tag,
+    /// A component instance (an interface).
+    Instance,
+    /// A type.
+    Type,
+    /// A nested core module.
+    Module,
+    /// A nested component.
+    Component,
+    /// A component value.
+    Value,
+}
+
+/// One export of a module version.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Export {
+    /// The export name, e.g. `add` or `hotswap:demo/greeter@0.1.0`.
+    pub name: String,
+    /// What it is.
+    pub kind: ItemKind,
+    /// Its type as text, e.g. `(i32, i32) -> i32` or
+    /// `memory 1..` (absent where it is not rendered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// One import of a module version.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Import {
+    /// The module (core) or empty (component) the import comes from.
+    pub module: String,
+    /// The import name.
+    pub name: String,
+    /// What it is.
+    pub kind: ItemKind,
+    /// Its type as text, where rendered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// One immutable version of a named module.
+///
+/// `(name, version)` is unique and a version is never overwritten; only its
+/// labels and default limits may change after registration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct WasmModule {
+    /// Identity of this version.
+    pub id: ModuleId,
+    /// Module name.
+    pub name: ModuleName,
+    /// Semver version.
+    pub version: Version,
+    /// SHA-256 of the raw bytes.
+    pub digest: Digest,
+    /// Raw size in bytes.
+    pub size_bytes: u64,
+    /// Size in storage (Brotli) in bytes.
+    pub compressed_size_bytes: u64,
+    /// Core module or component.
+    pub kind: ModuleKind,
+    /// The WASI version it imports, if any.
+    #[serde(default)]
+    pub wasi: Option<WasiVersion>,
+    /// Exports with signatures.
+    #[serde(default)]
+    pub exports: Vec<Export>,
+    /// Imports with signatures.
+    #[serde(default)]
+    pub imports: Vec<Import>,
+    /// The WIT world the component targets, if known.
+    #[serde(default)]
+    pub wit_world: Option<String>,
+    /// Limits applied to calls unless a deployment overrides them.
+    #[serde(default)]
+    pub limits: ResourceLimits,
+    /// Free-form labels.
+    #[serde(default)]
+    pub labels: Labels,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+    /// Who registered it (a user or token subject).
+    pub created_by: String,
+}
+
+/// The longest `created_by` accepted.
+pub const MAX_ACTOR_LEN: usize = 256;
+
+impl WasmModule {
+    /// A new version with a fresh id, default limits and no labels.
+    ///
+    /// `size_bytes` and `compressed_size_bytes` start equal; storage sets
+    /// the compressed size when the blob is written.
+    pub fn new(
+        name: ModuleName,
+        version: Version,
+        digest: Digest,
+        size_bytes: u64,
+        kind: ModuleKind,
+        created_by: impl Into<String>,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: ModuleId::new(),
+            name,
+            version,
+            digest,
+            size_bytes,
+            compressed_size_bytes: size_bytes,
+            kind,
+            wasi: None,
+            exports: Vec::new(),
+            imports: Vec::new(),
+            wit_world: None,
+            limits: ResourceLimits::default(),
+            labels: Labels::new(),
+            created_at,
+            created_by: created_by.into(),
+        }
+    }
+
+    /// `name@version`, the human form of this version's identity.
+    pub fn reference(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+
+    /// Refuse values that deserialization alone cannot catch.
+    pub fn validate(&self) -> Result<()> {
+        if self.size_bytes == 0 {
+            return Err(Error::invalid("size_bytes", "must not be zero"));
+        }
+        if self.compressed_size_bytes == 0 {
+            return Err(Error::invalid("compressed_size_bytes", "must not be zero"));
+        }
+        self.limits.validate().map_err(|e| e.within("limits"))?;
+        validate_actor("created_by", &self.created_by)?;
+        if let Some(world) = &self.wit_world
+            && (world.is_empty() || world.len() > 256 || world.chars().any(char::is_whitespace))
+        {
+            return Err(Error::invalid(
+                "wit_world",
+                "must be 1 to 256 characters without white space",
+            ));
+        }
+        for (i, export) in self.exports.iter().enumerate() {
+            if export.name.is_empty() {
+                return Err(Error::invalid(
+                    format!("exports[{i}].name"),
+                    "must not be empty",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Check a `created_by`/`approved_by` style actor name.
+pub(crate) fn validate_actor(field: &str, actor: &str) -> Result<()> {
+    if actor.trim().is_empty() {
+        return Err(Error::invalid(field, "must name who did it"));
+    }
+    if actor.len() > MAX_ACTOR_LEN {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "has {} bytes, at most {MAX_ACTOR_LEN} are allowed",
+                actor.len()
+            ),
+        ));
+    }
+    if actor.chars().any(char::is_control) {
+        return Err(Error::invalid(field, "must not hold control characters"));
+    }
+    Ok(())
+}

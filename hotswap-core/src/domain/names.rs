@@ -1,0 +1,191 @@
+//! Validated names: module names and regions.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The longest module name accepted.
+pub const MAX_MODULE_NAME_LEN: usize = 64;
+
+/// A module name.
+///
+/// Pattern: 1 to 64 characters of lowercase ASCII letters and digits, starting
+/// with a letter, in words joined by single `-`, `_` or `.` separators, e.g.
+/// `image-resize`, `auth.jwt_verify`, `echo2`. No other characters, no
+/// leading, trailing or doubled separators. The same name is safe in URLs,
+/// object keys, metric labels and file names.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ModuleName(String);
+
+impl ModuleName {
+    /// Validate and wrap `name`.
+    pub fn new(name: impl Into<String>) -> Result<Self> {
+        let name = name.into();
+        check_word_pattern("name", &name, MAX_MODULE_NAME_LEN, &['-', '_', '.'], true)?;
+        Ok(Self(name))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A region name, e.g. `eu-west-1`, `us-east`.
+///
+/// Pattern: 1 to 32 lowercase ASCII letters and digits in words joined by
+/// single `-`, starting with a letter or digit.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Region(String);
+
+impl Region {
+    /// Validate and wrap `region`.
+    pub fn new(region: impl Into<String>) -> Result<Self> {
+        let region = region.into();
+        check_word_pattern("region", &region, 32, &['-'], false)?;
+        Ok(Self(region))
+    }
+
+    /// The region as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Check `value` against "words of `[a-z0-9]` joined by single separators".
+pub(crate) fn check_word_pattern(
+    field: &str,
+    value: &str,
+    max_len: usize,
+    separators: &[char],
+    letter_first: bool,
+) -> Result<()> {
+    let invalid = |reason: String| Err(Error::invalid(field, reason));
+    if value.is_empty() {
+        return invalid("must not be empty".into());
+    }
+    if value.len() > max_len {
+        return invalid(format!(
+            "is {} characters long, at most {max_len} are allowed",
+            value.len()
+        ));
+    }
+    let mut previous_was_separator = true;
+    for (i, c) in value.chars().enumerate() {
+        if separators.contains(&c) {
+            if previous_was_separator {
+                return invalid(format!(
+                    "{value:?} has a separator {c:?} at position {i} that does not follow a letter or digit"
+                ));
+            }
+            previous_was_separator = true;
+        } else if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            if i == 0 && letter_first && !c.is_ascii_lowercase() {
+                return invalid(format!("{value:?} must start with a lowercase letter"));
+            }
+            previous_was_separator = false;
+        } else {
+            let allowed: String = separators.iter().map(|s| format!(" {s:?}")).collect();
+            return invalid(format!(
+                "{value:?} has {c:?} at position {i}; allowed are lowercase ASCII letters, digits and the separators{allowed}"
+            ));
+        }
+    }
+    if previous_was_separator {
+        return invalid(format!("{value:?} must not end with a separator"));
+    }
+    Ok(())
+}
+
+macro_rules! string_newtype_impls {
+    ($t:ty) => {
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
+        impl std::str::FromStr for $t {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self> {
+                Self::new(s)
+            }
+        }
+        impl TryFrom<String> for $t {
+            type Error = Error;
+            fn try_from(s: String) -> Result<Self> {
+                Self::new(s)
+            }
+        }
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.0
+            }
+        }
+        impl AsRef<str> for $t {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+string_newtype_impls!(ModuleName);
+string_newtype_impls!(Region);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_names() {
+        for ok in [
+            "a",
+            "echo",
+            "image-resize",
+            "auth.jwt_verify",
+            "v2",
+            "a1-b2.c3_d4",
+        ] {
+            ModuleName::new(ok).unwrap();
+        }
+        for (bad, why) in [
+            ("", "must not be empty"),
+            ("Echo", "'E' at position 0"),
+            ("1abc", "must start with a lowercase letter"),
+            ("a--b", "separator '-' at position 2"),
+            ("a-", "must not end with a separator"),
+            ("-a", "separator '-' at position 0"),
+            ("a b", "' ' at position 1"),
+            ("é", "'é' at position 0"),
+        ] {
+            let e = ModuleName::new(bad).unwrap_err().to_string();
+            assert!(e.starts_with("invalid name: "), "{bad:?}: {e}");
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
+        let long = "a".repeat(65);
+        assert!(
+            ModuleName::new(long)
+                .unwrap_err()
+                .to_string()
+                .contains("at most 64")
+        );
+    }
+
+    #[test]
+    fn regions() {
+        Region::new("eu-west-1").unwrap();
+        Region::new("1").unwrap();
+        assert!(Region::new("eu_west").is_err());
+        let e: Result<Region, _> = serde_json::from_str("\"EU\"");
+        assert!(e.unwrap_err().to_string().contains("invalid region"));
+    }
+}

@@ -1,0 +1,427 @@
+//! Edge nodes: identity, capabilities, status, heartbeats and reported state.
+
+use chrono::{DateTime, Utc};
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use super::names::check_word_pattern;
+use super::{Digest, Labels, ModuleKind, ModuleName, NodeId, Region, VersionStats, WasiVersion};
+use crate::error::{Error, Result};
+
+/// A wasm runtime an edge node can host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuntimeKind {
+    /// Wasmtime.
+    Wasmtime,
+    /// Wasmer.
+    Wasmer,
+}
+
+/// What a node can run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct NodeCapabilities {
+    /// Runtimes the node hosts (at least one).
+    pub runtimes: Vec<RuntimeKind>,
+    /// WASI versions it provides.
+    #[serde(default)]
+    pub wasi: Vec<WasiVersion>,
+    /// Whether it runs components (not only core modules).
+    #[serde(default)]
+    pub components: bool,
+    /// Memory it offers to wasm instances, in bytes.
+    pub memory_bytes: u64,
+}
+
+impl NodeCapabilities {
+    /// Capabilities with one runtime and `memory_bytes` of memory.
+    pub fn new(runtime: RuntimeKind, memory_bytes: u64) -> Self {
+        Self {
+            runtimes: vec![runtime],
+            wasi: Vec::new(),
+            components: false,
+            memory_bytes,
+        }
+    }
+
+    /// Add a WASI version.
+    #[must_use]
+    pub fn with_wasi(mut self, wasi: WasiVersion) -> Self {
+        if !self.wasi.contains(&wasi) {
+            self.wasi.push(wasi);
+        }
+        self
+    }
+
+    /// Set whether components run.
+    #[must_use]
+    pub fn with_components(mut self, components: bool) -> Self {
+        self.components = components;
+        self
+    }
+
+    /// Whether a module of `kind` importing `wasi` can run here; the error
+    /// names the missing capability.
+    pub fn supports(&self, kind: ModuleKind, wasi: Option<WasiVersion>) -> Result<()> {
+        if kind == ModuleKind::Component && !self.components {
+            return Err(Error::invalid(
+                "capabilities.components",
+                "the node does not run components",
+            ));
+        }
+        if let Some(w) = wasi
+            && !self.wasi.contains(&w)
+        {
+            return Err(Error::invalid(
+                "capabilities.wasi",
+                format!("the node does not provide WASI {w:?}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuse empty or duplicate runtimes and zero memory.
+    pub fn validate(&self) -> Result<()> {
+        if self.runtimes.is_empty() {
+            return Err(Error::invalid("runtimes", "name at least one runtime"));
+        }
+        if has_duplicates(&self.runtimes) {
+            return Err(Error::invalid("runtimes", "lists a runtime twice"));
+        }
+        if has_duplicates(&self.wasi) {
+            return Err(Error::invalid("wasi", "lists a WASI version twice"));
+        }
+        if self.memory_bytes < super::limits::WASM_PAGE_BYTES {
+            return Err(Error::invalid(
+                "memory_bytes",
+                "must be at least one 64 KiB wasm page",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn has_duplicates<T: Ord + Clone>(items: &[T]) -> bool {
+    let mut sorted = items.to_vec();
+    sorted.sort();
+    sorted.windows(2).any(|w| w[0] == w[1])
+}
+
+/// The life-cycle state of a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeStatus {
+    /// Registered, no heartbeat yet.
+    Registering,
+    /// Heartbeats arrive; takes traffic.
+    Healthy,
+    /// Heartbeats stopped or report trouble; takes no new traffic.
+    Unhealthy,
+    /// Finishing its calls before leaving; takes no new traffic.
+    Draining,
+    /// Gone for longer than the offline threshold.
+    Offline,
+}
+
+impl NodeStatus {
+    /// Whether executions may be routed to a node in this state.
+    pub fn accepts_traffic(self) -> bool {
+        self == Self::Healthy
+    }
+}
+
+/// Resource use a node reports with each heartbeat.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct NodeMetrics {
+    /// CPU use in percent of all cores (0..=100).
+    pub cpu_percent: f64,
+    /// Memory in use, bytes.
+    pub memory_used_bytes: u64,
+    /// Memory in total, bytes.
+    pub memory_total_bytes: u64,
+    /// Disk in use, bytes.
+    pub disk_used_bytes: u64,
+    /// Disk in total, bytes.
+    pub disk_total_bytes: u64,
+    /// Calls running now.
+    pub in_flight: u64,
+}
+
+impl NodeMetrics {
+    /// Refuse impossible values.
+    pub fn validate(&self) -> Result<()> {
+        if !self.cpu_percent.is_finite() || !(0.0..=100.0).contains(&self.cpu_percent) {
+            return Err(Error::invalid(
+                "cpu_percent",
+                format!("{} is outside 0..=100", self.cpu_percent),
+            ));
+        }
+        if self.memory_total_bytes > 0 && self.memory_used_bytes > self.memory_total_bytes {
+            return Err(Error::invalid(
+                "memory_used_bytes",
+                "exceeds memory_total_bytes",
+            ));
+        }
+        if self.disk_total_bytes > 0 && self.disk_used_bytes > self.disk_total_bytes {
+            return Err(Error::invalid(
+                "disk_used_bytes",
+                "exceeds disk_total_bytes",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A module version loaded on a node, with the digest the node verified.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LoadedVersion {
+    /// Module name.
+    pub module: ModuleName,
+    /// Module version.
+    pub version: Version,
+    /// Digest of the bytes the node loaded.
+    pub digest: Digest,
+}
+
+/// What a node sends with each heartbeat.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Heartbeat {
+    /// When the node sent it (node clock).
+    pub sent_at: DateTime<Utc>,
+    /// Resource use.
+    #[serde(default)]
+    pub metrics: NodeMetrics,
+    /// Versions loaded now.
+    #[serde(default)]
+    pub loaded: Vec<LoadedVersion>,
+    /// Cumulative per-version statistics.
+    #[serde(default)]
+    pub stats: Vec<VersionStats>,
+    /// Set when the node is shutting down.
+    #[serde(default)]
+    pub draining: bool,
+}
+
+impl Heartbeat {
+    /// A heartbeat with no metrics, versions or statistics.
+    pub fn new(sent_at: DateTime<Utc>) -> Self {
+        Self {
+            sent_at,
+            metrics: NodeMetrics::default(),
+            loaded: Vec::new(),
+            stats: Vec::new(),
+            draining: false,
+        }
+    }
+
+    /// Refuse impossible metrics and statistics, naming the entry.
+    pub fn validate(&self) -> Result<()> {
+        self.metrics.validate().map_err(|e| e.within("metrics"))?;
+        for (i, s) in self.stats.iter().enumerate() {
+            s.validate().map_err(|e| e.within(&format!("stats[{i}]")))?;
+        }
+        Ok(())
+    }
+}
+
+/// The longest node name.
+pub const MAX_NODE_NAME_LEN: usize = 63;
+
+/// An edge node as the control plane knows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct EdgeNode {
+    /// Identity.
+    pub id: NodeId,
+    /// Unique name, DNS-label style: `[a-z0-9]` words joined by `-`,
+    /// at most 63 characters.
+    pub name: String,
+    /// Region.
+    pub region: Region,
+    /// Zone within the region.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// Labels for target selection.
+    #[serde(default)]
+    pub labels: Labels,
+    /// Base URL of the node's edge agent, `http://` or `https://`.
+    pub endpoint: String,
+    /// What it can run.
+    pub capabilities: NodeCapabilities,
+    /// Life-cycle state.
+    pub status: NodeStatus,
+    /// When the last heartbeat arrived (control-plane clock).
+    #[serde(default)]
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    /// Latest reported resource use.
+    #[serde(default)]
+    pub metrics: NodeMetrics,
+    /// Latest reported loaded versions.
+    #[serde(default)]
+    pub loaded: Vec<LoadedVersion>,
+    /// Latest reported per-version statistics.
+    #[serde(default)]
+    pub stats: Vec<VersionStats>,
+    /// When it registered.
+    pub registered_at: DateTime<Utc>,
+    /// Bumped by every stored update; the compare-and-set token.
+    #[serde(default)]
+    pub revision: u64,
+}
+
+impl EdgeNode {
+    /// A node in state `Registering`.
+    pub fn new(
+        name: impl Into<String>,
+        region: Region,
+        endpoint: impl Into<String>,
+        capabilities: NodeCapabilities,
+        registered_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: NodeId::new(),
+            name: name.into(),
+            region,
+            zone: None,
+            labels: Labels::new(),
+            endpoint: endpoint.into(),
+            capabilities,
+            status: NodeStatus::Registering,
+            last_heartbeat: None,
+            metrics: NodeMetrics::default(),
+            loaded: Vec::new(),
+            stats: Vec::new(),
+            registered_at,
+            revision: 0,
+        }
+    }
+
+    /// Whether `module@version` is loaded here.
+    pub fn has_loaded(&self, module: &ModuleName, version: &Version) -> bool {
+        self.loaded
+            .iter()
+            .any(|l| &l.module == module && &l.version == version)
+    }
+
+    /// Refuse a bad name, zone, endpoint, capabilities or metrics.
+    pub fn validate(&self) -> Result<()> {
+        check_word_pattern("name", &self.name, MAX_NODE_NAME_LEN, &['-'], false)?;
+        if let Some(zone) = &self.zone {
+            check_word_pattern("zone", zone, 32, &['-'], false)?;
+        }
+        validate_endpoint(&self.endpoint)?;
+        self.capabilities
+            .validate()
+            .map_err(|e| e.within("capabilities"))?;
+        self.metrics.validate().map_err(|e| e.within("metrics"))?;
+        Ok(())
+    }
+}
+
+fn validate_endpoint(endpoint: &str) -> Result<()> {
+    let rest = endpoint
+        .strip_prefix("http://")
+        .or_else(|| endpoint.strip_prefix("https://"))
+        .ok_or_else(|| {
+            Error::invalid(
+                "endpoint",
+                format!("{endpoint:?} must start with http:// or https://"),
+            )
+        })?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(Error::invalid(
+            "endpoint",
+            format!("{endpoint:?} has no host"),
+        ));
+    }
+    if endpoint.len() > 2048
+        || endpoint
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(Error::invalid(
+            "endpoint",
+            "must be at most 2048 characters without white space",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node() -> EdgeNode {
+        EdgeNode::new(
+            "edge-1",
+            Region::new("eu-west").unwrap(),
+            "http://127.0.0.1:8081",
+            NodeCapabilities::new(RuntimeKind::Wasmtime, 1 << 30),
+            Utc::now(),
+        )
+    }
+
+    #[test]
+    fn validates_fields() {
+        node().validate().unwrap();
+        let mut n = node();
+        n.endpoint = "ftp://x".into();
+        assert!(
+            n.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid endpoint")
+        );
+        let mut n = node();
+        n.name = "Edge_1".into();
+        assert!(
+            n.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid name")
+        );
+        let mut n = node();
+        n.capabilities.runtimes.clear();
+        assert_eq!(
+            n.validate().unwrap_err().to_string(),
+            "invalid capabilities.runtimes: name at least one runtime"
+        );
+        let mut n = node();
+        n.metrics.cpu_percent = 140.0;
+        assert!(
+            n.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid metrics.cpu_percent")
+        );
+    }
+
+    #[test]
+    fn capabilities_name_what_is_missing() {
+        let caps =
+            NodeCapabilities::new(RuntimeKind::Wasmer, 1 << 30).with_wasi(WasiVersion::Preview1);
+        caps.supports(ModuleKind::Core, Some(WasiVersion::Preview1))
+            .unwrap();
+        let e = caps.supports(ModuleKind::Component, None).unwrap_err();
+        assert!(e.to_string().contains("does not run components"));
+        let e = caps
+            .supports(ModuleKind::Core, Some(WasiVersion::Preview2))
+            .unwrap_err();
+        assert!(e.to_string().contains("Preview2"));
+    }
+
+    #[test]
+    fn status_json_is_snake_case() {
+        assert_eq!(
+            serde_json::to_string(&NodeStatus::Unhealthy).unwrap(),
+            "\"unhealthy\""
+        );
+        assert!(NodeStatus::Healthy.accepts_traffic());
+        assert!(!NodeStatus::Draining.accepts_traffic());
+    }
+}

@@ -1,0 +1,270 @@
+//! The one error type of hotswap.
+//!
+//! Every fallible operation in the core and in every adapter returns
+//! [`Error`]. Variants are semantic (what went wrong for the caller), not
+//! technical (which library failed): adapters map their own errors into them
+//! and keep the original as the [`std::error::Error::source`].
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::domain::Digest;
+
+/// A boxed error kept as the source of an [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The result type used across hotswap.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in hotswap.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The named thing does not exist.
+    #[error("{kind} not found: {id}")]
+    NotFound {
+        /// What was looked for, e.g. `module`, `node`, `function`.
+        kind: &'static str,
+        /// How it was looked for (id, name@version, digest, ...).
+        id: String,
+    },
+
+    /// The thing exists already and may not be overwritten.
+    #[error("{kind} already exists: {id}")]
+    AlreadyExists {
+        /// What was created, e.g. `module version`.
+        kind: &'static str,
+        /// Its identity.
+        id: String,
+    },
+
+    /// Input was refused; `field` names which part of it and `reason` why.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// Dotted path of the offending field, e.g. `limits.timeout_ms`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The operation lost a race or does not fit the current state, e.g. a
+    /// compare-and-set on a stale revision, or a lease held by another owner.
+    #[error("conflict on {what}: {reason}")]
+    Conflict {
+        /// What was contended, e.g. `deployment 0193...`.
+        what: String,
+        /// Why the change was refused.
+        reason: String,
+    },
+
+    /// A module version breaks the interface its callers depend on.
+    #[error("{subject} is incompatible: {}", findings.join("; "))]
+    Incompatible {
+        /// What was checked, e.g. `module echo@2.0.0`.
+        subject: String,
+        /// One line per broken rule.
+        findings: Vec<String>,
+    },
+
+    /// A size, count, rate or capacity limit was reached.
+    #[error("limit exceeded: {limit}: {reason}")]
+    LimitExceeded {
+        /// Which limit, e.g. `max_module_bytes`.
+        limit: String,
+        /// What exceeded it.
+        reason: String,
+    },
+
+    /// Stored bytes do not hash to the digest they were stored under.
+    #[error("integrity check failed: expected sha256 {expected}, got {actual}")]
+    DigestMismatch {
+        /// The digest that was asked for.
+        expected: Digest,
+        /// The digest of the bytes actually found.
+        actual: Digest,
+    },
+
+    /// Stored data is damaged: it cannot be decoded, or it decodes to more
+    /// than the size cap.
+    #[error("corrupt {what}: {reason}")]
+    Corrupt {
+        /// What is damaged, e.g. `blob 9f86...`.
+        what: String,
+        /// How.
+        reason: String,
+    },
+
+    /// A wasm function trapped.
+    #[error("wasm trap: {message}")]
+    Trap {
+        /// The trap message.
+        message: String,
+        /// The wasm backtrace, when the runtime provides one.
+        backtrace: Option<String>,
+    },
+
+    /// A call ran past its wall-clock timeout and was interrupted.
+    #[error("call timed out after {} ms", after.as_millis())]
+    Timeout {
+        /// The timeout that was exceeded.
+        after: Duration,
+    },
+
+    /// A call used up its fuel (CPU) budget.
+    #[error("fuel exhausted: the call used its budget of {budget} units")]
+    FuelExhausted {
+        /// The budget that was exhausted.
+        budget: u64,
+    },
+
+    /// A call tried to grow memory past its limit.
+    #[error("memory limit exceeded: limit is {limit_bytes} bytes")]
+    MemoryLimitExceeded {
+        /// The configured limit.
+        limit_bytes: u64,
+    },
+
+    /// A backend (database, object store, node) could not be reached or
+    /// refused service.
+    #[error("{service} unavailable{}: {reason}", if *temporary { " (temporary)" } else { "" })]
+    Unavailable {
+        /// Which backend, e.g. `postgres`, `s3`, `node eu-1a`.
+        service: String,
+        /// Whether retrying later may succeed.
+        temporary: bool,
+        /// What happened.
+        reason: String,
+        /// The backend's own error.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// A bug or an unexpected state; never caused by input alone.
+    #[error("internal error: {reason}")]
+    Internal {
+        /// What happened.
+        reason: String,
+        /// The underlying error.
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+impl Error {
+    /// `NotFound` for `kind` identified by `id`.
+    pub fn not_found(kind: &'static str, id: impl fmt::Display) -> Self {
+        Self::NotFound {
+            kind,
+            id: id.to_string(),
+        }
+    }
+
+    /// `AlreadyExists` for `kind` identified by `id`.
+    pub fn already_exists(kind: &'static str, id: impl fmt::Display) -> Self {
+        Self::AlreadyExists {
+            kind,
+            id: id.to_string(),
+        }
+    }
+
+    /// `Invalid` naming `field` and the `reason`.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// `Conflict` on `what` with the `reason`.
+    pub fn conflict(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Conflict {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// `LimitExceeded` for `limit` with the `reason`.
+    pub fn limit_exceeded(limit: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::LimitExceeded {
+            limit: limit.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// `Unavailable` for `service`, keeping `source`.
+    pub fn unavailable(
+        service: impl Into<String>,
+        temporary: bool,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        let source = source.into();
+        Self::Unavailable {
+            service: service.into(),
+            temporary,
+            reason: source.to_string(),
+            source: Some(source),
+        }
+    }
+
+    /// `Internal` with the `reason`.
+    pub fn internal(reason: impl Into<String>) -> Self {
+        Self::Internal {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// Prefix the field of an `Invalid` error with `parent.`; other errors
+    /// pass through unchanged. Used when validating nested structures.
+    #[must_use]
+    pub fn within(self, parent: &str) -> Self {
+        match self {
+            Self::Invalid { field, reason } => Self::Invalid {
+                field: if field.is_empty() {
+                    parent.to_owned()
+                } else if field.starts_with('[') {
+                    format!("{parent}{field}")
+                } else {
+                    format!("{parent}.{field}")
+                },
+                reason,
+            },
+            other => other,
+        }
+    }
+
+    /// Whether retrying the same operation later may succeed.
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self,
+            Self::Unavailable {
+                temporary: true,
+                ..
+            } | Self::Conflict { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn within_prefixes_invalid_fields() {
+        let e = Error::invalid("timeout_ms", "must be positive").within("limits");
+        assert_eq!(e.to_string(), "invalid limits.timeout_ms: must be positive");
+        let e = Error::invalid("[2]", "bad").within("steps");
+        assert!(matches!(e, Error::Invalid { ref field, .. } if field == "steps[2]"));
+        let e = Error::not_found("module", "x").within("limits");
+        assert!(matches!(e, Error::NotFound { .. }));
+    }
+
+    #[test]
+    fn unavailable_keeps_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = Error::unavailable("postgres", true, io);
+        assert!(e.is_temporary());
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(e.to_string(), "postgres unavailable (temporary): refused");
+    }
+}

@@ -1,0 +1,236 @@
+//! The interface registry: WIT interfaces, their approval, and the
+//! compatibility mode each package is held to.
+
+mod memory;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+pub use memory::MemoryInterfaceRegistry;
+
+use crate::domain::{InterfaceId, validate_actor};
+use crate::error::{Error, Result};
+use crate::repository::{Page, PageRequest};
+
+/// The largest WIT source accepted: 1 MiB.
+pub const MAX_WIT_BYTES: usize = 1024 * 1024;
+
+/// A WIT package name, `namespace:name`, each part kebab-case
+/// (`[a-z][a-z0-9]*` words joined by `-`), e.g. `hotswap:image-resize`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PackageName(String);
+
+impl PackageName {
+    /// Validate and wrap `name`.
+    pub fn new(name: impl Into<String>) -> Result<Self> {
+        let name = name.into();
+        let Some((ns, pkg)) = name.split_once(':') else {
+            return Err(Error::invalid(
+                "package",
+                format!("{name:?} must have the form namespace:name"),
+            ));
+        };
+        for part in [ns, pkg] {
+            crate::domain::names::check_word_pattern("package", part, 64, &['-'], true)?;
+        }
+        Ok(Self(name))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PackageName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for PackageName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl TryFrom<String> for PackageName {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        Self::new(s)
+    }
+}
+
+impl From<PackageName> for String {
+    fn from(p: PackageName) -> String {
+        p.0
+    }
+}
+
+/// Who approved an interface, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    /// The approving admin.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// One registered version of a WIT package.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct WitInterface {
+    /// Identity.
+    pub id: InterfaceId,
+    /// The package.
+    pub package: PackageName,
+    /// The package version (`None` for unversioned packages).
+    pub version: Option<Version>,
+    /// The WIT source text.
+    pub wit: String,
+    /// Who registered it.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Set once an admin approves it.
+    #[serde(default)]
+    pub approval: Option<Approval>,
+}
+
+impl WitInterface {
+    /// A new, unapproved interface version.
+    pub fn new(
+        package: PackageName,
+        version: Option<Version>,
+        wit: impl Into<String>,
+        created_by: impl Into<String>,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: InterfaceId::new(),
+            package,
+            version,
+            wit: wit.into(),
+            created_by: created_by.into(),
+            created_at,
+            approval: None,
+        }
+    }
+
+    /// `package@version` or just `package`.
+    pub fn reference(&self) -> String {
+        match &self.version {
+            Some(v) => format!("{}@{v}", self.package),
+            None => self.package.to_string(),
+        }
+    }
+
+    /// Refuse empty or oversized WIT text and a bad actor.
+    pub fn validate(&self) -> Result<()> {
+        if self.wit.trim().is_empty() {
+            return Err(Error::invalid("wit", "the WIT source is empty"));
+        }
+        if self.wit.len() > MAX_WIT_BYTES {
+            return Err(Error::invalid(
+                "wit",
+                format!(
+                    "the WIT source has {} bytes, at most {MAX_WIT_BYTES} are allowed",
+                    self.wit.len()
+                ),
+            ));
+        }
+        validate_actor("created_by", &self.created_by)?;
+        if let Some(a) = &self.approval {
+            validate_actor("approval.by", &a.by)?;
+        }
+        Ok(())
+    }
+}
+
+/// How new versions of a package must relate to earlier ones.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompatibilityMode {
+    /// No check.
+    None,
+    /// Callers of the latest version keep working with the new one.
+    #[default]
+    Backward,
+    /// Callers of every earlier version keep working with the new one.
+    BackwardTransitive,
+    /// Callers of the new version work with the latest one.
+    Forward,
+    /// Callers of the new version work with every earlier one.
+    ForwardTransitive,
+    /// Backward and forward against the latest version.
+    Full,
+    /// Backward and forward against every earlier version.
+    FullTransitive,
+}
+
+/// Which interfaces to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct InterfaceFilter {
+    /// Only this package.
+    pub package: Option<PackageName>,
+    /// Only approved (true) or unapproved (false) ones.
+    pub approved: Option<bool>,
+}
+
+impl InterfaceFilter {
+    /// Whether `i` passes.
+    pub fn matches(&self, i: &WitInterface) -> bool {
+        self.package.as_ref().is_none_or(|p| p == &i.package)
+            && self.approved.is_none_or(|a| a == i.approval.is_some())
+    }
+}
+
+/// Stores WIT interfaces. `id` and `(package, version)` are each unique;
+/// lists are ordered by `(package, id)`. The repository contract of
+/// [`crate::repository`] applies.
+#[async_trait]
+pub trait InterfaceRegistry: Send + Sync + fmt::Debug + 'static {
+    /// Store a new interface version (validated first).
+    async fn register(&self, interface: &WitInterface) -> Result<()>;
+
+    /// An interface by id.
+    async fn get(&self, id: InterfaceId) -> Result<WitInterface>;
+
+    /// An interface by package and version.
+    async fn get_version(
+        &self,
+        package: &PackageName,
+        version: Option<&Version>,
+    ) -> Result<WitInterface>;
+
+    /// A page of interfaces matching `filter`.
+    async fn list(
+        &self,
+        filter: &InterfaceFilter,
+        page: &PageRequest,
+    ) -> Result<Page<WitInterface>>;
+
+    /// Record an approval. Idempotent: approving an approved interface
+    /// keeps the first approval and returns it.
+    async fn approve(&self, id: InterfaceId, approval: &Approval) -> Result<WitInterface>;
+
+    /// Remove an interface version.
+    async fn delete(&self, id: InterfaceId) -> Result<()>;
+
+    /// The package's mode; [`CompatibilityMode::Backward`] until set.
+    async fn compatibility_mode(&self, package: &PackageName) -> Result<CompatibilityMode>;
+
+    /// Set the package's mode.
+    async fn set_compatibility_mode(
+        &self,
+        package: &PackageName,
+        mode: CompatibilityMode,
+    ) -> Result<()>;
+}

@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+pub mod clock;
+pub mod control;
+pub mod domain;
+pub mod error;
+pub mod inspect;
+pub mod interface;
+pub mod repository;
+pub mod runtime;
+pub mod storage;
+pub mod strategy;
+
+pub use error::{Error, Result};

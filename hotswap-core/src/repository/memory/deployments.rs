@@ -1,0 +1,195 @@
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::Table;
+use crate::domain::{DeploymentEvent, DeploymentId, ModuleDeployment};
+use crate::error::{Error, Result};
+use crate::repository::{
+    DeploymentFilter, DeploymentRepository, Lease, Page, PageRequest, lease_expiry, page_in_memory,
+    validate_owner,
+};
+
+#[derive(Debug, Clone)]
+struct Row {
+    deployment: ModuleDeployment,
+    events: Vec<DeploymentEvent>,
+    lease: Option<Lease>,
+}
+
+/// Deployments, event logs and leases in memory.
+#[derive(Debug, Default)]
+pub struct MemoryDeploymentRepository {
+    rows: Table<BTreeMap<DeploymentId, Row>>,
+}
+
+impl MemoryDeploymentRepository {
+    /// An empty repository.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn numbered(events: &[DeploymentEvent], after: u64) -> Vec<DeploymentEvent> {
+    events
+        .iter()
+        .zip(after + 1..)
+        .map(|(e, seq)| {
+            let mut e = e.clone();
+            e.seq = seq;
+            e
+        })
+        .collect()
+}
+
+#[async_trait]
+impl DeploymentRepository for MemoryDeploymentRepository {
+    async fn create(
+        &self,
+        deployment: &ModuleDeployment,
+        events: &[DeploymentEvent],
+    ) -> Result<ModuleDeployment> {
+        deployment.validate()?;
+        let mut rows = self.rows.write();
+        if rows.contains_key(&deployment.id) {
+            return Err(Error::already_exists("deployment", deployment.id));
+        }
+        let mut stored = deployment.clone();
+        stored.revision = 1;
+        rows.insert(
+            stored.id,
+            Row {
+                deployment: stored.clone(),
+                events: numbered(events, 0),
+                lease: None,
+            },
+        );
+        Ok(stored)
+    }
+
+    async fn get(&self, id: DeploymentId) -> Result<ModuleDeployment> {
+        self.rows
+            .read()
+            .get(&id)
+            .map(|r| r.deployment.clone())
+            .ok_or_else(|| Error::not_found("deployment", id))
+    }
+
+    async fn list(
+        &self,
+        filter: &DeploymentFilter,
+        page: &PageRequest,
+    ) -> Result<Page<ModuleDeployment>> {
+        let rows = self.rows.read();
+        page_in_memory(
+            rows.values()
+                .map(|r| &r.deployment)
+                .filter(|d| filter.matches(d))
+                .cloned(),
+            page,
+            1,
+            |d| vec![d.id.to_string()],
+        )
+    }
+
+    async fn update(
+        &self,
+        deployment: &ModuleDeployment,
+        events: &[DeploymentEvent],
+    ) -> Result<ModuleDeployment> {
+        deployment.validate()?;
+        let mut rows = self.rows.write();
+        let row = rows
+            .get_mut(&deployment.id)
+            .ok_or_else(|| Error::not_found("deployment", deployment.id))?;
+        if row.deployment.revision != deployment.revision {
+            return Err(Error::conflict(
+                format!("deployment {}", deployment.id),
+                format!(
+                    "stale revision {}, the stored revision is {}",
+                    deployment.revision, row.deployment.revision
+                ),
+            ));
+        }
+        let mut stored = deployment.clone();
+        stored.revision += 1;
+        let last = row.events.last().map_or(0, |e| e.seq);
+        row.events.extend(numbered(events, last));
+        row.deployment = stored.clone();
+        Ok(stored)
+    }
+
+    async fn events(
+        &self,
+        id: DeploymentId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<DeploymentEvent>> {
+        let rows = self.rows.read();
+        let row = rows
+            .get(&id)
+            .ok_or_else(|| Error::not_found("deployment", id))?;
+        Ok(row
+            .events
+            .iter()
+            .filter(|e| e.seq > after_seq)
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn delete(&self, id: DeploymentId) -> Result<()> {
+        self.rows
+            .write()
+            .remove(&id)
+            .map(drop)
+            .ok_or_else(|| Error::not_found("deployment", id))
+    }
+
+    async fn acquire_lease(
+        &self,
+        id: DeploymentId,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<Lease> {
+        validate_owner(owner)?;
+        let expires_at = lease_expiry(now, ttl)?;
+        let mut rows = self.rows.write();
+        let row = rows
+            .get_mut(&id)
+            .ok_or_else(|| Error::not_found("deployment", id))?;
+        if let Some(held) = &row.lease
+            && held.owner != owner
+            && held.expires_at > now
+        {
+            return Err(Error::conflict(
+                format!("deployment {id}"),
+                format!(
+                    "the lease is held by {} until {}",
+                    held.owner, held.expires_at
+                ),
+            ));
+        }
+        let lease = Lease {
+            deployment: id,
+            owner: owner.to_owned(),
+            expires_at,
+        };
+        row.lease = Some(lease.clone());
+        Ok(lease)
+    }
+
+    async fn release_lease(&self, id: DeploymentId, owner: &str) -> Result<()> {
+        let mut rows = self.rows.write();
+        let row = rows
+            .get_mut(&id)
+            .ok_or_else(|| Error::not_found("deployment", id))?;
+        if row.lease.as_ref().is_some_and(|l| l.owner == owner) {
+            row.lease = None;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,221 @@
+//! Metadata repositories: module versions, nodes and deployments.
+//!
+//! Shared contract of every repository:
+//! - Reads of a missing row are `NotFound`; creating a row whose identity
+//!   exists is `AlreadyExists`; bad input is `Invalid`. A refused write
+//!   changes nothing (no partial rows).
+//! - `list` pages by keyset (see [`PageRequest`]); every row appears exactly
+//!   once across the pages of one walk.
+//! - Rows with a `revision` (nodes, deployments) are updated by
+//!   compare-and-set: the update names the revision it read; if the stored
+//!   one differs, it is refused with `Conflict` and nothing changes; on
+//!   success the stored revision is one higher. Of several concurrent
+//!   updates from the same revision, exactly one succeeds.
+//! - Backend failures are `Unavailable`. All methods are safe to call from
+//!   many tasks at once.
+
+mod filters;
+pub mod memory;
+mod paging;
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+pub use filters::{DeploymentFilter, ModuleFilter, NodeFilter};
+pub(crate) use paging::page_in_memory;
+pub use paging::{
+    DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, PageRequest, decode_cursor, encode_cursor,
+};
+
+use crate::domain::{
+    DeploymentEvent, DeploymentId, Digest, EdgeNode, Labels, ModuleDeployment, ModuleId,
+    ModuleName, NodeId, ResourceLimits, WasmModule,
+};
+use crate::error::Result;
+
+/// The mutable metadata of a module version (everything else is immutable).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ModuleUpdate {
+    /// Replace the labels.
+    pub labels: Option<Labels>,
+    /// Replace the default limits.
+    pub limits: Option<ResourceLimits>,
+}
+
+/// Module versions.
+///
+/// `(name, version)` and `id` are each unique. Lists are ordered by
+/// `(name, id)`: by name, then registration order.
+#[async_trait]
+pub trait ModuleRepository: Send + Sync + fmt::Debug + 'static {
+    /// Store a new version (validated first).
+    async fn create(&self, module: &WasmModule) -> Result<()>;
+
+    /// A version by id.
+    async fn get(&self, id: ModuleId) -> Result<WasmModule>;
+
+    /// A version by name and version.
+    async fn get_version(&self, name: &ModuleName, version: &Version) -> Result<WasmModule>;
+
+    /// A page of versions matching `filter`.
+    async fn list(&self, filter: &ModuleFilter, page: &PageRequest) -> Result<Page<WasmModule>>;
+
+    /// Change a version's labels or limits; returns the stored version.
+    async fn update(&self, id: ModuleId, update: &ModuleUpdate) -> Result<WasmModule>;
+
+    /// Remove a version.
+    async fn delete(&self, id: ModuleId) -> Result<()>;
+
+    /// How many versions reference the blob `digest` (a blob may be deleted
+    /// only at zero).
+    async fn count_by_digest(&self, digest: &Digest) -> Result<u64>;
+}
+
+/// Edge nodes. `id` and `name` are each unique; lists are ordered by id
+/// (registration order).
+#[async_trait]
+pub trait NodeRepository: Send + Sync + fmt::Debug + 'static {
+    /// Store a new node (validated first); returns it at revision 1.
+    async fn create(&self, node: &EdgeNode) -> Result<EdgeNode>;
+
+    /// A node by id.
+    async fn get(&self, id: NodeId) -> Result<EdgeNode>;
+
+    /// A node by name.
+    async fn get_by_name(&self, name: &str) -> Result<EdgeNode>;
+
+    /// A page of nodes matching `filter`.
+    async fn list(&self, filter: &NodeFilter, page: &PageRequest) -> Result<Page<EdgeNode>>;
+
+    /// Compare-and-set: store `node` if the stored revision equals
+    /// `node.revision`; returns it with the revision bumped.
+    async fn update(&self, node: &EdgeNode) -> Result<EdgeNode>;
+
+    /// Remove a node.
+    async fn delete(&self, id: NodeId) -> Result<()>;
+}
+
+/// A claim by one control-plane replica to drive a deployment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The deployment.
+    pub deployment: DeploymentId,
+    /// Who holds it (a replica id).
+    pub owner: String,
+    /// When it lapses unless renewed.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Deployments and their append-only event logs. Lists are ordered by id
+/// (creation order).
+#[async_trait]
+pub trait DeploymentRepository: Send + Sync + fmt::Debug + 'static {
+    /// Store a new deployment (validated first) with its first events;
+    /// returns it at revision 1.
+    async fn create(
+        &self,
+        deployment: &ModuleDeployment,
+        events: &[DeploymentEvent],
+    ) -> Result<ModuleDeployment>;
+
+    /// A deployment by id.
+    async fn get(&self, id: DeploymentId) -> Result<ModuleDeployment>;
+
+    /// A page of deployments matching `filter`.
+    async fn list(
+        &self,
+        filter: &DeploymentFilter,
+        page: &PageRequest,
+    ) -> Result<Page<ModuleDeployment>>;
+
+    /// Compare-and-set: if the stored revision equals
+    /// `deployment.revision`, store the new state and append `events`
+    /// (numbered on from the log's end) in one atomic step; returns the
+    /// deployment with its revision bumped. On `Conflict` neither the state
+    /// nor the log changes.
+    async fn update(
+        &self,
+        deployment: &ModuleDeployment,
+        events: &[DeploymentEvent],
+    ) -> Result<ModuleDeployment>;
+
+    /// Up to `limit` events with `seq > after_seq`, in order.
+    async fn events(
+        &self,
+        id: DeploymentId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<DeploymentEvent>>;
+
+    /// Remove a deployment and its events.
+    async fn delete(&self, id: DeploymentId) -> Result<()>;
+
+    /// Take or renew the lease for `owner` until `now + ttl`. Succeeds when
+    /// there is no lease, it has expired at `now`, or `owner` holds it;
+    /// otherwise `Conflict` naming the holder.
+    async fn acquire_lease(
+        &self,
+        id: DeploymentId,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<Lease>;
+
+    /// Give the lease up; a no-op when `owner` does not hold it.
+    async fn release_lease(&self, id: DeploymentId, owner: &str) -> Result<()>;
+}
+
+/// Compute a lease's expiry, refusing a zero or absurd ttl.
+pub fn lease_expiry(now: DateTime<Utc>, ttl: Duration) -> Result<DateTime<Utc>> {
+    let too_long = Duration::from_secs(24 * 3600);
+    if ttl.is_zero() || ttl > too_long {
+        return Err(crate::Error::invalid(
+            "ttl",
+            format!("{ttl:?} is outside (0 s, 24 h]"),
+        ));
+    }
+    chrono::Duration::from_std(ttl)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .ok_or_else(|| crate::Error::invalid("ttl", "expiry is out of range"))
+}
+
+/// Check a lease owner name.
+pub fn validate_owner(owner: &str) -> Result<()> {
+    crate::domain::validate_actor("owner", owner)
+}
+
+/// Convenience methods over [`ModuleRepository`].
+#[async_trait]
+pub trait ModuleRepositoryExt: ModuleRepository {
+    /// Every version of `name`, highest semver first.
+    async fn versions(&self, name: &ModuleName) -> Result<Vec<WasmModule>> {
+        let filter = ModuleFilter::name(name.clone());
+        let mut page = PageRequest::first(MAX_PAGE_LIMIT);
+        let mut all = Vec::new();
+        loop {
+            let p = self.list(&filter, &page).await?;
+            all.extend(p.items);
+            match p.next {
+                Some(next) => page = PageRequest::after(MAX_PAGE_LIMIT, next),
+                None => break,
+            }
+        }
+        all.sort_by(|a, b| b.version.cmp(&a.version));
+        Ok(all)
+    }
+
+    /// The highest semver version of `name`, if any.
+    async fn latest(&self, name: &ModuleName) -> Result<Option<WasmModule>> {
+        Ok(self.versions(name).await?.into_iter().next())
+    }
+}
+
+impl<T: ModuleRepository + ?Sized> ModuleRepositoryExt for T {}

@@ -1,0 +1,138 @@
+//! The runtime abstraction: compile a module version once, then call its
+//! functions with a fresh instance per call.
+
+mod call;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+pub use call::{CallInput, CallOutput, FunctionSignature, Invocation, Param};
+
+use crate::domain::{Digest, ModuleKind, ResourceLimits, RuntimeKind, WasiVersion};
+use crate::error::Result;
+
+/// What a runtime adapter supports; node selection matches modules against
+/// it, and conformance tests skip what it lacks (saying which capability).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RuntimeCapabilities {
+    /// Which runtime.
+    pub kind: RuntimeKind,
+    /// Runs core modules.
+    pub core_modules: bool,
+    /// Runs components.
+    pub components: bool,
+    /// WASI versions provided.
+    pub wasi: Vec<WasiVersion>,
+    /// Enforces fuel (CPU) budgets.
+    pub fuel: bool,
+    /// Enforces wall-clock timeouts by interruption.
+    pub timeouts: bool,
+}
+
+impl RuntimeCapabilities {
+    /// Capabilities of a runtime `kind` that runs core modules only.
+    pub fn core_only(kind: RuntimeKind) -> Self {
+        Self {
+            kind,
+            core_modules: true,
+            components: false,
+            wasi: Vec::new(),
+            fuel: false,
+            timeouts: false,
+        }
+    }
+
+    /// Whether a module of `kind` using `wasi` can run; the error names the
+    /// missing capability.
+    pub fn supports(&self, kind: ModuleKind, wasi: Option<WasiVersion>) -> Result<()> {
+        let caps = crate::domain::NodeCapabilities {
+            runtimes: vec![self.kind],
+            wasi: self.wasi.clone(),
+            components: self.components,
+            memory_bytes: u64::MAX,
+        };
+        caps.supports(kind, wasi)
+    }
+}
+
+/// A module version to compile.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ModuleSource {
+    /// Raw wasm bytes.
+    pub bytes: Bytes,
+    /// Their SHA-256 (the runtime's artifact cache key).
+    pub digest: Digest,
+    /// Limits every call of this version runs under.
+    pub limits: ResourceLimits,
+}
+
+impl ModuleSource {
+    /// A source for `bytes` with default limits.
+    pub fn new(bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
+        Self {
+            digest: Digest::of(&bytes),
+            bytes,
+            limits: ResourceLimits::default(),
+        }
+    }
+
+    /// Set the limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: ResourceLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+/// A wasm runtime: compiles module versions into callable modules.
+///
+/// Contract:
+/// - `compile` validates the bytes against `digest` (a mismatch is
+///   `DigestMismatch`), refuses what [`RuntimeHost::capabilities`] lacks with
+///   `Invalid` naming the capability, and may reuse a cached precompiled
+///   artifact, which it must check against this engine and recompile when
+///   stale or foreign (never load it blindly).
+/// - Compiling the same bytes twice gives equivalent modules.
+/// - Safe to call from many tasks at once.
+#[async_trait]
+pub trait RuntimeHost: Send + Sync + fmt::Debug + 'static {
+    /// What this runtime supports.
+    fn capabilities(&self) -> RuntimeCapabilities;
+
+    /// Compile (or load from the artifact cache) a module version.
+    async fn compile(&self, source: ModuleSource) -> Result<Arc<dyn CompiledModule>>;
+
+    /// Compile `bytes` ahead of time into this engine's artifact format.
+    async fn precompile(&self, bytes: Bytes) -> Result<Bytes>;
+}
+
+/// A compiled module version, ready to call.
+///
+/// Contract for [`CompiledModule::invoke`]: each call gets a fresh instance
+/// and store, so no state leaks between calls. Failures are distinct errors:
+/// `Trap` (with the wasm backtrace), `Timeout`, `FuelExhausted`,
+/// `MemoryLimitExceeded`, `NotFound { kind: "function" }` for an unknown
+/// function, `Invalid { field: "arguments..." }` for wrong arguments, and
+/// `LimitExceeded` when the version's concurrency limit and wait queue are
+/// full. After any of them the module keeps serving other calls.
+#[async_trait]
+pub trait CompiledModule: Send + Sync + fmt::Debug + 'static {
+    /// Digest of the bytes it was compiled from.
+    fn digest(&self) -> Digest;
+
+    /// Core module or component.
+    fn kind(&self) -> ModuleKind;
+
+    /// The exported functions that can be invoked, with signatures.
+    fn functions(&self) -> &[FunctionSignature];
+
+    /// Call a function in a fresh instance.
+    async fn invoke(&self, call: Invocation) -> Result<CallOutput>;
+}
