@@ -176,7 +176,6 @@ pub enum CompatibilityMode {
 /// Which interfaces to list.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
 pub struct InterfaceFilter {
     /// Only this package.
     pub package: Option<PackageName>,

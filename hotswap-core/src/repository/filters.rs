@@ -11,7 +11,6 @@ use crate::domain::{
 /// Which module versions to list. Empty fields match everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
 pub struct ModuleFilter {
     /// Only this module.
     pub name: Option<ModuleName>,
@@ -44,7 +43,6 @@ impl ModuleFilter {
 /// Which nodes to list. Empty fields match everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
 pub struct NodeFilter {
     /// Only this region.
     pub region: Option<Region>,
@@ -82,7 +80,6 @@ impl NodeFilter {
 /// Which deployments to list. Empty fields match everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
 pub struct DeploymentFilter {
     /// Only deployments of this module.
     pub module: Option<ModuleName>,

@@ -41,7 +41,6 @@ use crate::error::Result;
 /// The mutable metadata of a module version (everything else is immutable).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
 pub struct ModuleUpdate {
     /// Replace the labels.
     pub labels: Option<Labels>,

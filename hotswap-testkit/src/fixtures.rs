@@ -1,0 +1,207 @@
+//! Wasm fixtures built from WAT and WIT text at test time, so no wasm32
+//! target and no checked-in binaries are needed.
+//!
+//! | fixture | exports | for |
+//! |---|---|---|
+//! | [`numeric`] | `add(i32, i32) -> i32`, `add_i64`, `mul_f64`, `version() -> i32` | calls, JSON numbers, telling versions apart |
+//! | [`trapping`] | `trap()`, `div(i32, i32) -> i32` | traps with a backtrace |
+//! | [`infinite_loop`] | `spin()` | timeouts and fuel |
+//! | [`memory_hog`] | `hog(pages: i32) -> i32` | memory limits |
+//! | [`wasi_echo`] | `_start` | WASI preview 1: stdin to stdout |
+//! | [`component`] | `hotswap:fixture/greeter@0.1.0` with `greet(string) -> string`, `swap(point) -> point` | components, strings, records |
+
+use wit_component::{ComponentEncoder, StringEncoding};
+use wit_parser::Resolve;
+
+/// The WAT of [`numeric`].
+pub fn numeric_wat(version: i32) -> String {
+    format!(
+        r#"(module
+  (func (export "add") (param i32 i32) (result i32)
+    local.get 0 local.get 1 i32.add)
+  (func (export "add_i64") (param i64 i64) (result i64)
+    local.get 0 local.get 1 i64.add)
+  (func (export "mul_f64") (param f64 f64) (result f64)
+    local.get 0 local.get 1 f64.mul)
+  (func (export "version") (result i32)
+    i32.const {version}))"#
+    )
+}
+
+/// A core module with numeric functions; `version()` returns `version`, so
+/// each value gives different bytes and an observable version.
+pub fn numeric(version: i32) -> Vec<u8> {
+    wat(&numeric_wat(version))
+}
+
+/// A core module whose `trap()` hits `unreachable` (two frames deep, for a
+/// backtrace) and whose `div` traps on division by zero.
+pub fn trapping() -> Vec<u8> {
+    wat(r#"(module
+  (func $inner unreachable)
+  (func (export "trap") call $inner)
+  (func (export "div") (param i32 i32) (result i32)
+    local.get 0 local.get 1 i32.div_s))"#)
+}
+
+/// A core module whose `spin()` never returns.
+pub fn infinite_loop() -> Vec<u8> {
+    wat(r#"(module
+  (func (export "spin")
+    (loop $l br $l)))"#)
+}
+
+/// A core module whose `hog(pages)` grows memory one page at a time,
+/// trapping if a grow is refused, and returns the final size in pages.
+pub fn memory_hog() -> Vec<u8> {
+    wat(r#"(module
+  (memory 1)
+  (func (export "hog") (param $pages i32) (result i32)
+    (block $done
+      (loop $grow
+        (br_if $done (i32.eqz (local.get $pages)))
+        (if (i32.eq (memory.grow (i32.const 1)) (i32.const -1))
+          (then unreachable))
+        (local.set $pages (i32.sub (local.get $pages) (i32.const 1)))
+        (br $grow)))
+    memory.size))"#)
+}
+
+/// A WASI preview 1 command that copies stdin to stdout until end of input.
+pub fn wasi_echo() -> Vec<u8> {
+    wat(r#"(module
+  (import "wasi_snapshot_preview1" "fd_read"
+    (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  ;; iovec at 0: buf 1024, len 65536; nread at 16; out iovec at 32; nwritten at 48
+  (func (export "_start")
+    (local $n i32) (local $off i32) (local $w i32)
+    (loop $read
+      (i32.store (i32.const 0) (i32.const 1024))
+      (i32.store (i32.const 4) (i32.const 65536))
+      (if (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 16))
+        (then unreachable))
+      (local.set $n (i32.load (i32.const 16)))
+      (if (i32.eqz (local.get $n)) (then return))
+      (local.set $off (i32.const 0))
+      (loop $write
+        (i32.store (i32.const 32) (i32.add (i32.const 1024) (local.get $off)))
+        (i32.store (i32.const 36) (i32.sub (local.get $n) (local.get $off)))
+        (if (call $fd_write (i32.const 1) (i32.const 32) (i32.const 1) (i32.const 48))
+          (then unreachable))
+        (local.set $off (i32.add (local.get $off) (i32.load (i32.const 48))))
+        (br_if $write (i32.lt_u (local.get $off) (local.get $n))))
+      (br $read))))"#)
+}
+
+/// The WIT of [`component`].
+pub const COMPONENT_WIT: &str = r#"package hotswap:fixture@0.1.0;
+
+interface greeter {
+  record point {
+    x: s32,
+    y: s32,
+  }
+
+  /// Returns the greeting followed by `name`.
+  greet: func(name: string) -> string;
+
+  /// Returns the point with x and y exchanged.
+  swap: func(p: point) -> point;
+}
+
+world fixture {
+  export greeter;
+}
+"#;
+
+/// The interface the component exports.
+pub const COMPONENT_INTERFACE: &str = "hotswap:fixture/greeter@0.1.0";
+
+fn component_core_wat(greeting: &str) -> String {
+    let escaped: String = greeting.bytes().map(|b| format!("\\{b:02x}")).collect();
+    let len = greeting.len();
+    format!(
+        r#"(module
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 1024))
+  (data (i32.const 16) "{escaped}")
+  (func $realloc (export "cabi_realloc")
+    (param $old i32) (param $old_size i32) (param $align i32) (param $new_size i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr
+      (i32.and
+        (i32.add (global.get $heap) (i32.sub (local.get $align) (i32.const 1)))
+        (i32.xor (i32.sub (local.get $align) (i32.const 1)) (i32.const -1))))
+    (global.set $heap (i32.add (local.get $ptr) (local.get $new_size)))
+    (block $ok
+      (loop $grow
+        (br_if $ok (i32.le_u (global.get $heap) (i32.mul (memory.size) (i32.const 65536))))
+        (if (i32.eq (memory.grow (i32.const 1)) (i32.const -1)) (then unreachable))
+        (br $grow)))
+    (if (local.get $old)
+      (then (memory.copy (local.get $ptr) (local.get $old) (local.get $old_size))))
+    (local.get $ptr))
+  (func (export "{iface}#greet") (param $p i32) (param $len i32) (result i32)
+    (local $out i32) (local $ret i32)
+    (local.set $out
+      (call $realloc (i32.const 0) (i32.const 0) (i32.const 1)
+        (i32.add (i32.const {len}) (local.get $len))))
+    (memory.copy (local.get $out) (i32.const 16) (i32.const {len}))
+    (memory.copy (i32.add (local.get $out) (i32.const {len})) (local.get $p) (local.get $len))
+    (local.set $ret (call $realloc (i32.const 0) (i32.const 0) (i32.const 4) (i32.const 8)))
+    (i32.store (local.get $ret) (local.get $out))
+    (i32.store offset=4 (local.get $ret) (i32.add (local.get $len) (i32.const {len})))
+    (local.get $ret))
+  (func (export "{iface}#swap") (param $x i32) (param $y i32) (result i32)
+    (local $ret i32)
+    (local.set $ret (call $realloc (i32.const 0) (i32.const 0) (i32.const 4) (i32.const 8)))
+    (i32.store (local.get $ret) (local.get $y))
+    (i32.store offset=4 (local.get $ret) (local.get $x))
+    (local.get $ret)))"#,
+        iface = COMPONENT_INTERFACE,
+    )
+}
+
+/// A component built from [`COMPONENT_WIT`] and a hand-written core module
+/// with wit-component; `greet("x")` returns `format!("{greeting}x")`, so
+/// different greetings make observably different versions.
+pub fn component(greeting: &str) -> Vec<u8> {
+    component_from(COMPONENT_WIT, "fixture", &component_core_wat(greeting))
+}
+
+/// Build a component from WIT text, a world name and core-module WAT.
+///
+/// # Panics
+///
+/// When the WIT, the WAT or the encoding is invalid: fixtures are test
+/// inputs, and a broken one must fail the test loudly.
+pub fn component_from(wit: &str, world: &str, core_wat: &str) -> Vec<u8> {
+    let mut resolve = Resolve::default();
+    let pkg = resolve
+        .push_str("fixture.wit", wit)
+        .expect("fixture WIT parses");
+    let world = resolve
+        .select_world(&[pkg], Some(world))
+        .expect("fixture world exists");
+    let mut module = self::wat(core_wat);
+    wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)
+        .expect("component metadata embeds");
+    ComponentEncoder::default()
+        .module(&module)
+        .expect("core module is accepted")
+        .validate(true)
+        .encode()
+        .expect("component encodes")
+}
+
+/// Parse WAT text into a binary.
+///
+/// # Panics
+///
+/// When the text is not valid WAT.
+pub fn wat(text: &str) -> Vec<u8> {
+    ::wat::parse_str(text).expect("fixture WAT parses")
+}
