@@ -3,6 +3,7 @@
 pub mod clock;
 pub mod control;
 pub mod domain;
+pub mod edge;
 pub mod error;
 pub mod inspect;
 pub mod interface;

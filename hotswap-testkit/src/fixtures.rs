@@ -24,7 +24,11 @@ pub fn numeric_wat(version: i32) -> String {
   (func (export "mul_f64") (param f64 f64) (result f64)
     local.get 0 local.get 1 f64.mul)
   (func (export "version") (result i32)
-    i32.const {version}))"#
+    i32.const {version})
+  (global $calls (mut i32) (i32.const 0))
+  (func (export "bump") (result i32)
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    global.get $calls))"#
     )
 }
 

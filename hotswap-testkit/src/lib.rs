@@ -7,6 +7,7 @@ pub mod fixtures;
 pub mod interfaces;
 pub mod modules;
 pub mod nodes;
+pub mod runtime;
 pub mod sample;
 pub mod storage;
 

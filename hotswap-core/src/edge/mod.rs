@@ -1,0 +1,383 @@
+//! The edge host: loaded module versions, per-call version choice, atomic
+//! hot swap and per-version statistics, over any [`RuntimeHost`].
+//!
+//! - Loading compiles off the hot path and changes no routing.
+//! - [`EdgeHost::apply_routing`] publishes a new routing table with one
+//!   atomic pointer swap; calls that started before it finish on the version
+//!   they started with (they hold it), calls that start after it see the new
+//!   table.
+//! - Versions leave memory only when no routing table, retention slot or
+//!   running call holds them; the last few routed versions stay loaded for
+//!   instant rollback.
+
+mod stats;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use semver::Version;
+
+use crate::domain::{
+    Digest, LoadedVersion, ModuleName, RouteContext, RouteReason, RoutingTable, VersionStats,
+    WasmModule,
+};
+use crate::error::{Error, Result};
+use crate::runtime::{CallOutput, CompiledModule, Invocation, ModuleSource, RuntimeHost};
+use stats::Counters;
+
+/// How the edge host keeps versions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EdgeHostConfig {
+    /// Versions that were routed before and are kept loaded for instant
+    /// rollback, per module.
+    pub retain_versions: usize,
+}
+
+impl Default for EdgeHostConfig {
+    fn default() -> Self {
+        Self { retain_versions: 2 }
+    }
+}
+
+/// One loaded module version.
+#[derive(Debug)]
+struct Entry {
+    module: ModuleName,
+    version: Version,
+    digest: Digest,
+    compiled: Arc<dyn CompiledModule>,
+    counters: Counters,
+}
+
+/// A published routing table with the versions it routes to.
+#[derive(Debug)]
+struct Route {
+    table: RoutingTable,
+    targets: HashMap<Version, Arc<Entry>>,
+}
+
+#[derive(Debug, Default)]
+struct ModuleState {
+    versions: BTreeMap<Version, Arc<Entry>>,
+    /// Versions that were routed, most recent last.
+    routed: VecDeque<Version>,
+}
+
+/// What the caller asked for besides the call itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallRoute<'a> {
+    /// Request headers as `(name, value)`.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// Routing key (user, tenant, session) for sticky splits.
+    pub key: Option<&'a str>,
+    /// A version to pin.
+    pub pin: Option<&'a Version>,
+}
+
+/// The result of a routed call.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Routed {
+    /// The version that served it.
+    pub version: Version,
+    /// Why that version.
+    pub reason: RouteReason,
+    /// Its output.
+    pub output: CallOutput,
+}
+
+/// Loaded module versions and their routing on one edge node.
+#[derive(Debug)]
+pub struct EdgeHost {
+    runtime: Arc<dyn RuntimeHost>,
+    config: EdgeHostConfig,
+    state: Mutex<HashMap<ModuleName, ModuleState>>,
+    routes: ArcSwap<HashMap<ModuleName, Arc<Route>>>,
+}
+
+impl EdgeHost {
+    /// An edge host with no modules.
+    pub fn new(runtime: Arc<dyn RuntimeHost>, config: EdgeHostConfig) -> Self {
+        Self {
+            runtime,
+            config,
+            state: Mutex::default(),
+            routes: ArcSwap::default(),
+        }
+    }
+
+    /// The runtime it runs modules on.
+    pub fn runtime(&self) -> &Arc<dyn RuntimeHost> {
+        &self.runtime
+    }
+
+    fn state(&self) -> MutexGuard<'_, HashMap<ModuleName, ModuleState>> {
+        // Every change under this lock is applied in one step after all
+        // checks, so a poisoned lock still guards consistent data.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Compile `bytes` as `module` and keep it loaded; routing is unchanged.
+    ///
+    /// Idempotent for the same bytes. The bytes must hash to
+    /// `module.digest` (`DigestMismatch`), and a version loaded with other
+    /// bytes is a `Conflict`: versions are immutable.
+    pub async fn load(&self, module: &WasmModule, bytes: Bytes) -> Result<LoadedVersion> {
+        let loaded = LoadedVersion {
+            module: module.name.clone(),
+            version: module.version.clone(),
+            digest: module.digest,
+        };
+        let actual = Digest::of(&bytes);
+        if actual != module.digest {
+            return Err(Error::DigestMismatch {
+                expected: module.digest,
+                actual,
+            });
+        }
+        if let Some(existing) = self.entry(&module.name, &module.version) {
+            return check_same(&existing, module).map(|()| loaded);
+        }
+        let source = ModuleSource::new(bytes).with_limits(module.limits);
+        let compiled = self.runtime.compile(source).await?;
+        let mut state = self.state();
+        let versions = &mut state.entry(module.name.clone()).or_default().versions;
+        if let Some(existing) = versions.get(&module.version) {
+            // Another task loaded it meanwhile.
+            return check_same(existing, module).map(|()| loaded);
+        }
+        versions.insert(
+            module.version.clone(),
+            Arc::new(Entry {
+                module: module.name.clone(),
+                version: module.version.clone(),
+                digest: module.digest,
+                compiled,
+                counters: Counters::default(),
+            }),
+        );
+        tracing::info!(module = %module.name, version = %module.version, digest = %module.digest, "version loaded");
+        Ok(loaded)
+    }
+
+    fn entry(&self, module: &ModuleName, version: &Version) -> Option<Arc<Entry>> {
+        self.state().get(module)?.versions.get(version).cloned()
+    }
+
+    /// Publish `table` for its module atomically.
+    ///
+    /// Refused, changing nothing, when the table is invalid or names a
+    /// version that is not loaded (`Invalid`), or when its revision is older
+    /// than the published one (`Conflict`). Re-applying the published
+    /// revision is a no-op.
+    pub fn apply_routing(&self, table: RoutingTable) -> Result<()> {
+        table.validate()?;
+        let mut state = self.state();
+        let current = self.routes.load();
+        if let Some(published) = current.get(&table.module) {
+            if table.revision < published.table.revision {
+                return Err(Error::conflict(
+                    format!("routing of {}", table.module),
+                    format!(
+                        "revision {} is older than the published revision {}",
+                        table.revision, published.table.revision
+                    ),
+                ));
+            }
+            if table.revision == published.table.revision && table == published.table {
+                return Ok(());
+            }
+        }
+        let module = state.get_mut(&table.module).ok_or_else(|| {
+            Error::invalid(
+                "module",
+                format!("no version of {} is loaded", table.module),
+            )
+        })?;
+        let mut targets = HashMap::new();
+        for version in table.versions() {
+            let entry = module.versions.get(version).ok_or_else(|| {
+                Error::invalid(
+                    "version",
+                    format!("{}@{version} is not loaded on this node", table.module),
+                )
+            })?;
+            targets.insert(version.clone(), entry.clone());
+        }
+        let mut next = HashMap::clone(&current);
+        next.insert(
+            table.module.clone(),
+            Arc::new(Route {
+                table: table.clone(),
+                targets,
+            }),
+        );
+        self.routes.store(Arc::new(next));
+        tracing::info!(module = %table.module, stable = %table.stable, revision = table.revision, "routing published");
+
+        // Retention: keep what this table routes to plus the last few
+        // versions routed before it; versions that were routed once and fall
+        // outside that leave the loaded set (a call still running on one
+        // keeps it alive until it returns). Versions loaded but never routed,
+        // like a blue-green preview, stay.
+        let in_table: Vec<Version> = table.versions().into_iter().cloned().collect();
+        for v in &in_table {
+            module.routed.retain(|r| r != v);
+            module.routed.push_back(v.clone());
+        }
+        let mut keep = in_table.clone();
+        keep.extend(
+            module
+                .routed
+                .iter()
+                .rev()
+                .filter(|v| !in_table.contains(v))
+                .take(self.config.retain_versions)
+                .cloned(),
+        );
+        let dropped: Vec<Version> = module
+            .routed
+            .iter()
+            .filter(|v| !keep.contains(v))
+            .cloned()
+            .collect();
+        module.routed.retain(|v| keep.contains(v));
+        for v in dropped {
+            module.versions.remove(&v);
+            tracing::info!(module = %table.module, version = %v, "version dropped after retention");
+        }
+        Ok(())
+    }
+
+    /// Load `module` and route all its traffic to it in one step; the
+    /// simplest hot swap.
+    pub async fn deploy(&self, module: &WasmModule, bytes: Bytes) -> Result<LoadedVersion> {
+        let loaded = self.load(module, bytes).await?;
+        let revision = self
+            .routes
+            .load()
+            .get(&module.name)
+            .map_or(1, |r| r.table.revision + 1);
+        let mut table = RoutingTable::new(module.name.clone(), module.version.clone());
+        table.revision = revision;
+        self.apply_routing(table)?;
+        Ok(loaded)
+    }
+
+    /// Drop a version that no routing table uses.
+    pub fn unload(&self, module: &ModuleName, version: &Version) -> Result<()> {
+        let mut state = self.state();
+        if self
+            .routes
+            .load()
+            .get(module)
+            .is_some_and(|route| route.targets.contains_key(version))
+        {
+            return Err(Error::conflict(
+                format!("{module}@{version}"),
+                "the published routing table still routes to it",
+            ));
+        }
+        let m = state
+            .get_mut(module)
+            .ok_or_else(|| Error::not_found("module version", format!("{module}@{version}")))?;
+        m.routed.retain(|v| v != version);
+        m.versions
+            .remove(version)
+            .map(drop)
+            .ok_or_else(|| Error::not_found("module version", format!("{module}@{version}")))
+    }
+
+    /// Route and run one call.
+    pub async fn invoke(
+        &self,
+        module: &ModuleName,
+        route: CallRoute<'_>,
+        call: Invocation,
+    ) -> Result<Routed> {
+        let (entry, reason) = {
+            let routes = self.routes.load();
+            let published = routes
+                .get(module)
+                .ok_or_else(|| Error::not_found("routed module", module))?;
+            let ctx = RouteContext {
+                headers: route.headers,
+                key: route.key,
+                pin: route.pin,
+                roll: fastrand::u32(..),
+            };
+            let (version, reason) = published.table.choose(&ctx)?;
+            let entry = published
+                .targets
+                .get(version)
+                .cloned()
+                .ok_or_else(|| Error::internal("a routed version is missing from its route"))?;
+            (entry, reason)
+        };
+        let start = Instant::now();
+        let outcome = entry.compiled.invoke(call).await;
+        entry.counters.record(start.elapsed(), &outcome);
+        Ok(Routed {
+            version: entry.version.clone(),
+            reason,
+            output: outcome?,
+        })
+    }
+
+    /// The published routing tables.
+    pub fn routing(&self) -> Vec<RoutingTable> {
+        let mut tables: Vec<_> = self
+            .routes
+            .load()
+            .values()
+            .map(|r| r.table.clone())
+            .collect();
+        tables.sort_by(|a, b| a.module.cmp(&b.module));
+        tables
+    }
+
+    /// The loaded versions with their digests.
+    pub fn loaded(&self) -> Vec<LoadedVersion> {
+        self.entries()
+            .iter()
+            .map(|e| LoadedVersion {
+                module: e.module.clone(),
+                version: e.version.clone(),
+                digest: e.digest,
+            })
+            .collect()
+    }
+
+    /// Cumulative statistics of every loaded version, for heartbeats.
+    pub fn stats(&self) -> Vec<VersionStats> {
+        self.entries()
+            .iter()
+            .map(|e| e.counters.snapshot(&e.module, &e.version))
+            .collect()
+    }
+
+    fn entries(&self) -> Vec<Arc<Entry>> {
+        self.state()
+            .values()
+            .flat_map(|m| m.versions.values().cloned())
+            .collect()
+    }
+}
+
+fn check_same(existing: &Entry, module: &WasmModule) -> Result<()> {
+    if existing.digest == module.digest {
+        Ok(())
+    } else {
+        Err(Error::conflict(
+            module.reference(),
+            format!(
+                "loaded with digest {}, refusing other bytes ({}): versions are immutable",
+                existing.digest, module.digest
+            ),
+        ))
+    }
+}

@@ -1,0 +1,91 @@
+//! What the core and component modules share when preparing a call.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use hotswap_core::domain::Value;
+use hotswap_core::runtime::{CallInput, FunctionSignature, Invocation};
+use hotswap_core::{Error, Result};
+
+/// A callable export and its signature.
+#[derive(Debug, Clone)]
+pub(crate) struct Export<I> {
+    pub(crate) index: I,
+    pub(crate) signature: FunctionSignature,
+}
+
+/// The exports of a module by name, and their signatures in order.
+#[derive(Debug)]
+pub(crate) struct Exports<I> {
+    by_name: HashMap<String, Export<I>>,
+    pub(crate) signatures: Vec<FunctionSignature>,
+    /// Exports that exist but take or return types a call cannot carry.
+    unmappable: Vec<String>,
+}
+
+impl<I: Clone> Exports<I> {
+    pub(crate) fn new(exports: Vec<Export<I>>, unmappable: Vec<String>) -> Self {
+        let signatures = exports.iter().map(|e| e.signature.clone()).collect();
+        let by_name = exports
+            .into_iter()
+            .map(|e| (e.signature.name.clone(), e))
+            .collect();
+        Self {
+            by_name,
+            signatures,
+            unmappable,
+        }
+    }
+
+    /// The export `name`, or `NotFound` naming it (or `Invalid` when it
+    /// exists with types a call cannot carry).
+    pub(crate) fn get(&self, name: &str) -> Result<&Export<I>> {
+        if let Some(e) = self.by_name.get(name) {
+            return Ok(e);
+        }
+        if self.unmappable.iter().any(|u| u == name) {
+            return Err(Error::invalid(
+                "function",
+                format!(
+                    "{name} uses types (resources, references, v128, ...) that a call cannot carry"
+                ),
+            ));
+        }
+        Err(Error::not_found("function", name))
+    }
+}
+
+/// The arguments of a function call, checked against `signature`.
+pub(crate) fn arguments(signature: &FunctionSignature, input: &CallInput) -> Result<Vec<Value>> {
+    match input {
+        CallInput::Json(json) => signature.args_from_json(json),
+        CallInput::Values(values) => {
+            signature.check_args(values)?;
+            Ok(values.clone())
+        }
+        CallInput::Stdin(_) => Err(Error::invalid(
+            "input",
+            format!(
+                "{} is a function; stdin is for WASI commands (_start)",
+                signature.name
+            ),
+        )),
+        _ => Err(Error::invalid(
+            "input",
+            "this kind of input is not supported",
+        )),
+    }
+}
+
+/// The stdin of a command call, refusing function-call inputs.
+pub(crate) fn stdin(call: &Invocation) -> Result<Bytes> {
+    match &call.input {
+        CallInput::Stdin(bytes) => Ok(bytes.clone()),
+        CallInput::Json(serde_json::Value::Null) => Ok(Bytes::new()),
+        CallInput::Values(v) if v.is_empty() => Ok(Bytes::new()),
+        _ => Err(Error::invalid(
+            "input",
+            "a WASI command takes its input on stdin, not as arguments",
+        )),
+    }
+}

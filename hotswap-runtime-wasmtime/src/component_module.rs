@@ -1,0 +1,275 @@
+//! Components: plain ones called synchronously with values mapped through
+//! their WIT types, WASI 0.2 ones run asynchronously with captured stdio.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value};
+use hotswap_core::runtime::{CallOutput, CompiledModule, FunctionSignature, Invocation, Param};
+use hotswap_core::{Error, Result};
+use tokio::sync::SemaphorePermit;
+use wasmtime::Engine;
+use wasmtime::component::types::{ComponentFunc, ComponentItem};
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Val};
+use wasmtime_wasi::I32Exit;
+
+use crate::call::{self, Export, Exports};
+use crate::errors::{call_error, instantiate_error};
+use crate::gate::Gate;
+use crate::limiter::{Limiter, Plain, WasiP2};
+use crate::shared::Shared;
+use crate::values::{component_type, from_component, to_component};
+
+pub(crate) enum ComponentPre {
+    Plain(InstancePre<Plain>),
+    Wasi(InstancePre<WasiP2>),
+}
+
+/// A compiled component version.
+pub(crate) struct ComponentModule {
+    shared: Arc<Shared>,
+    digest: Digest,
+    limits: ResourceLimits,
+    pre: ComponentPre,
+    exports: Exports<ComponentExportIndex>,
+    /// The `wasi:cli/run` export, run for `_start`.
+    run: Option<String>,
+    gate: Gate,
+}
+
+impl fmt::Debug for ComponentModule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ComponentModule")
+            .field("digest", &self.digest)
+            .field("wasi", &matches!(self.pre, ComponentPre::Wasi(_)))
+            .field("functions", &self.exports.signatures.len())
+            .finish()
+    }
+}
+
+fn signature(name: String, f: &ComponentFunc) -> Option<FunctionSignature> {
+    let params = f
+        .params()
+        .map(|(n, t)| {
+            Some(Param {
+                name: n.to_owned(),
+                ty: component_type(&t)?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let results = f
+        .results()
+        .map(|t| component_type(&t))
+        .collect::<Option<Vec<_>>>()?;
+    Some(FunctionSignature {
+        name,
+        params,
+        results,
+    })
+}
+
+/// The callable functions of `component`: top-level ones by name, those of
+/// exported interfaces as `interface#function`.
+pub(crate) fn exports(engine: &Engine, component: &Component) -> Exports<ComponentExportIndex> {
+    let mut callable = Vec::new();
+    let mut unmappable = Vec::new();
+    let mut add = |name: String, index: Option<ComponentExportIndex>, f: &ComponentFunc| match (
+        index,
+        signature(name.clone(), f),
+    ) {
+        (Some(index), Some(signature)) => callable.push(Export { index, signature }),
+        _ => unmappable.push(name),
+    };
+    let ty = component.component_type();
+    for (name, item) in ty.exports(engine) {
+        match &item.ty {
+            ComponentItem::ComponentFunc(f) => {
+                add(name.to_owned(), component.get_export_index(None, name), f)
+            }
+            ComponentItem::ComponentInstance(instance) => {
+                let Some(parent) = component.get_export_index(None, name) else {
+                    continue;
+                };
+                for (fname, fitem) in instance.exports(engine) {
+                    if let ComponentItem::ComponentFunc(f) = &fitem.ty {
+                        add(
+                            format!("{name}#{fname}"),
+                            component.get_export_index(Some(&parent), fname),
+                            f,
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Exports::new(callable, unmappable)
+}
+
+impl ComponentModule {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        digest: Digest,
+        limits: ResourceLimits,
+        component: &Component,
+        pre: ComponentPre,
+    ) -> Self {
+        let exports = exports(&shared.engine, component);
+        let run = exports
+            .signatures
+            .iter()
+            .map(|s| s.name.clone())
+            .find(|n| n.starts_with("wasi:cli/run@") && n.ends_with("#run"));
+        let gate = Gate::new(
+            "max_concurrent_instances",
+            limits.max_concurrent_instances,
+            shared.config.queue_capacity,
+        );
+        Self {
+            shared,
+            digest,
+            limits,
+            pre,
+            exports,
+            run,
+            gate,
+        }
+    }
+
+    async fn enter(&self) -> Result<(SemaphorePermit<'_>, SemaphorePermit<'_>)> {
+        let engine = self.shared.engine_gate.enter().await?;
+        let version = self.gate.enter().await?;
+        Ok((engine, version))
+    }
+
+    fn call_plain(
+        &self,
+        pre: &InstancePre<Plain>,
+        export: &Export<ComponentExportIndex>,
+        args: &[Value],
+    ) -> Result<CallOutput> {
+        let params = args.iter().map(to_component).collect::<Result<Vec<_>>>()?;
+        let limits = self.shared.call_limits(&self.limits);
+        let mut store = self
+            .shared
+            .store(Limiter::new(self.limits.max_memory_bytes), &self.limits)?;
+        let instance = pre
+            .instantiate(&mut store)
+            .map_err(|e| instantiate_error(e, limits, store.data().memory_refused))?;
+        let func = instance
+            .get_func(&mut store, export.index)
+            .ok_or_else(|| Error::internal("export index does not name a function"))?;
+        let mut results = vec![Val::Bool(false); export.signature.results.len()];
+        func.call(&mut store, &params, &mut results)
+            .map_err(|e| call_error(e, limits, store.data().memory_refused))?;
+        let mut out =
+            CallOutput::from_values(results.iter().map(from_component).collect::<Result<_>>()?);
+        out.fuel_consumed = self.shared.fuel_used(&store, &self.limits);
+        Ok(out)
+    }
+
+    async fn call_wasi(
+        &self,
+        pre: &InstancePre<WasiP2>,
+        export: &Export<ComponentExportIndex>,
+        command: bool,
+        stdin: bytes::Bytes,
+        args: Vec<Value>,
+        call: &Invocation,
+    ) -> Result<CallOutput> {
+        let params = args.iter().map(to_component).collect::<Result<Vec<_>>>()?;
+        let limits = self.shared.call_limits(&self.limits);
+        let (mut builder, pipes) = self.shared.wasi(&call.function, stdin, &call.env);
+        let data = WasiP2 {
+            limiter: Limiter::new(self.limits.max_memory_bytes),
+            wasi: builder.build(),
+            table: wasmtime_wasi::ResourceTable::new(),
+        };
+        let mut store = self.shared.store(data, &self.limits)?;
+        let instance = pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| instantiate_error(e, limits, store.data().limiter.memory_refused))?;
+        let func = instance
+            .get_func(&mut store, export.index)
+            .ok_or_else(|| Error::internal("export index does not name a function"))?;
+        let mut results = vec![Val::Bool(false); export.signature.results.len()];
+        let outcome = func.call_async(&mut store, &params, &mut results).await;
+        let exit_code = match outcome {
+            // `wasi:cli/run` returns `result`: err means exit code 1.
+            Ok(()) if command => Some(match results.first() {
+                Some(Val::Result(Err(_))) => 1,
+                _ => 0,
+            }),
+            Ok(()) => None,
+            Err(e) => match e.downcast_ref::<I32Exit>() {
+                Some(exit) => Some(exit.0),
+                None => return Err(call_error(e, limits, store.data().limiter.memory_refused)),
+            },
+        };
+        let fuel = self.shared.fuel_used(&store, &self.limits);
+        drop(store);
+        let mut out = CallOutput::from_values(if command {
+            Vec::new()
+        } else {
+            results.iter().map(from_component).collect::<Result<_>>()?
+        });
+        out.stdout = pipes.stdout.contents();
+        out.stderr = pipes.stderr.contents();
+        out.exit_code = exit_code;
+        out.fuel_consumed = fuel;
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl CompiledModule for ComponentModule {
+    fn digest(&self) -> Digest {
+        self.digest
+    }
+
+    fn kind(&self) -> ModuleKind {
+        ModuleKind::Component
+    }
+
+    fn functions(&self) -> &[FunctionSignature] {
+        &self.exports.signatures
+    }
+
+    async fn invoke(&self, call: Invocation) -> Result<CallOutput> {
+        let command = call.function == "_start";
+        let name = match (&self.run, command) {
+            (Some(run), true) => run.as_str(),
+            (None, true) => {
+                return Err(Error::not_found(
+                    "function",
+                    "_start (the component exports no wasi:cli/run)",
+                ));
+            }
+            (_, false) => call.function.as_str(),
+        };
+        // Input is checked before a slot is taken: bad input never waits.
+        let export = self.exports.get(name)?;
+        match &self.pre {
+            ComponentPre::Plain(pre) => {
+                let args = call::arguments(&export.signature, &call.input)?;
+                let _slots = self.enter().await?;
+                self.call_plain(pre, export, &args)
+            }
+            ComponentPre::Wasi(pre) => {
+                let (stdin, args) = if command {
+                    (call::stdin(&call)?, Vec::new())
+                } else {
+                    (
+                        bytes::Bytes::new(),
+                        call::arguments(&export.signature, &call.input)?,
+                    )
+                };
+                let _slots = self.enter().await?;
+                self.call_wasi(pre, export, command, stdin, args, &call)
+                    .await
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Configuration of the wasmtime runtime.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hotswap_core::{Error, Result};
+
+/// How the wasmtime engine is built and what calls may use.
+///
+/// Build with [`WasmtimeConfig::default`] or [`WasmtimeConfig::from_env`],
+/// adjust with the `with_*` methods, and check with
+/// [`WasmtimeConfig::validate`] (the runtime does this on construction).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WasmtimeConfig {
+    /// Use the pooling instance allocator (falls back to on-demand, with a
+    /// logged reason, when its address space cannot be reserved).
+    pub pooling: bool,
+    /// Instances alive at once across all versions (the pool's size, and
+    /// the engine-wide concurrency limit).
+    pub max_instances: u32,
+    /// Largest linear memory of one instance, in bytes; a module whose
+    /// limits ask for more is refused at compile time.
+    pub max_memory_bytes: u64,
+    /// Largest wasm stack, in bytes (engine-wide).
+    pub max_stack_bytes: usize,
+    /// Period of the epoch ticker that enforces wall-clock timeouts.
+    pub epoch_tick: Duration,
+    /// Meter fuel so CPU budgets (`ResourceLimits::fuel`) can be enforced.
+    pub fuel: bool,
+    /// Folder of the precompiled-artifact cache; `None` keeps artifacts in
+    /// memory only.
+    pub artifact_dir: Option<PathBuf>,
+    /// Calls that may wait for a free instance of one version (and for the
+    /// engine-wide pool) before new calls are refused with `LimitExceeded`.
+    pub queue_capacity: u32,
+    /// Environment variables a WASI call may see; others are dropped.
+    pub env_allowlist: Vec<String>,
+    /// Most bytes a WASI call may write to stdout or stderr.
+    pub max_output_bytes: usize,
+}
+
+impl Default for WasmtimeConfig {
+    fn default() -> Self {
+        Self {
+            pooling: true,
+            max_instances: 1000,
+            max_memory_bytes: 64 * 1024 * 1024,
+            max_stack_bytes: 512 * 1024,
+            epoch_tick: Duration::from_millis(10),
+            fuel: false,
+            artifact_dir: None,
+            queue_capacity: 1024,
+            env_allowlist: Vec::new(),
+            max_output_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+impl WasmtimeConfig {
+    /// Defaults overridden by `HOTSWAP_WASMTIME_POOLING` (true/false),
+    /// `HOTSWAP_WASMTIME_MAX_INSTANCES`, `HOTSWAP_WASMTIME_FUEL` (true/false),
+    /// `HOTSWAP_WASMTIME_ARTIFACT_DIR` and `HOTSWAP_WASMTIME_ENV_ALLOWLIST`
+    /// (comma-separated). A malformed value is an error naming the variable.
+    pub fn from_env() -> Result<Self> {
+        let mut c = Self::default();
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let flag = |name: &str, v: String| match v.as_str() {
+            "1" | "true" | "yes" => Ok(true),
+            "0" | "false" | "no" => Ok(false),
+            _ => Err(Error::invalid(name, format!("{v:?} is not true or false"))),
+        };
+        if let Some(v) = var("HOTSWAP_WASMTIME_POOLING") {
+            c.pooling = flag("HOTSWAP_WASMTIME_POOLING", v)?;
+        }
+        if let Some(v) = var("HOTSWAP_WASMTIME_FUEL") {
+            c.fuel = flag("HOTSWAP_WASMTIME_FUEL", v)?;
+        }
+        if let Some(v) = var("HOTSWAP_WASMTIME_MAX_INSTANCES") {
+            c.max_instances = v.parse().map_err(|_| {
+                Error::invalid(
+                    "HOTSWAP_WASMTIME_MAX_INSTANCES",
+                    format!("{v:?} is not a count"),
+                )
+            })?;
+        }
+        if let Some(v) = var("HOTSWAP_WASMTIME_ARTIFACT_DIR") {
+            c.artifact_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("HOTSWAP_WASMTIME_ENV_ALLOWLIST") {
+            c.env_allowlist = v
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Turn the pooling allocator on or off.
+    #[must_use]
+    pub fn with_pooling(mut self, pooling: bool) -> Self {
+        self.pooling = pooling;
+        self
+    }
+
+    /// Set [`WasmtimeConfig::max_instances`].
+    #[must_use]
+    pub fn with_max_instances(mut self, n: u32) -> Self {
+        self.max_instances = n;
+        self
+    }
+
+    /// Set [`WasmtimeConfig::max_memory_bytes`].
+    #[must_use]
+    pub fn with_max_memory_bytes(mut self, bytes: u64) -> Self {
+        self.max_memory_bytes = bytes;
+        self
+    }
+
+    /// Set [`WasmtimeConfig::epoch_tick`].
+    #[must_use]
+    pub fn with_epoch_tick(mut self, tick: Duration) -> Self {
+        self.epoch_tick = tick;
+        self
+    }
+
+    /// Turn fuel metering on or off.
+    #[must_use]
+    pub fn with_fuel(mut self, fuel: bool) -> Self {
+        self.fuel = fuel;
+        self
+    }
+
+    /// Keep precompiled artifacts in `dir`.
+    #[must_use]
+    pub fn with_artifact_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.artifact_dir = Some(dir.into());
+        self
+    }
+
+    /// Set [`WasmtimeConfig::queue_capacity`].
+    #[must_use]
+    pub fn with_queue_capacity(mut self, n: u32) -> Self {
+        self.queue_capacity = n;
+        self
+    }
+
+    /// Let WASI calls see these environment variables.
+    #[must_use]
+    pub fn with_env_allowlist(
+        mut self,
+        names: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.env_allowlist = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Refuse zero or absurd values, naming the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_instances == 0 || self.max_instances > 100_000 {
+            return Err(Error::invalid(
+                "max_instances",
+                format!("{} is outside 1..=100000", self.max_instances),
+            ));
+        }
+        if self.max_memory_bytes < hotswap_core::domain::WASM_PAGE_BYTES
+            || self.max_memory_bytes > hotswap_core::domain::MAX_MEMORY_BYTES
+        {
+            return Err(Error::invalid(
+                "max_memory_bytes",
+                "must be between one 64 KiB page and 4 GiB",
+            ));
+        }
+        if self.max_stack_bytes < 16 * 1024 || self.max_stack_bytes > 64 * 1024 * 1024 {
+            return Err(Error::invalid(
+                "max_stack_bytes",
+                "must be between 16 KiB and 64 MiB",
+            ));
+        }
+        if self.epoch_tick < Duration::from_millis(1) || self.epoch_tick > Duration::from_secs(1) {
+            return Err(Error::invalid("epoch_tick", "must be between 1 ms and 1 s"));
+        }
+        if self.max_output_bytes == 0 {
+            return Err(Error::invalid("max_output_bytes", "must not be zero"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,245 @@
+//! Core wasm modules: plain ones called synchronously, WASI preview 1 ones
+//! run asynchronously with captured stdio.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value, ValueType};
+use hotswap_core::runtime::{CallOutput, CompiledModule, FunctionSignature, Invocation, Param};
+use hotswap_core::{Error, Result};
+use tokio::sync::SemaphorePermit;
+use wasmtime::{ExternType, InstancePre, Module, ModuleExport};
+use wasmtime_wasi::I32Exit;
+
+use crate::call::{self, Export, Exports};
+use crate::errors::{call_error, instantiate_error};
+use crate::gate::Gate;
+use crate::limiter::{Limiter, Plain, WasiP1};
+use crate::shared::Shared;
+use crate::values::{core_type, from_core, to_core};
+
+pub(crate) enum CorePre {
+    Plain(InstancePre<Plain>),
+    Wasi(InstancePre<WasiP1>),
+}
+
+/// The checked input of a call on a WASI module: a command (`_start`)
+/// takes stdin, a function takes arguments.
+struct WasiInput {
+    command: bool,
+    stdin: bytes::Bytes,
+    args: Vec<Value>,
+}
+
+impl WasiInput {
+    fn of(export: &Export<ModuleExport>, call: &Invocation) -> Result<Self> {
+        if call.function == "_start" {
+            Ok(Self {
+                command: true,
+                stdin: call::stdin(call)?,
+                args: Vec::new(),
+            })
+        } else {
+            Ok(Self {
+                command: false,
+                stdin: bytes::Bytes::new(),
+                args: call::arguments(&export.signature, &call.input)?,
+            })
+        }
+    }
+}
+
+/// A compiled core module version.
+pub(crate) struct CoreModule {
+    shared: Arc<Shared>,
+    digest: Digest,
+    limits: ResourceLimits,
+    pre: CorePre,
+    exports: Exports<ModuleExport>,
+    gate: Gate,
+}
+
+impl fmt::Debug for CoreModule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CoreModule")
+            .field("digest", &self.digest)
+            .field("wasi", &matches!(self.pre, CorePre::Wasi(_)))
+            .field("functions", &self.exports.signatures.len())
+            .finish()
+    }
+}
+
+/// The callable function exports of `module` with their signatures.
+pub(crate) fn exports(module: &Module) -> Exports<ModuleExport> {
+    let mut callable = Vec::new();
+    let mut unmappable = Vec::new();
+    for export in module.exports() {
+        let ExternType::Func(ty) = export.ty() else {
+            continue;
+        };
+        let params: Option<Vec<Param>> = ty
+            .params()
+            .enumerate()
+            .map(|(i, t)| {
+                Some(Param {
+                    name: format!("p{i}"),
+                    ty: core_type(&t)?,
+                })
+            })
+            .collect();
+        let results: Option<Vec<ValueType>> = ty.results().map(|t| core_type(&t)).collect();
+        match (params, results, module.get_export_index(export.name())) {
+            (Some(params), Some(results), Some(index)) => callable.push(Export {
+                index,
+                signature: FunctionSignature {
+                    name: export.name().to_owned(),
+                    params,
+                    results,
+                },
+            }),
+            _ => unmappable.push(export.name().to_owned()),
+        }
+    }
+    Exports::new(callable, unmappable)
+}
+
+impl CoreModule {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        digest: Digest,
+        limits: ResourceLimits,
+        module: &Module,
+        pre: CorePre,
+    ) -> Self {
+        let gate = Gate::new(
+            "max_concurrent_instances",
+            limits.max_concurrent_instances,
+            shared.config.queue_capacity,
+        );
+        Self {
+            exports: exports(module),
+            shared,
+            digest,
+            limits,
+            pre,
+            gate,
+        }
+    }
+
+    fn call_plain(
+        &self,
+        pre: &InstancePre<Plain>,
+        export: &Export<ModuleExport>,
+        args: &[Value],
+    ) -> Result<CallOutput> {
+        let params = args.iter().map(to_core).collect::<Result<Vec<_>>>()?;
+        let limits = self.shared.call_limits(&self.limits);
+        let mut store = self
+            .shared
+            .store(Limiter::new(self.limits.max_memory_bytes), &self.limits)?;
+        let instance = pre
+            .instantiate(&mut store)
+            .map_err(|e| instantiate_error(e, limits, store.data().memory_refused))?;
+        let func = instance
+            .get_module_export(&mut store, &export.index)
+            .and_then(wasmtime::Extern::into_func)
+            .ok_or_else(|| Error::internal("export index does not name a function"))?;
+        let mut results = vec![wasmtime::Val::I32(0); export.signature.results.len()];
+        func.call(&mut store, &params, &mut results)
+            .map_err(|e| call_error(e, limits, store.data().memory_refused))?;
+        let mut out =
+            CallOutput::from_values(results.iter().map(from_core).collect::<Result<_>>()?);
+        out.fuel_consumed = self.shared.fuel_used(&store, &self.limits);
+        Ok(out)
+    }
+
+    /// An engine slot, then a slot of this version.
+    async fn enter(&self) -> Result<(SemaphorePermit<'_>, SemaphorePermit<'_>)> {
+        let engine = self.shared.engine_gate.enter().await?;
+        let version = self.gate.enter().await?;
+        Ok((engine, version))
+    }
+
+    async fn call_wasi(
+        &self,
+        pre: &InstancePre<WasiP1>,
+        export: &Export<ModuleExport>,
+        input: WasiInput,
+        call: &Invocation,
+    ) -> Result<CallOutput> {
+        let WasiInput {
+            command,
+            stdin,
+            args,
+        } = input;
+        let params = args.iter().map(to_core).collect::<Result<Vec<_>>>()?;
+        let limits = self.shared.call_limits(&self.limits);
+        let (mut builder, pipes) = self.shared.wasi(&call.function, stdin, &call.env);
+        let data = WasiP1 {
+            limiter: Limiter::new(self.limits.max_memory_bytes),
+            wasi: builder.build_p1(),
+        };
+        let mut store = self.shared.store(data, &self.limits)?;
+        let instance = pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| instantiate_error(e, limits, store.data().limiter.memory_refused))?;
+        let func = instance
+            .get_module_export(&mut store, &export.index)
+            .and_then(wasmtime::Extern::into_func)
+            .ok_or_else(|| Error::internal("export index does not name a function"))?;
+        let mut results = vec![wasmtime::Val::I32(0); export.signature.results.len()];
+        let exit_code = match func.call_async(&mut store, &params, &mut results).await {
+            Ok(()) => command.then_some(0),
+            Err(e) => match e.downcast_ref::<I32Exit>() {
+                Some(exit) => Some(exit.0),
+                None => return Err(call_error(e, limits, store.data().limiter.memory_refused)),
+            },
+        };
+        let fuel = self.shared.fuel_used(&store, &self.limits);
+        drop(store);
+        let mut out = CallOutput::from_values(if exit_code.is_some() && command {
+            Vec::new()
+        } else {
+            results.iter().map(from_core).collect::<Result<_>>()?
+        });
+        out.stdout = pipes.stdout.contents();
+        out.stderr = pipes.stderr.contents();
+        out.exit_code = exit_code;
+        out.fuel_consumed = fuel;
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl CompiledModule for CoreModule {
+    fn digest(&self) -> Digest {
+        self.digest
+    }
+
+    fn kind(&self) -> ModuleKind {
+        ModuleKind::Core
+    }
+
+    fn functions(&self) -> &[FunctionSignature] {
+        &self.exports.signatures
+    }
+
+    async fn invoke(&self, call: Invocation) -> Result<CallOutput> {
+        // Input is checked before a slot is taken: bad input never waits.
+        let export = self.exports.get(&call.function)?;
+        match &self.pre {
+            CorePre::Plain(pre) => {
+                let args = call::arguments(&export.signature, &call.input)?;
+                let _slots = self.enter().await?;
+                self.call_plain(pre, export, &args)
+            }
+            CorePre::Wasi(pre) => {
+                let input = WasiInput::of(export, &call)?;
+                let _slots = self.enter().await?;
+                self.call_wasi(pre, export, input, &call).await
+            }
+        }
+    }
+}

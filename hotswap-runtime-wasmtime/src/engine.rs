@@ -1,0 +1,89 @@
+//! The shared engine: pooling allocator with fallback, and the epoch ticker.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+
+use hotswap_core::{Error, Result};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::WasmtimeConfig;
+
+/// Which allocator the engine ended up with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Allocator {
+    /// The pooling allocator.
+    Pooling,
+    /// On-demand allocation (configured, or the pool could not be reserved).
+    OnDemand,
+}
+
+pub(crate) fn wasmtime_config(cfg: &WasmtimeConfig, pooling: bool) -> Config {
+    let mut c = Config::new();
+    c.epoch_interruption(true);
+    c.consume_fuel(cfg.fuel);
+    c.max_wasm_stack(cfg.max_stack_bytes);
+    c.memory_init_cow(true);
+    c.wasm_component_model(true);
+    if pooling {
+        let mut p = PoolingAllocationConfig::default();
+        let memory = usize::try_from(cfg.max_memory_bytes).unwrap_or(usize::MAX);
+        p.total_core_instances(cfg.max_instances)
+            .total_component_instances(cfg.max_instances)
+            .total_memories(cfg.max_instances)
+            .total_tables(cfg.max_instances)
+            .total_stacks(cfg.max_instances)
+            .max_memory_size(memory);
+        c.allocation_strategy(InstanceAllocationStrategy::Pooling(p));
+    } else {
+        c.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+    }
+    c
+}
+
+/// Build the engine, falling back to on-demand allocation when the pool
+/// cannot be reserved.
+pub(crate) fn build_engine(cfg: &WasmtimeConfig) -> Result<(Engine, Allocator)> {
+    let internal = |e: wasmtime::Error| Error::internal(format!("wasmtime engine: {e}"));
+    if cfg.pooling {
+        match Engine::new(&wasmtime_config(cfg, true)) {
+            Ok(engine) => return Ok((engine, Allocator::Pooling)),
+            Err(e) => tracing::warn!(
+                reason = %e,
+                max_instances = cfg.max_instances,
+                "pooling allocator unavailable; falling back to on-demand allocation"
+            ),
+        }
+    }
+    let engine = Engine::new(&wasmtime_config(cfg, false)).map_err(internal)?;
+    Ok((engine, Allocator::OnDemand))
+}
+
+/// One thread that advances the engine's epoch every tick; stopped on drop.
+#[derive(Debug)]
+pub(crate) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    pub(crate) fn start(engine: Engine, tick: std::time::Duration) -> Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        thread::Builder::new()
+            .name("hotswap-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    thread::sleep(tick);
+                    engine.increment_epoch();
+                }
+            })
+            .map_err(|e| Error::internal(format!("cannot start the epoch ticker: {e}")))?;
+        Ok(Self { stop })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

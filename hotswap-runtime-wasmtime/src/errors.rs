@@ -1,0 +1,60 @@
+//! Mapping wasmtime's errors onto hotswap's.
+
+use std::time::Duration;
+
+use hotswap_core::Error;
+use wasmtime::{Trap, WasmBacktrace};
+
+/// What a failed call ran under, for naming the limit it hit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CallLimits {
+    pub(crate) timeout: Duration,
+    pub(crate) fuel: Option<u64>,
+    pub(crate) memory_bytes: u64,
+}
+
+/// Map an error from instantiating or calling into a distinct hotswap error.
+pub(crate) fn call_error(err: wasmtime::Error, limits: CallLimits, memory_refused: bool) -> Error {
+    let backtrace = || err.downcast_ref::<WasmBacktrace>().map(|b| b.to_string());
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => Error::Timeout {
+            after: limits.timeout,
+        },
+        Some(Trap::OutOfFuel) => Error::FuelExhausted {
+            budget: limits.fuel.unwrap_or(u64::MAX),
+        },
+        _ if memory_refused => Error::MemoryLimitExceeded {
+            limit_bytes: limits.memory_bytes,
+        },
+        Some(trap) => Error::Trap {
+            message: trap.to_string(),
+            backtrace: backtrace(),
+        },
+        None => Error::Trap {
+            message: format!("{err:#}"),
+            backtrace: backtrace(),
+        },
+    }
+}
+
+/// Map an instantiation failure: an exhausted pool is over capacity; the
+/// rest (a trapping start function, say) are call errors.
+pub(crate) fn instantiate_error(
+    err: wasmtime::Error,
+    limits: CallLimits,
+    memory_refused: bool,
+) -> Error {
+    let text = format!("{err:#}");
+    if text.contains("maximum concurrent") || text.contains("pooling allocator") {
+        return Error::limit_exceeded(
+            "max_instances",
+            format!("the instance pool is full: {text}"),
+        );
+    }
+    call_error(err, limits, memory_refused)
+}
+
+/// A compile-time failure of input that passed validation.
+pub(crate) fn compile_error(err: wasmtime::Error) -> Error {
+    Error::invalid("wasm", format!("cannot compile: {err:#}"))
+}

@@ -1,0 +1,103 @@
+//! State shared by the runtime and every module it compiled.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use hotswap_core::domain::ResourceLimits;
+use hotswap_core::{Error, Result};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+
+use crate::WasmtimeConfig;
+use crate::errors::CallLimits;
+use crate::gate::Gate;
+use crate::limiter::HasLimiter;
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) engine: Engine,
+    pub(crate) config: WasmtimeConfig,
+    /// Instance slots of the whole engine (the pool's capacity).
+    pub(crate) engine_gate: Gate,
+}
+
+/// The pipes of one WASI call.
+pub(crate) struct Pipes {
+    pub(crate) stdout: MemoryOutputPipe,
+    pub(crate) stderr: MemoryOutputPipe,
+}
+
+impl Shared {
+    /// Epoch ticks to allow a call of `timeout`: one extra tick because the
+    /// current tick may end at once, so the call gets at least `timeout` and
+    /// ends within `timeout` + 2 ticks.
+    pub(crate) fn deadline_ticks(&self, timeout: Duration) -> u64 {
+        let tick = self.config.epoch_tick.as_nanos().max(1);
+        let ticks = timeout.as_nanos().div_ceil(tick);
+        u64::try_from(ticks).unwrap_or(u64::MAX).saturating_add(1)
+    }
+
+    /// A fresh store for one call under `limits`.
+    pub(crate) fn store<T: HasLimiter>(
+        &self,
+        data: T,
+        limits: &ResourceLimits,
+    ) -> Result<Store<T>> {
+        let mut store = Store::new(&self.engine, data);
+        store.limiter(|d| d.limiter());
+        store.set_epoch_deadline(self.deadline_ticks(limits.timeout()));
+        if self.config.fuel {
+            store
+                .set_fuel(limits.fuel.unwrap_or(u64::MAX))
+                .map_err(|e| Error::internal(format!("cannot set fuel: {e}")))?;
+        }
+        Ok(store)
+    }
+
+    /// Fuel a finished call used, when metering is on.
+    pub(crate) fn fuel_used<T>(&self, store: &Store<T>, limits: &ResourceLimits) -> Option<u64> {
+        if !self.config.fuel {
+            return None;
+        }
+        let left = store.get_fuel().ok()?;
+        Some(limits.fuel.unwrap_or(u64::MAX).saturating_sub(left))
+    }
+
+    /// The limits a failed call is described with.
+    pub(crate) fn call_limits(&self, limits: &ResourceLimits) -> CallLimits {
+        CallLimits {
+            timeout: limits.timeout(),
+            fuel: limits.fuel.filter(|_| self.config.fuel),
+            memory_bytes: limits.max_memory_bytes,
+        }
+    }
+
+    /// A WASI context builder with `stdin`, captured stdout and stderr, the
+    /// allowed part of `env`, and no filesystem or network.
+    pub(crate) fn wasi(
+        &self,
+        program: &str,
+        stdin: Bytes,
+        env: &[(String, String)],
+    ) -> (WasiCtxBuilder, Pipes) {
+        let pipes = Pipes {
+            stdout: MemoryOutputPipe::new(self.config.max_output_bytes),
+            stderr: MemoryOutputPipe::new(self.config.max_output_bytes),
+        };
+        let mut b = WasiCtxBuilder::new();
+        b.stdin(MemoryInputPipe::new(stdin))
+            .stdout(pipes.stdout.clone())
+            .stderr(pipes.stderr.clone())
+            .arg(program)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        for (k, v) in env {
+            if self.config.env_allowlist.iter().any(|a| a == k) {
+                b.env(k, v);
+            }
+        }
+        (b, pipes)
+    }
+}

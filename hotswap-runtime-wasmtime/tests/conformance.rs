@@ -1,0 +1,25 @@
+//! The wasmtime runtime passes the runtime conformance suite.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hotswap_runtime_wasmtime::{WasmtimeConfig, WasmtimeRuntime};
+use hotswap_testkit::runtime::RuntimeHarness;
+
+const TICK: Duration = Duration::from_millis(10);
+const QUEUE: u32 = 3;
+
+async fn harness() -> RuntimeHarness {
+    let config = WasmtimeConfig::default()
+        .with_fuel(true)
+        .with_max_instances(64)
+        .with_queue_capacity(QUEUE)
+        .with_epoch_tick(TICK);
+    RuntimeHarness {
+        runtime: Arc::new(WasmtimeRuntime::new(config).expect("runtime")),
+        queue_capacity: QUEUE,
+        tick: TICK,
+    }
+}
+
+hotswap_testkit::runtime_suite!(harness);

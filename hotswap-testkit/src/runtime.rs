@@ -1,0 +1,465 @@
+//! Conformance suite for [`RuntimeHost`]: load, invoke, every distinct
+//! error, limits, WASI, components and concurrency. Behaviours that need a
+//! capability the runtime lacks print which one and return.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hotswap_core::Error;
+use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value, WasiVersion};
+use hotswap_core::runtime::{CompiledModule, Invocation, ModuleSource, RuntimeHost};
+use serde_json::json;
+
+use crate::fixtures;
+
+/// A runtime under test, with what the suite needs to know about it.
+pub struct RuntimeHarness {
+    /// The runtime.
+    pub runtime: Arc<dyn RuntimeHost>,
+    /// How many calls may wait for a busy version before the next is
+    /// refused with `LimitExceeded`.
+    pub queue_capacity: u32,
+    /// The granularity of timeout interruption (the epoch tick).
+    pub tick: Duration,
+}
+
+/// Scheduling slack allowed on top of the runtime's own bound when a test
+/// checks how soon a timeout fires (CI machines are shared and noisy).
+const SLACK: Duration = Duration::from_millis(400);
+
+async fn load(
+    rt: &dyn RuntimeHost,
+    bytes: Vec<u8>,
+    limits: ResourceLimits,
+) -> Arc<dyn CompiledModule> {
+    rt.compile(ModuleSource::new(bytes).with_limits(limits))
+        .await
+        .expect("fixture compiles")
+}
+
+fn skip(capability: &str) {
+    println!("skipped: the runtime lacks the capability `{capability}`");
+}
+
+/// Calling `add` of the numeric fixture with JSON and with values; the
+/// signatures are listed; results map back to JSON.
+pub async fn core_functions_take_json_and_values(h: &RuntimeHarness) {
+    let m = load(&*h.runtime, fixtures::numeric(7), ResourceLimits::default()).await;
+    assert_eq!(m.kind(), ModuleKind::Core);
+    assert_eq!(m.digest(), Digest::of(&fixtures::numeric(7)));
+    let names: Vec<_> = m.functions().iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["add", "add_i64", "mul_f64", "version", "bump"]);
+    let out = m
+        .invoke(Invocation::json("add", json!([2, 3])))
+        .await
+        .expect("add");
+    assert_eq!(out.results_json(), json!(5));
+    let out = m
+        .invoke(Invocation::json("add", json!({"p0": -7, "p1": 3})))
+        .await
+        .expect("add by name");
+    assert_eq!(out.results_json(), json!(-4));
+    let big = json!([i64::MAX - 1, 1]);
+    assert_eq!(
+        m.invoke(Invocation::json("add_i64", big))
+            .await
+            .expect("add_i64")
+            .results_json(),
+        json!(i64::MAX)
+    );
+    let out = m
+        .invoke(Invocation::values(
+            "mul_f64",
+            vec![Value::F64(1.5), Value::F64(-4.0)],
+        ))
+        .await
+        .expect("mul");
+    assert_eq!(out.values, vec![Value::F64(-6.0)]);
+    assert_eq!(
+        m.invoke(Invocation::json("version", json!(null)))
+            .await
+            .expect("version")
+            .results_json(),
+        json!(7)
+    );
+}
+
+/// Every call gets a fresh instance: a global bumped by each call reads 1.
+pub async fn calls_get_fresh_instances(h: &RuntimeHarness) {
+    let m = load(&*h.runtime, fixtures::numeric(1), ResourceLimits::default()).await;
+    let calls: Vec<_> = (0..16)
+        .map(|_| m.invoke(Invocation::json("bump", json!([]))))
+        .collect();
+    for out in futures::future::join_all(calls).await {
+        assert_eq!(out.expect("bump").results_json(), json!(1));
+    }
+}
+
+/// An unknown function is `NotFound` naming it.
+pub async fn unknown_function_is_not_found(h: &RuntimeHarness) {
+    let m = load(&*h.runtime, fixtures::numeric(1), ResourceLimits::default()).await;
+    let e = m
+        .invoke(Invocation::json("subtract", json!([1, 2])))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::NotFound { kind: "function", id } if id == "subtract"),
+        "{e}"
+    );
+}
+
+/// Wrong argument counts and types are `Invalid` naming the argument; the
+/// module keeps serving.
+pub async fn wrong_arguments_are_invalid(h: &RuntimeHarness) {
+    let m = load(&*h.runtime, fixtures::numeric(1), ResourceLimits::default()).await;
+    let e = m
+        .invoke(Invocation::json("add", json!([1])))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid arguments: add takes 2 arguments, got 1"
+    );
+    let e = m
+        .invoke(Invocation::json("add", json!([1, "two"])))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid arguments[1]: expected s32, got string \"two\""
+    );
+    let e = m
+        .invoke(Invocation::json("add", json!([1, 4294967296u64])))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("out of range for s32"), "{e}");
+    let e = m
+        .invoke(Invocation::values(
+            "add",
+            vec![Value::S32(1), Value::S64(2)],
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Invalid { field, .. } if field == "arguments[1]"),
+        "{e}"
+    );
+    let e = m.invoke(Invocation::command("stdin")).await.unwrap_err();
+    assert!(
+        matches!(e, Error::NotFound { .. } | Error::Invalid { .. }),
+        "{e}"
+    );
+    assert_eq!(
+        m.invoke(Invocation::json("add", json!([1, 1])))
+            .await
+            .expect("still serving")
+            .results_json(),
+        json!(2)
+    );
+}
+
+/// A trap is `Trap` with the message and the wasm backtrace; the module
+/// keeps serving.
+pub async fn traps_carry_a_backtrace(h: &RuntimeHarness) {
+    let m = load(&*h.runtime, fixtures::trapping(), ResourceLimits::default()).await;
+    match m
+        .invoke(Invocation::json("trap", json!([])))
+        .await
+        .unwrap_err()
+    {
+        Error::Trap { message, backtrace } => {
+            assert!(message.contains("unreachable"), "{message}");
+            let bt = backtrace.expect("a wasm backtrace");
+            assert!(bt.lines().count() >= 2, "two frames expected:\n{bt}");
+        }
+        e => panic!("expected a trap, got {e}"),
+    }
+    match m
+        .invoke(Invocation::json("div", json!([1, 0])))
+        .await
+        .unwrap_err()
+    {
+        Error::Trap { message, .. } => assert!(message.contains("divide by zero"), "{message}"),
+        e => panic!("expected a trap, got {e}"),
+    }
+    assert_eq!(
+        m.invoke(Invocation::json("div", json!([6, 3])))
+            .await
+            .expect("still serving")
+            .results_json(),
+        json!(2)
+    );
+}
+
+/// The infinite loop ends with `Timeout` no sooner than the timeout and
+/// within the timeout plus two ticks (plus scheduling slack).
+pub async fn timeouts_interrupt_infinite_loops(h: &RuntimeHarness) {
+    if !h.runtime.capabilities().timeouts {
+        return skip("timeouts");
+    }
+    let timeout = Duration::from_millis(200);
+    let m = load(
+        &*h.runtime,
+        fixtures::infinite_loop(),
+        ResourceLimits::default().with_timeout(timeout),
+    )
+    .await;
+    let start = Instant::now();
+    let e = m
+        .invoke(Invocation::json("spin", json!([])))
+        .await
+        .unwrap_err();
+    let took = start.elapsed();
+    assert!(
+        matches!(e, Error::Timeout { after } if after == timeout),
+        "{e}"
+    );
+    assert!(took >= timeout, "interrupted early, after {took:?}");
+    assert!(
+        took <= timeout + 2 * h.tick + SLACK,
+        "interrupted late, after {took:?}"
+    );
+    let other = load(&*h.runtime, fixtures::numeric(1), ResourceLimits::default()).await;
+    other
+        .invoke(Invocation::json("add", json!([1, 2])))
+        .await
+        .expect("still serving");
+}
+
+/// A CPU budget ends the loop with `FuelExhausted`; successful calls report
+/// the fuel they used.
+pub async fn fuel_budgets_are_enforced(h: &RuntimeHarness) {
+    if !h.runtime.capabilities().fuel {
+        return skip("fuel");
+    }
+    let limits = ResourceLimits::default().with_fuel(Some(100_000));
+    let m = load(&*h.runtime, fixtures::infinite_loop(), limits).await;
+    let e = m
+        .invoke(Invocation::json("spin", json!([])))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::FuelExhausted { budget: 100_000 }), "{e}");
+    let n = load(&*h.runtime, fixtures::numeric(1), limits).await;
+    let out = n
+        .invoke(Invocation::json("add", json!([1, 2])))
+        .await
+        .expect("add");
+    let used = out.fuel_consumed.expect("fuel is reported");
+    assert!(used > 0 && used < 100_000, "{used}");
+}
+
+/// Growing memory past the limit is `MemoryLimitExceeded`; within it works.
+pub async fn memory_limits_are_enforced(h: &RuntimeHarness) {
+    let limits = ResourceLimits::default().with_max_memory_bytes(2 * 1024 * 1024);
+    let m = load(&*h.runtime, fixtures::memory_hog(), limits).await;
+    let out = m
+        .invoke(Invocation::json("hog", json!([16])))
+        .await
+        .expect("within the limit");
+    assert_eq!(out.results_json(), json!(17));
+    let e = m
+        .invoke(Invocation::json("hog", json!([100])))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::MemoryLimitExceeded { limit_bytes } if limit_bytes == 2 * 1024 * 1024),
+        "{e}"
+    );
+    m.invoke(Invocation::json("hog", json!([1])))
+        .await
+        .expect("still serving");
+}
+
+/// Bytes that do not match their digest, or are not wasm, are refused.
+pub async fn bad_bytes_are_refused(h: &RuntimeHarness) {
+    let mut source = ModuleSource::new(fixtures::numeric(1));
+    source.digest = Digest::of(b"something else");
+    let e = h.runtime.compile(source).await.unwrap_err();
+    assert!(matches!(e, Error::DigestMismatch { .. }), "{e}");
+    let e = h
+        .runtime
+        .compile(ModuleSource::new(b"not wasm at all".to_vec()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Invalid { field, .. } if field == "wasm"),
+        "{e}"
+    );
+    let bad_limits = ResourceLimits::default().with_max_concurrent_instances(0);
+    let e = h
+        .runtime
+        .compile(ModuleSource::new(fixtures::numeric(1)).with_limits(bad_limits))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Invalid { field, .. } if field == "limits.max_concurrent_instances"),
+        "{e}"
+    );
+}
+
+/// A WASI preview 1 command gets stdin and its stdout comes back.
+pub async fn wasi_commands_echo_stdin(h: &RuntimeHarness) {
+    if !h
+        .runtime
+        .capabilities()
+        .wasi
+        .contains(&WasiVersion::Preview1)
+    {
+        return skip("wasi preview1");
+    }
+    let m = load(
+        &*h.runtime,
+        fixtures::wasi_echo(),
+        ResourceLimits::default(),
+    )
+    .await;
+    let input: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let out = m
+        .invoke(Invocation::command(input.clone()))
+        .await
+        .expect("echo");
+    assert_eq!(out.exit_code, Some(0));
+    assert!(
+        out.stdout == input,
+        "stdout differs from stdin ({} vs {} bytes)",
+        out.stdout.len(),
+        input.len()
+    );
+    let out = m
+        .invoke(Invocation::command(Vec::new()))
+        .await
+        .expect("empty echo");
+    assert!(out.stdout.is_empty());
+}
+
+/// Component functions take and return strings and records as JSON.
+pub async fn components_map_strings_and_records(h: &RuntimeHarness) {
+    if !h.runtime.capabilities().components {
+        let e = h
+            .runtime
+            .compile(ModuleSource::new(fixtures::component("hi ")))
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("component"),
+            "a component must be refused clearly: {e}"
+        );
+        return skip("components");
+    }
+    let m = load(
+        &*h.runtime,
+        fixtures::component("hello, "),
+        ResourceLimits::default(),
+    )
+    .await;
+    assert_eq!(m.kind(), ModuleKind::Component);
+    let greet = format!("{}#greet", fixtures::COMPONENT_INTERFACE);
+    let swap = format!("{}#swap", fixtures::COMPONENT_INTERFACE);
+    let sig = m
+        .functions()
+        .iter()
+        .find(|f| f.name == greet)
+        .expect("greet is listed");
+    assert_eq!(sig.params[0].name, "name");
+    let out = m
+        .invoke(Invocation::json(&greet, json!(["world"])))
+        .await
+        .expect("greet");
+    assert_eq!(out.results_json(), json!("hello, world"));
+    let out = m
+        .invoke(Invocation::json(&greet, json!({"name": "ünïcode ✓"})))
+        .await
+        .expect("greet by name");
+    assert_eq!(out.results_json(), json!("hello, ünïcode ✓"));
+    let out = m
+        .invoke(Invocation::json(&swap, json!([{"x": 1, "y": -2}])))
+        .await
+        .expect("swap");
+    assert_eq!(out.results_json(), json!({"x": -2, "y": 1}));
+    let e = m
+        .invoke(Invocation::json(&swap, json!([{"x": 1}])))
+        .await
+        .unwrap_err();
+    assert_eq!(e.to_string(), "invalid arguments[0].y: missing field");
+    let e = m
+        .invoke(Invocation::json("greet", json!(["x"])))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+}
+
+/// Calls beyond a version's instance limit wait; beyond the queue they are
+/// refused at once with `LimitExceeded`; waiters run when slots free up.
+pub async fn over_capacity_calls_queue_then_are_refused(h: &RuntimeHarness) {
+    let limits = ResourceLimits::default()
+        .with_max_concurrent_instances(1)
+        .with_timeout(Duration::from_millis(150));
+    let m = load(&*h.runtime, fixtures::infinite_loop(), limits).await;
+    let calls = h.queue_capacity as usize + 2;
+    let tasks: Vec<_> = (0..calls)
+        .map(|_| {
+            let m = m.clone();
+            tokio::spawn(async move { m.invoke(Invocation::json("spin", json!([]))).await })
+        })
+        .collect();
+    let (mut timeouts, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.expect("task") {
+            Err(Error::Timeout { .. }) => timeouts += 1,
+            Err(Error::LimitExceeded { .. }) => refused += 1,
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!(
+        (timeouts, refused),
+        (calls - 1, 1),
+        "one runs, the queue waits, one is refused"
+    );
+}
+
+/// `precompile` gives an artifact for the engine.
+pub async fn precompile_produces_an_artifact(h: &RuntimeHarness) {
+    let artifact = h
+        .runtime
+        .precompile(fixtures::numeric(1).into())
+        .await
+        .expect("precompile");
+    assert!(artifact.len() > 100);
+    let e = h
+        .runtime
+        .precompile(b"nope".to_vec().into())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Invalid { .. }), "{e}");
+}
+
+/// Run every runtime behaviour as its own `#[test]`. `$make` returns a
+/// fresh [`RuntimeHarness`] per test.
+#[macro_export]
+macro_rules! runtime_suite {
+    ($make:expr) => {
+        mod runtime_conformance {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__harness_tests!(
+                $make,
+                runtime,
+                [
+                    core_functions_take_json_and_values,
+                    calls_get_fresh_instances,
+                    unknown_function_is_not_found,
+                    wrong_arguments_are_invalid,
+                    traps_carry_a_backtrace,
+                    timeouts_interrupt_infinite_loops,
+                    fuel_budgets_are_enforced,
+                    memory_limits_are_enforced,
+                    bad_bytes_are_refused,
+                    wasi_commands_echo_stdin,
+                    components_map_strings_and_records,
+                    over_capacity_calls_queue_then_are_refused,
+                    precompile_produces_an_artifact,
+                ]
+            );
+        }
+    };
+}
