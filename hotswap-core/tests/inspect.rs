@@ -27,6 +27,7 @@ fn core_module_exports_have_signatures() {
             ("add_i64", Some("(i64, i64) -> i64")),
             ("mul_f64", Some("(f64, f64) -> f64")),
             ("version", Some("() -> i32")),
+            ("slow", Some("(i32) -> i32")),
             ("bump", Some("() -> i32")),
         ]
     );

@@ -151,14 +151,6 @@ impl WasmtimeRuntime {
         self.inner.artifacts.path(digest)
     }
 
-    /// Forget compiled modules kept in memory (the disk cache stays), as a
-    /// restart would.
-    pub fn clear_memory_cache(&self) {
-        let mut m = self.inner.memory.lock().unwrap_or_else(|p| p.into_inner());
-        m.0.clear();
-        m.1.clear();
-    }
-
     /// What compile calls have done so far.
     pub fn counters(&self) -> CompileCounters {
         let c = &self.inner.counters;

@@ -14,7 +14,8 @@ async fn harness() -> RuntimeHarness {
         .with_fuel(true)
         .with_max_instances(64)
         .with_queue_capacity(QUEUE)
-        .with_epoch_tick(TICK);
+        .with_epoch_tick(TICK)
+        .with_env_allowlist(["HOTSWAP_ALLOWED"]);
     RuntimeHarness {
         runtime: Arc::new(WasmtimeRuntime::new(config).expect("runtime")),
         queue_capacity: QUEUE,
@@ -23,3 +24,9 @@ async fn harness() -> RuntimeHarness {
 }
 
 hotswap_testkit::runtime_suite!(harness);
+
+async fn runtime() -> Arc<dyn hotswap_core::runtime::RuntimeHost> {
+    harness().await.runtime
+}
+
+hotswap_testkit::edge_suite!(runtime);

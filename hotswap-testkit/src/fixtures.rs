@@ -8,6 +8,7 @@
 //! | [`infinite_loop`] | `spin()` | timeouts and fuel |
 //! | [`memory_hog`] | `hog(pages: i32) -> i32` | memory limits |
 //! | [`wasi_echo`] | `_start` | WASI preview 1: stdin to stdout |
+//! | [`wasi_env`] | `_start` | WASI preview 1: the environment to stdout |
 //! | [`component`] | `hotswap:fixture/greeter@0.1.0` with `greet(string) -> string`, `swap(point) -> point` | components, strings, records |
 
 use wit_component::{ComponentEncoder, StringEncoding};
@@ -24,6 +25,11 @@ pub fn numeric_wat(version: i32) -> String {
   (func (export "mul_f64") (param f64 f64) (result f64)
     local.get 0 local.get 1 f64.mul)
   (func (export "version") (result i32)
+    i32.const {version})
+  (func (export "slow") (param $n i32) (result i32)
+    (loop $l
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (i32.gt_s (local.get $n) (i32.const 0))))
     i32.const {version})
   (global $calls (mut i32) (i32.const 0))
   (func (export "bump") (result i32)
@@ -208,4 +214,25 @@ pub fn component_from(wit: &str, world: &str, core_wat: &str) -> Vec<u8> {
 /// When the text is not valid WAT.
 pub fn wat(text: &str) -> Vec<u8> {
     ::wat::parse_str(text).expect("fixture WAT parses")
+}
+
+/// A WASI preview 1 command that writes its environment to stdout as
+/// `KEY=value\0` entries.
+pub fn wasi_env() -> Vec<u8> {
+    wat(r#"(module
+  (import "wasi_snapshot_preview1" "environ_sizes_get"
+    (func $sizes (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get"
+    (func $get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  ;; count at 0, size at 4, iovec at 16, nwritten at 24, pointers at 1024, strings at 8192
+  (func (export "_start")
+    (if (call $sizes (i32.const 0) (i32.const 4)) (then unreachable))
+    (if (call $get (i32.const 1024) (i32.const 8192)) (then unreachable))
+    (i32.store (i32.const 16) (i32.const 8192))
+    (i32.store (i32.const 20) (i32.load (i32.const 4)))
+    (if (call $fd_write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24))
+      (then unreachable))))"#)
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod deployments;
+pub mod edge;
 pub mod fixtures;
 pub mod interfaces;
 pub mod modules;

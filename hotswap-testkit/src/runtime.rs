@@ -12,7 +12,8 @@ use serde_json::json;
 
 use crate::fixtures;
 
-/// A runtime under test, with what the suite needs to know about it.
+/// A runtime under test, with what the suite needs to know about it. The
+/// runtime must let WASI calls see `HOTSWAP_ALLOWED` and nothing else.
 pub struct RuntimeHarness {
     /// The runtime.
     pub runtime: Arc<dyn RuntimeHost>,
@@ -48,7 +49,10 @@ pub async fn core_functions_take_json_and_values(h: &RuntimeHarness) {
     assert_eq!(m.kind(), ModuleKind::Core);
     assert_eq!(m.digest(), Digest::of(&fixtures::numeric(7)));
     let names: Vec<_> = m.functions().iter().map(|f| f.name.as_str()).collect();
-    assert_eq!(names, ["add", "add_i64", "mul_f64", "version", "bump"]);
+    assert_eq!(
+        names,
+        ["add", "add_i64", "mul_f64", "version", "slow", "bump"]
+    );
     let out = m
         .invoke(Invocation::json("add", json!([2, 3])))
         .await
@@ -332,6 +336,27 @@ pub async fn wasi_commands_echo_stdin(h: &RuntimeHarness) {
     assert!(out.stdout.is_empty());
 }
 
+/// A WASI call sees only the environment variables the harness allows
+/// (`HOTSWAP_ALLOWED`), never the others it is given.
+pub async fn wasi_environment_is_filtered(h: &RuntimeHarness) {
+    if !h
+        .runtime
+        .capabilities()
+        .wasi
+        .contains(&WasiVersion::Preview1)
+    {
+        return skip("wasi preview1");
+    }
+    let m = load(&*h.runtime, fixtures::wasi_env(), ResourceLimits::default()).await;
+    let mut call = Invocation::command(Vec::new());
+    call.env = vec![
+        ("HOTSWAP_ALLOWED".into(), "yes".into()),
+        ("SECRET_TOKEN".into(), "hunter2".into()),
+    ];
+    let out = m.invoke(call).await.expect("env");
+    assert_eq!(&out.stdout[..], b"HOTSWAP_ALLOWED=yes\0");
+}
+
 /// Component functions take and return strings and records as JSON.
 pub async fn components_map_strings_and_records(h: &RuntimeHarness) {
     if !h.runtime.capabilities().components {
@@ -455,6 +480,7 @@ macro_rules! runtime_suite {
                     memory_limits_are_enforced,
                     bad_bytes_are_refused,
                     wasi_commands_echo_stdin,
+                    wasi_environment_is_filtered,
                     components_map_strings_and_records,
                     over_capacity_calls_queue_then_are_refused,
                     precompile_produces_an_artifact,

@@ -319,7 +319,9 @@ impl EdgeHost {
             (entry, reason)
         };
         let start = Instant::now();
+        let running = entry.counters.start();
         let outcome = entry.compiled.invoke(call).await;
+        drop(running);
         entry.counters.record(start.elapsed(), &outcome);
         Ok(Routed {
             version: entry.version.clone(),
@@ -358,6 +360,11 @@ impl EdgeHost {
             .iter()
             .map(|e| e.counters.snapshot(&e.module, &e.version))
             .collect()
+    }
+
+    /// Calls running now on loaded versions (for heartbeats).
+    pub fn in_flight(&self) -> u64 {
+        self.entries().iter().map(|e| e.counters.in_flight()).sum()
     }
 
     fn entries(&self) -> Vec<Arc<Entry>> {

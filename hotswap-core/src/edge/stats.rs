@@ -12,6 +12,7 @@ use crate::domain::{LatencyHistogram, ModuleName, VersionStats};
 /// Counters are atomics; the histogram takes a short lock per call.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
+    in_flight: AtomicU64,
     calls: AtomicU64,
     errors: AtomicU64,
     traps: AtomicU64,
@@ -19,7 +20,27 @@ pub(crate) struct Counters {
     latency: Mutex<LatencyHistogram>,
 }
 
+/// Counts a call as in flight until dropped, even if the caller gives up.
+pub(crate) struct InFlight<'a>(&'a AtomicU64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Counters {
+    /// Count a call as started.
+    pub(crate) fn start(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(&self.in_flight)
+    }
+
+    /// Calls running now.
+    pub(crate) fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
     /// Count one finished call.
     pub(crate) fn record<T>(&self, took: Duration, outcome: &Result<T, Error>) {
         self.calls.fetch_add(1, Ordering::Relaxed);
