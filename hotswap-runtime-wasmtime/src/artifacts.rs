@@ -2,7 +2,10 @@
 //!
 //! An artifact is stored as `<dir>/<module digest>-<engine key>.cwasm` with a
 //! header binding it to the module digest, the engine key (a hash of the
-//! engine's precompile-compatibility hash) and a SHA-256 of the payload.
+//! engine's precompile-compatibility hash) and a CRC-32 of the payload.
+//! The CRC catches damage (a torn write, disk rot) at memory speed; a
+//! deliberate writer of this folder could forge anything, so the folder must
+//! be as trusted as the binary itself.
 //! A file whose header does not match, or that wasmtime refuses to
 //! deserialize, is deleted and the module is recompiled: a stale, damaged
 //! or foreign artifact is never loaded.
@@ -16,7 +19,8 @@ use sha2::{Digest as _, Sha256};
 use wasmtime::Engine;
 
 const MAGIC: &[u8; 8] = b"HSWART01";
-const HEADER: usize = 8 + 32 + 32 + 32;
+/// Magic, module digest, engine key, CRC-32 of the payload.
+pub(crate) const HEADER: usize = 8 + 32 + 32 + 4;
 
 /// Feeds `Hash` input into SHA-256, so the engine key is stable across
 /// processes (std's hashers promise no such thing).
@@ -85,7 +89,7 @@ impl ArtifactCache {
         let payload = &bytes[HEADER..];
         let ok = bytes[8..40] == digest.as_bytes()[..]
             && bytes[40..72] == self.key[..]
-            && bytes[72..104] == Sha256::digest(payload)[..];
+            && bytes[72..76] == crc32fast::hash(payload).to_le_bytes();
         ok.then_some(())
     }
 
@@ -99,7 +103,7 @@ impl ArtifactCache {
         f.write_all(MAGIC)?;
         f.write_all(digest.as_bytes())?;
         f.write_all(&self.key)?;
-        f.write_all(&Sha256::digest(payload))?;
+        f.write_all(&crc32fast::hash(payload).to_le_bytes())?;
         f.write_all(payload)?;
         f.sync_all()?;
         std::fs::rename(&tmp, &path)

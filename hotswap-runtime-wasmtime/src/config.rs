@@ -38,6 +38,9 @@ pub struct WasmtimeConfig {
     pub env_allowlist: Vec<String>,
     /// Most bytes a WASI call may write to stdout or stderr.
     pub max_output_bytes: usize,
+    /// Compiled modules kept in memory by digest, so reloading a version
+    /// compiles nothing even without an artifact folder (0 turns it off).
+    pub memory_cache_entries: usize,
 }
 
 impl Default for WasmtimeConfig {
@@ -53,6 +56,7 @@ impl Default for WasmtimeConfig {
             queue_capacity: 1024,
             env_allowlist: Vec::new(),
             max_output_bytes: 16 * 1024 * 1024,
+            memory_cache_entries: 64,
         }
     }
 }
@@ -144,6 +148,13 @@ impl WasmtimeConfig {
     #[must_use]
     pub fn with_queue_capacity(mut self, n: u32) -> Self {
         self.queue_capacity = n;
+        self
+    }
+
+    /// Set [`WasmtimeConfig::memory_cache_entries`].
+    #[must_use]
+    pub fn with_memory_cache_entries(mut self, n: usize) -> Self {
+        self.memory_cache_entries = n;
         self
     }
 

@@ -23,10 +23,6 @@ use crate::gate::Gate;
 use crate::limiter::{Plain, WasiP1, WasiP2};
 use crate::shared::Shared;
 
-/// How many compiled modules are kept in memory by digest, so reloading a
-/// version does not recompile even without an artifact folder.
-const MEMORY_CACHE_ENTRIES: usize = 64;
-
 /// Counts of what compile calls did; for tests and metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -164,13 +160,6 @@ impl WasmtimeRuntime {
 
     fn compile_blocking(&self, source: ModuleSource) -> Result<Arc<dyn CompiledModule>> {
         let inner = &self.inner;
-        let actual = Digest::of(&source.bytes);
-        if actual != source.digest {
-            return Err(Error::DigestMismatch {
-                expected: source.digest,
-                actual,
-            });
-        }
         let limits = source.limits;
         limits.validate().map_err(|e| e.within("limits"))?;
         let config = &inner.shared.config;
@@ -189,21 +178,16 @@ impl WasmtimeRuntime {
                 "this runtime does not meter fuel; enable WasmtimeConfig::fuel or leave fuel out",
             ));
         }
-        if limits.max_stack_bytes < config.max_stack_bytes as u64 {
-            tracing::debug!(
-                requested = limits.max_stack_bytes,
-                engine = config.max_stack_bytes,
-                "the wasm stack limit is engine-wide; the engine's applies"
-            );
-        }
-        let info = inspect(&source.bytes, &InspectOptions::default())?;
-        let compiled = self.load_or_compile(&source.bytes, &source.digest, info.kind)?;
+        let compiled = self.load_or_compile(&source.bytes, &source.digest)?;
+        let engine = &inner.shared.engine;
         let shared = inner.shared.clone();
-        let uses_wasi = info.wasi.is_some();
         let imports = |e: wasmtime::Error| Error::invalid("imports", format!("{e:#}"));
         Ok(match compiled {
             Compiled::Core(module) => {
-                let pre = if uses_wasi {
+                let wasi = module.imports().any(|i| {
+                    i.module() == "wasi_snapshot_preview1" || i.module() == "wasi_unstable"
+                });
+                let pre = if wasi {
                     CorePre::Wasi(
                         inner
                             .linkers
@@ -223,7 +207,11 @@ impl WasmtimeRuntime {
                 Arc::new(CoreModule::new(shared, source.digest, limits, &module, pre))
             }
             Compiled::Component(component) => {
-                let pre = if uses_wasi {
+                let wasi = component
+                    .component_type()
+                    .imports(engine)
+                    .any(|(name, _)| name.starts_with("wasi:"));
+                let pre = if wasi {
                     ComponentPre::Wasi(
                         inner
                             .linkers
@@ -251,9 +239,10 @@ impl WasmtimeRuntime {
         })
     }
 
-    /// The compiled code of `bytes`: from memory, from a verified artifact,
-    /// or compiled now (and then cached in both).
-    fn load_or_compile(&self, bytes: &[u8], digest: &Digest, kind: ModuleKind) -> Result<Compiled> {
+    /// The compiled code of `digest`: from memory, from a verified artifact,
+    /// or compiled from `bytes` now (after checking them against `digest`
+    /// and validating them) and then cached in both.
+    fn load_or_compile(&self, bytes: &[u8], digest: &Digest) -> Result<Compiled> {
         let inner = &self.inner;
         if let Some(hit) = inner
             .memory
@@ -269,7 +258,7 @@ impl WasmtimeRuntime {
         let mut rejected = false;
         let mut compiled = None;
         if let Some(payload) = inner.artifacts.load(digest, &mut rejected) {
-            match deserialize(engine, &payload, kind) {
+            match deserialize(engine, &payload) {
                 Ok(c) => {
                     inner
                         .counters
@@ -292,61 +281,78 @@ impl WasmtimeRuntime {
         }
         let compiled = match compiled {
             Some(c) => c,
-            None => {
-                let c = match kind {
-                    ModuleKind::Core => {
-                        Compiled::Core(Module::new(engine, bytes).map_err(compile_error)?)
-                    }
-                    ModuleKind::Component => {
-                        Compiled::Component(Component::new(engine, bytes).map_err(compile_error)?)
-                    }
-                };
-                inner.counters.compiled.fetch_add(1, Ordering::Relaxed);
-                if inner.artifacts.dir().is_some() {
-                    let artifact = match &c {
-                        Compiled::Core(m) => m.serialize(),
-                        Compiled::Component(c) => c.serialize(),
-                    };
-                    let stored = artifact
-                        .map_err(|e| e.to_string())
-                        .and_then(|a| inner.artifacts.store(digest, &a).map_err(|e| e.to_string()));
-                    if let Err(reason) = stored {
-                        tracing::warn!(%digest, %reason, "cannot write the precompiled artifact");
-                    }
-                }
-                c
+            None => self.compile_bytes(bytes, digest)?,
+        };
+        self.remember(digest, &compiled);
+        Ok(compiled)
+    }
+
+    fn compile_bytes(&self, bytes: &[u8], digest: &Digest) -> Result<Compiled> {
+        let inner = &self.inner;
+        let actual = Digest::of(bytes);
+        if actual != *digest {
+            return Err(Error::DigestMismatch {
+                expected: *digest,
+                actual,
+            });
+        }
+        let info = inspect(bytes, &InspectOptions::default())?;
+        let engine = &inner.shared.engine;
+        let c = match info.kind {
+            ModuleKind::Core => Compiled::Core(Module::new(engine, bytes).map_err(compile_error)?),
+            ModuleKind::Component => {
+                Compiled::Component(Component::new(engine, bytes).map_err(compile_error)?)
             }
         };
-        let mut memory = inner.memory.lock().unwrap_or_else(|p| p.into_inner());
+        inner.counters.compiled.fetch_add(1, Ordering::Relaxed);
+        if inner.artifacts.dir().is_some() {
+            let artifact = match &c {
+                Compiled::Core(m) => m.serialize(),
+                Compiled::Component(c) => c.serialize(),
+            };
+            let stored = artifact
+                .map_err(|e| e.to_string())
+                .and_then(|a| inner.artifacts.store(digest, &a).map_err(|e| e.to_string()));
+            if let Err(reason) = stored {
+                tracing::warn!(%digest, %reason, "cannot write the precompiled artifact");
+            }
+        }
+        Ok(c)
+    }
+
+    fn remember(&self, digest: &Digest, compiled: &Compiled) {
+        let capacity = self.inner.shared.config.memory_cache_entries;
+        if capacity == 0 {
+            return;
+        }
+        let mut memory = self.inner.memory.lock().unwrap_or_else(|p| p.into_inner());
         let (map, order) = &mut *memory;
         if map.insert(*digest, compiled.clone()).is_none() {
             order.push_back(*digest);
-            while order.len() > MEMORY_CACHE_ENTRIES {
+            while order.len() > capacity {
                 if let Some(old) = order.pop_front() {
                     map.remove(&old);
                 }
             }
         }
-        Ok(compiled)
     }
 }
 
 /// Load an artifact whose header this cache verified.
 #[allow(unsafe_code)]
-fn deserialize(
-    engine: &wasmtime::Engine,
-    payload: &[u8],
-    kind: ModuleKind,
-) -> wasmtime::Result<Compiled> {
+fn deserialize(engine: &wasmtime::Engine, payload: &[u8]) -> wasmtime::Result<Compiled> {
     // SAFETY: wasmtime requires that deserialized bytes come from
     // `serialize` of a trusted engine. The artifact cache only hands out
     // payloads whose header binds them to this module's digest and this
-    // engine's compatibility hash and whose SHA-256 matches, i.e. bytes this
-    // runtime wrote itself; wasmtime then re-checks version and config.
+    // engine's compatibility hash and whose CRC-32 matches, i.e. bytes this
+    // runtime wrote and that were not damaged since; wasmtime then re-checks
+    // its version and configuration.
     unsafe {
-        Ok(match kind {
-            ModuleKind::Core => Compiled::Core(Module::deserialize(engine, payload)?),
-            ModuleKind::Component => Compiled::Component(Component::deserialize(engine, payload)?),
+        Ok(match wasmtime::Engine::detect_precompiled(payload) {
+            Some(wasmtime::Precompiled::Component) => {
+                Compiled::Component(Component::deserialize(engine, payload)?)
+            }
+            _ => Compiled::Core(Module::deserialize(engine, payload)?),
         })
     }
 }

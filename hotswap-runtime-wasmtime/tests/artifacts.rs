@@ -8,7 +8,6 @@ use hotswap_core::runtime::{Invocation, ModuleSource, RuntimeHost};
 use hotswap_runtime_wasmtime::{Allocator, CompileCounters, WasmtimeConfig, WasmtimeRuntime};
 use hotswap_testkit::fixtures;
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 
 fn runtime(dir: &Path, fuel: bool) -> WasmtimeRuntime {
     let config = WasmtimeConfig::default()
@@ -137,10 +136,11 @@ async fn foreign_artifacts_are_never_loaded() {
         Some(path.clone()),
         "engines key their artifacts apart"
     );
-    let header = 8 + 32 + 32 + 32;
+    // The documented layout: magic, digest, engine key, CRC-32, payload.
+    let header = 8 + 32 + 32 + 4;
     let payload = &foreign[header..];
     let mut forged = good[..72].to_vec();
-    forged.extend_from_slice(&Sha256::digest(payload));
+    forged.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
     forged.extend_from_slice(payload);
     std::fs::write(&path, forged).unwrap();
     let rt = runtime(dir.path(), false);

@@ -197,7 +197,7 @@ pub async fn bad_tables_change_nothing(runtime: Arc<dyn RuntimeHost>) {
         .expect("re-applying the published table is a no-op");
     assert_eq!(host.routing(), vec![table(1, 5)]);
     assert_eq!(version_of(&host, CallRoute::default()).await, 1);
-    let (mut other, bytes) = numeric_version(1);
+    let (mut other, bytes) = numeric_version(7);
     other.digest = Digest::of(b"different bytes");
     let e = host.load(&other, bytes).await.unwrap_err();
     assert!(matches!(e, Error::DigestMismatch { .. }), "{e}");

@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
 // Test support: a failed expectation must panic with a clear message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -123,26 +123,21 @@ impl EdgeHost {
 
     /// Compile `bytes` as `module` and keep it loaded; routing is unchanged.
     ///
-    /// Idempotent for the same bytes. The bytes must hash to
-    /// `module.digest` (`DigestMismatch`), and a version loaded with other
-    /// bytes is a `Conflict`: versions are immutable.
+    /// Idempotent for the same version. The runtime checks the bytes against
+    /// `module.digest` when it compiles them (`DigestMismatch`), and loading
+    /// a loaded version under another digest is a `Conflict`: versions are
+    /// immutable.
     pub async fn load(&self, module: &WasmModule, bytes: Bytes) -> Result<LoadedVersion> {
         let loaded = LoadedVersion {
             module: module.name.clone(),
             version: module.version.clone(),
             digest: module.digest,
         };
-        let actual = Digest::of(&bytes);
-        if actual != module.digest {
-            return Err(Error::DigestMismatch {
-                expected: module.digest,
-                actual,
-            });
-        }
         if let Some(existing) = self.entry(&module.name, &module.version) {
             return check_same(&existing, module).map(|()| loaded);
         }
-        let source = ModuleSource::new(bytes).with_limits(module.limits);
+        // The runtime checks the bytes against the digest when it compiles.
+        let source = ModuleSource::new_unchecked(bytes, module.digest).with_limits(module.limits);
         let compiled = self.runtime.compile(source).await?;
         let mut state = self.state();
         let versions = &mut state.entry(module.name.clone()).or_default().versions;

@@ -83,6 +83,16 @@ impl ModuleSource {
         }
     }
 
+    /// A source for `bytes` claimed to hash to `digest`, without hashing
+    /// them here: the runtime checks the claim whenever it compiles them.
+    pub fn new_unchecked(bytes: impl Into<Bytes>, digest: Digest) -> Self {
+        Self {
+            bytes: bytes.into(),
+            digest,
+            limits: ResourceLimits::default(),
+        }
+    }
+
     /// Set the limits.
     #[must_use]
     pub fn with_limits(mut self, limits: ResourceLimits) -> Self {
@@ -94,11 +104,15 @@ impl ModuleSource {
 /// A wasm runtime: compiles module versions into callable modules.
 ///
 /// Contract:
-/// - `compile` validates the bytes against `digest` (a mismatch is
-///   `DigestMismatch`), refuses what [`RuntimeHost::capabilities`] lacks with
-///   `Invalid` naming the capability, and may reuse a cached precompiled
-///   artifact, which it must check against this engine and recompile when
-///   stale or foreign (never load it blindly).
+/// - `compile` identifies the module by `digest`. Bytes it compiles are
+///   first checked against the digest (a mismatch is `DigestMismatch`) and
+///   validated; when it already holds verified compiled code for the digest
+///   (in memory, or a precompiled artifact it wrote) it may use that without
+///   reading the bytes again. An artifact is checked against this engine and
+///   its own checksum, and recompiled when stale, damaged or foreign — never
+///   loaded blindly.
+/// - It refuses what [`RuntimeHost::capabilities`] lacks with `Invalid`
+///   naming the capability, and limits it cannot enforce likewise.
 /// - Compiling the same bytes twice gives equivalent modules.
 /// - Safe to call from many tasks at once.
 #[async_trait]
