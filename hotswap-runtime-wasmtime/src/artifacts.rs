@@ -1,14 +1,15 @@
 //! The precompiled-artifact cache.
 //!
-//! An artifact is stored as `<dir>/<module digest>-<engine key>.cwasm` with a
-//! header binding it to the module digest, the engine key (a hash of the
-//! engine's precompile-compatibility hash) and a CRC-32 of the payload.
-//! The CRC catches damage (a torn write, disk rot) at memory speed; a
-//! deliberate writer of this folder could forge anything, so the folder must
-//! be as trusted as the binary itself.
-//! A file whose header does not match, or that wasmtime refuses to
-//! deserialize, is deleted and the module is recompiled: a stale, damaged
-//! or foreign artifact is never loaded.
+//! An artifact is two files: `<module digest>-<engine key>.cwasm`, exactly
+//! what wasmtime serialized (so it can be memory-mapped by
+//! `deserialize_file`), and a `.meta` sidecar binding it to the module
+//! digest, the engine key (a hash of the engine's precompile-compatibility
+//! hash), its length and a CRC-32 of its bytes. The `.cwasm` is written
+//! first and the `.meta` last, each by rename, so a `.meta` always describes
+//! a complete file. A pair that does not verify, or that wasmtime refuses,
+//! is deleted and the module recompiled: a stale, damaged or foreign
+//! artifact is never loaded. The CRC catches damage (a torn write, disk
+//! rot) at memory speed; the folder must be as trusted as the binary.
 
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -18,9 +19,9 @@ use hotswap_core::domain::Digest;
 use sha2::{Digest as _, Sha256};
 use wasmtime::Engine;
 
-const MAGIC: &[u8; 8] = b"HSWART01";
-/// Magic, module digest, engine key, CRC-32 of the payload.
-pub(crate) const HEADER: usize = 8 + 32 + 32 + 4;
+const MAGIC: &[u8; 8] = b"HSWART02";
+/// Magic, module digest, engine key, CRC-32, length.
+pub(crate) const META_LEN: usize = 8 + 32 + 32 + 4 + 8;
 
 /// Feeds `Hash` input into SHA-256, so the engine key is stable across
 /// processes (std's hashers promise no such thing).
@@ -60,58 +61,54 @@ impl ArtifactCache {
         })
     }
 
-    /// Where the artifact of `digest` lives for this engine.
+    /// Where the artifact of `digest` lives for this engine (its `.meta`
+    /// sidecar sits beside it).
     pub(crate) fn path(&self, digest: &Digest) -> Option<PathBuf> {
         let dir = self.dir.as_ref()?;
         Some(dir.join(format!("{digest}-{}.cwasm", &hex::encode(self.key)[..16])))
     }
 
-    /// The verified payload of `digest`'s artifact, if a good one exists.
-    /// A bad one is removed (and reported through `rejected`).
-    pub(crate) fn load(&self, digest: &Digest, rejected: &mut bool) -> Option<Vec<u8>> {
+    fn meta(&self, digest: &Digest, artifact: &[u8]) -> [u8; META_LEN] {
+        let mut meta = [0u8; META_LEN];
+        meta[..8].copy_from_slice(MAGIC);
+        meta[8..40].copy_from_slice(digest.as_bytes());
+        meta[40..72].copy_from_slice(&self.key);
+        meta[72..76].copy_from_slice(&crc32fast::hash(artifact).to_le_bytes());
+        meta[76..].copy_from_slice(&(artifact.len() as u64).to_le_bytes());
+        meta
+    }
+
+    /// The path of `digest`'s artifact if a verified one exists. A bad one
+    /// is removed (and reported through `rejected`).
+    pub(crate) fn load(&self, digest: &Digest, rejected: &mut bool) -> Option<PathBuf> {
         let path = self.path(digest)?;
-        let bytes = std::fs::read(&path).ok()?;
-        match self.verify(digest, &bytes) {
-            Some(()) => Some(bytes[HEADER..].to_vec()),
-            None => {
-                tracing::warn!(path = %path.display(), "discarding an artifact that does not match its module or engine");
-                *rejected = true;
-                self.discard(digest);
-                None
-            }
+        let meta = std::fs::read(path.with_extension("meta")).ok()?;
+        let verified = std::fs::read(&path)
+            .map(|artifact| meta == self.meta(digest, &artifact))
+            .unwrap_or(false);
+        if verified {
+            return Some(path);
         }
+        tracing::warn!(path = %path.display(), "discarding an artifact that does not match its module or engine");
+        *rejected = true;
+        self.discard(digest);
+        None
     }
 
-    fn verify(&self, digest: &Digest, bytes: &[u8]) -> Option<()> {
-        if bytes.len() <= HEADER || &bytes[..8] != MAGIC {
-            return None;
-        }
-        let payload = &bytes[HEADER..];
-        let ok = bytes[8..40] == digest.as_bytes()[..]
-            && bytes[40..72] == self.key[..]
-            && bytes[72..76] == crc32fast::hash(payload).to_le_bytes();
-        ok.then_some(())
-    }
-
-    /// Write `payload` for `digest` atomically (temp file, then rename).
-    pub(crate) fn store(&self, digest: &Digest, payload: &[u8]) -> std::io::Result<()> {
+    /// Write `artifact` for `digest` (the artifact, then its sidecar, each
+    /// to a temporary name and then renamed).
+    pub(crate) fn store(&self, digest: &Digest, artifact: &[u8]) -> std::io::Result<()> {
         let Some(path) = self.path(digest) else {
             return Ok(());
         };
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(MAGIC)?;
-        f.write_all(digest.as_bytes())?;
-        f.write_all(&self.key)?;
-        f.write_all(&crc32fast::hash(payload).to_le_bytes())?;
-        f.write_all(payload)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)
+        write_atomically(&path, artifact)?;
+        write_atomically(&path.with_extension("meta"), &self.meta(digest, artifact))
     }
 
     /// Remove `digest`'s artifact, if any.
     pub(crate) fn discard(&self, digest: &Digest) {
         if let Some(path) = self.path(digest) {
+            let _ = std::fs::remove_file(path.with_extension("meta"));
             let _ = std::fs::remove_file(path);
         }
     }
@@ -120,4 +117,12 @@ impl ArtifactCache {
     pub(crate) fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
     }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
 }

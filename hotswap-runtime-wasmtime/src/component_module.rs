@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value};
 use hotswap_core::runtime::{CallOutput, CompiledModule, FunctionSignature, Invocation, Param};
 use hotswap_core::{Error, Result};
-use tokio::sync::SemaphorePermit;
 use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Val};
@@ -16,7 +15,7 @@ use wasmtime_wasi::I32Exit;
 
 use crate::call::{self, Export, Exports};
 use crate::errors::{call_error, instantiate_error};
-use crate::gate::Gate;
+use crate::gate::{Gate, Slot};
 use crate::limiter::{Limiter, Plain, WasiP2};
 use crate::shared::Shared;
 use crate::values::{component_type, from_component, to_component};
@@ -137,7 +136,7 @@ impl ComponentModule {
         }
     }
 
-    async fn enter(&self) -> Result<(SemaphorePermit<'_>, SemaphorePermit<'_>)> {
+    async fn enter(&self) -> Result<(Slot<'_>, Slot<'_>)> {
         let engine = self.shared.engine_gate.enter().await?;
         let version = self.gate.enter().await?;
         Ok((engine, version))

@@ -2,19 +2,18 @@
 //! run asynchronously with captured stdio.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value, ValueType};
 use hotswap_core::runtime::{CallOutput, CompiledModule, FunctionSignature, Invocation, Param};
 use hotswap_core::{Error, Result};
-use tokio::sync::SemaphorePermit;
 use wasmtime::{ExternType, InstancePre, Module, ModuleExport};
 use wasmtime_wasi::I32Exit;
 
 use crate::call::{self, Export, Exports};
 use crate::errors::{call_error, instantiate_error};
-use crate::gate::Gate;
+use crate::gate::{Gate, Slot};
 use crate::limiter::{Limiter, Plain, WasiP1};
 use crate::shared::Shared;
 use crate::values::{core_type, from_core, to_core};
@@ -56,7 +55,10 @@ pub(crate) struct CoreModule {
     digest: Digest,
     limits: ResourceLimits,
     pre: CorePre,
-    exports: Exports<ModuleExport>,
+    module: Module,
+    /// Built on first use: a module with thousands of exports then loads
+    /// as fast as wasmtime deserializes it.
+    exports: OnceLock<Exports<ModuleExport>>,
     gate: Gate,
 }
 
@@ -65,7 +67,7 @@ impl fmt::Debug for CoreModule {
         f.debug_struct("CoreModule")
             .field("digest", &self.digest)
             .field("wasi", &matches!(self.pre, CorePre::Wasi(_)))
-            .field("functions", &self.exports.signatures.len())
+            .field("functions", &self.exports.get().map(|e| e.signatures.len()))
             .finish()
     }
 }
@@ -118,13 +120,18 @@ impl CoreModule {
             shared.config.queue_capacity,
         );
         Self {
-            exports: exports(module),
+            module: module.clone(),
+            exports: OnceLock::new(),
             shared,
             digest,
             limits,
             pre,
             gate,
         }
+    }
+
+    fn exports(&self) -> &Exports<ModuleExport> {
+        self.exports.get_or_init(|| exports(&self.module))
     }
 
     fn call_plain(
@@ -155,7 +162,7 @@ impl CoreModule {
     }
 
     /// An engine slot, then a slot of this version.
-    async fn enter(&self) -> Result<(SemaphorePermit<'_>, SemaphorePermit<'_>)> {
+    async fn enter(&self) -> Result<(Slot<'_>, Slot<'_>)> {
         let engine = self.shared.engine_gate.enter().await?;
         let version = self.gate.enter().await?;
         Ok((engine, version))
@@ -223,12 +230,12 @@ impl CompiledModule for CoreModule {
     }
 
     fn functions(&self) -> &[FunctionSignature] {
-        &self.exports.signatures
+        &self.exports().signatures
     }
 
     async fn invoke(&self, call: Invocation) -> Result<CallOutput> {
         // Input is checked before a slot is taken: bad input never waits.
-        let export = self.exports.get(&call.function)?;
+        let export = self.exports().get(&call.function)?;
         match &self.pre {
             CorePre::Plain(pre) => {
                 let args = call::arguments(&export.signature, &call.input)?;

@@ -1,18 +1,36 @@
-//! Concurrency limits: a semaphore of instance slots and a bounded queue of
-//! waiting calls. Waiters are woken by the semaphore when a slot is
-//! released; nothing polls.
+//! Concurrency limits: a count of instance slots with a lock-free fast
+//! path, and a bounded queue of waiting calls woken by `Notify` when a slot
+//! is released. Nothing polls.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 
 use hotswap_core::{Error, Result};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::Notify;
 
 #[derive(Debug)]
 pub(crate) struct Gate {
     what: &'static str,
-    slots: Semaphore,
+    capacity: u32,
+    in_use: AtomicU32,
     waiting: AtomicU32,
     queue_capacity: u32,
+    released: Notify,
+}
+
+/// A taken slot; released on drop.
+#[derive(Debug)]
+pub(crate) struct Slot<'a>(&'a Gate);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let gate = self.0;
+        gate.in_use.fetch_sub(1, SeqCst);
+        // SeqCst on both sides: a waiter either sees this release in its
+        // re-check, or is registered before this load and gets notified.
+        if gate.waiting.load(SeqCst) > 0 {
+            gate.released.notify_one();
+        }
+    }
 }
 
 /// Decrements the waiter count when a waiting call stops waiting, whether
@@ -21,40 +39,63 @@ struct Waiting<'a>(&'a AtomicU32);
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.fetch_sub(1, SeqCst);
     }
 }
 
 impl Gate {
-    pub(crate) fn new(what: &'static str, slots: u32, queue_capacity: u32) -> Self {
+    pub(crate) fn new(what: &'static str, capacity: u32, queue_capacity: u32) -> Self {
         Self {
             what,
-            slots: Semaphore::new(slots as usize),
+            capacity,
+            in_use: AtomicU32::new(0),
             waiting: AtomicU32::new(0),
             queue_capacity,
+            released: Notify::new(),
         }
+    }
+
+    fn try_take(&self) -> Option<Slot<'_>> {
+        let mut current = self.in_use.load(SeqCst);
+        while current < self.capacity {
+            match self
+                .in_use
+                .compare_exchange_weak(current, current + 1, SeqCst, SeqCst)
+            {
+                Ok(_) => return Some(Slot(self)),
+                Err(now) => current = now,
+            }
+        }
+        None
     }
 
     /// A slot: at once if one is free, else after waiting in the queue;
     /// `LimitExceeded` when the queue is full.
-    pub(crate) async fn enter(&self) -> Result<SemaphorePermit<'_>> {
-        if let Ok(permit) = self.slots.try_acquire() {
-            return Ok(permit);
+    pub(crate) async fn enter(&self) -> Result<Slot<'_>> {
+        if let Some(slot) = self.try_take() {
+            return Ok(slot);
         }
-        let before = self.waiting.fetch_add(1, Ordering::AcqRel);
+        let before = self.waiting.fetch_add(1, SeqCst);
         let _waiting = Waiting(&self.waiting);
         if before >= self.queue_capacity {
             return Err(Error::limit_exceeded(
                 self.what,
                 format!(
-                    "all instance slots are busy and {before} calls are already waiting (queue capacity {})",
-                    self.queue_capacity
+                    "all {} instance slots are busy and {before} calls are already waiting (queue capacity {})",
+                    self.capacity, self.queue_capacity
                 ),
             ));
         }
-        self.slots
-            .acquire()
-            .await
-            .map_err(|_| Error::internal("instance gate closed"))
+        loop {
+            let released = self.released.notified();
+            tokio::pin!(released);
+            // Register before re-checking, so a release in between is not
+            // lost.
+            released.as_mut().enable();
+            if let Some(slot) = self.try_take() {
+                return Ok(slot);
+            }
+            released.await;
+        }
     }
 }

@@ -257,8 +257,8 @@ impl WasmtimeRuntime {
         let engine = &inner.shared.engine;
         let mut rejected = false;
         let mut compiled = None;
-        if let Some(payload) = inner.artifacts.load(digest, &mut rejected) {
-            match deserialize(engine, &payload) {
+        if let Some(path) = inner.artifacts.load(digest, &mut rejected) {
+            match deserialize(engine, &path) {
                 Ok(c) => {
                     inner
                         .counters
@@ -338,21 +338,23 @@ impl WasmtimeRuntime {
     }
 }
 
-/// Load an artifact whose header this cache verified.
+/// Load an artifact file this cache verified.
 #[allow(unsafe_code)]
-fn deserialize(engine: &wasmtime::Engine, payload: &[u8]) -> wasmtime::Result<Compiled> {
+fn deserialize(engine: &wasmtime::Engine, path: &std::path::Path) -> wasmtime::Result<Compiled> {
+    let kind = wasmtime::Engine::detect_precompiled_file(path)?;
     // SAFETY: wasmtime requires that deserialized bytes come from
-    // `serialize` of a trusted engine. The artifact cache only hands out
-    // payloads whose header binds them to this module's digest and this
-    // engine's compatibility hash and whose CRC-32 matches, i.e. bytes this
-    // runtime wrote and that were not damaged since; wasmtime then re-checks
-    // its version and configuration.
+    // `serialize` of a trusted engine and that the file is not changed while
+    // mapped. The cache only hands out files whose sidecar binds them to
+    // this module's digest and this engine's compatibility hash and whose
+    // length and CRC-32 match, i.e. files this runtime wrote and that were
+    // not damaged since; files are only ever replaced by rename, never
+    // modified in place; and wasmtime re-checks its version and config.
     unsafe {
-        Ok(match wasmtime::Engine::detect_precompiled(payload) {
+        Ok(match kind {
             Some(wasmtime::Precompiled::Component) => {
-                Compiled::Component(Component::deserialize(engine, payload)?)
+                Compiled::Component(Component::deserialize_file(engine, path)?)
             }
-            _ => Compiled::Core(Module::deserialize(engine, payload)?),
+            _ => Compiled::Core(Module::deserialize_file(engine, path)?),
         })
     }
 }

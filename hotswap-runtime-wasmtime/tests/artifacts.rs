@@ -117,6 +117,7 @@ async fn foreign_artifacts_are_never_loaded() {
         .unwrap();
     let path = rt.artifact_path(&digest).unwrap();
     std::fs::copy(&other, &path).unwrap();
+    std::fs::copy(other.with_extension("meta"), path.with_extension("meta")).unwrap();
     let rt = runtime(dir.path(), false);
     add(&rt, bytes.clone()).await;
     assert_eq!(
@@ -126,23 +127,18 @@ async fn foreign_artifacts_are_never_loaded() {
     );
 
     // An artifact from an engine with another configuration (fuel on),
-    // dressed up with this engine's header: wasmtime itself refuses it.
+    // given a sidecar that matches this engine: wasmtime itself refuses it.
     let fueled = runtime(dir.path(), true);
     add(&fueled, bytes.clone()).await;
-    let foreign = std::fs::read(fueled.artifact_path(&digest).unwrap()).unwrap();
-    let good = std::fs::read(&path).unwrap();
-    assert_ne!(
-        fueled.artifact_path(&digest),
-        Some(path.clone()),
-        "engines key their artifacts apart"
-    );
-    // The documented layout: magic, digest, engine key, CRC-32, payload.
-    let header = 8 + 32 + 32 + 4;
-    let payload = &foreign[header..];
-    let mut forged = good[..72].to_vec();
-    forged.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    forged.extend_from_slice(payload);
-    std::fs::write(&path, forged).unwrap();
+    let foreign_path = fueled.artifact_path(&digest).unwrap();
+    assert_ne!(foreign_path, path, "engines key their artifacts apart");
+    let foreign = std::fs::read(&foreign_path).unwrap();
+    // The documented sidecar: magic, digest, engine key, CRC-32, length.
+    let mut meta = std::fs::read(path.with_extension("meta")).unwrap()[..72].to_vec();
+    meta.extend_from_slice(&crc32fast::hash(&foreign).to_le_bytes());
+    meta.extend_from_slice(&(foreign.len() as u64).to_le_bytes());
+    std::fs::write(&path, &foreign).unwrap();
+    std::fs::write(path.with_extension("meta"), meta).unwrap();
     let rt = runtime(dir.path(), false);
     assert_eq!(add(&rt, bytes).await, json!(42));
     assert_eq!(

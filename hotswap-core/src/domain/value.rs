@@ -537,12 +537,66 @@ impl Value {
 
     /// Check that this value has type `ty`, naming `path` on mismatch.
     pub fn check(&self, ty: &ValueType, path: &str) -> Result<()> {
-        // Going through JSON keeps one definition of what each type accepts.
-        let back = Value::from_json(&self.to_json(), ty, path)?;
-        if back.same_as(self) {
+        if self.has_type(ty) {
             Ok(())
         } else {
             Err(invalid(path, format!("expected {ty}, got {}", self.kind())))
+        }
+    }
+
+    /// Whether this value has type `ty` (a structural check, no allocation).
+    pub fn has_type(&self, ty: &ValueType) -> bool {
+        use ValueType as T;
+        let opt = |p: &Option<Box<Value>>, t: &Option<Box<ValueType>>| match (p, t) {
+            (None, None) => true,
+            (Some(v), Some(t)) => v.has_type(t),
+            _ => false,
+        };
+        match (self, ty) {
+            (Value::Bool(_), T::Bool)
+            | (Value::S8(_), T::S8)
+            | (Value::U8(_), T::U8)
+            | (Value::S16(_), T::S16)
+            | (Value::U16(_), T::U16)
+            | (Value::S32(_), T::S32)
+            | (Value::U32(_), T::U32)
+            | (Value::S64(_), T::S64)
+            | (Value::U64(_), T::U64)
+            | (Value::F32(_), T::F32)
+            | (Value::F64(_), T::F64)
+            | (Value::Char(_), T::Char)
+            | (Value::String(_), T::String) => true,
+            (Value::List(items), T::List(t)) => items.iter().all(|v| v.has_type(t)),
+            (Value::Tuple(items), T::Tuple(types)) => {
+                items.len() == types.len() && items.iter().zip(types).all(|(v, t)| v.has_type(t))
+            }
+            (Value::Record(fields), T::Record(types)) => {
+                fields.len() == types.len()
+                    && fields
+                        .iter()
+                        .zip(types)
+                        .all(|((n, v), (m, t))| n == m && v.has_type(t))
+            }
+            (Value::Variant { case, payload }, T::Variant(cases)) => cases.iter().any(|(n, t)| {
+                n == case
+                    && match (payload, t) {
+                        (None, None) => true,
+                        (Some(v), Some(t)) => v.has_type(t),
+                        _ => false,
+                    }
+            }),
+            (Value::Enum(case), T::Enum(cases)) => cases.contains(case),
+            (Value::Option(v), T::Option(t)) => v.as_ref().is_none_or(|v| v.has_type(t)),
+            (Value::Result(Ok(p)), T::Result { ok, .. }) => opt(p, ok),
+            (Value::Result(Err(p)), T::Result { err, .. }) => opt(p, err),
+            (Value::Flags(set), T::Flags(names)) => {
+                set.iter().all(|f| names.contains(f))
+                    && set.windows(2).all(|w| {
+                        names.iter().position(|n| n == &w[0])
+                            < names.iter().position(|n| n == &w[1])
+                    })
+            }
+            _ => false,
         }
     }
 
@@ -746,7 +800,7 @@ mod tests {
         assert_eq!(point().to_string(), "record { x: s32, y: s32 }");
         Value::S32(1).check(&ValueType::S32, "a").unwrap();
         let e = Value::U8(1).check(&ValueType::String, "a").unwrap_err();
-        assert_eq!(e.to_string(), "invalid a: expected string, got number 1");
+        assert_eq!(e.to_string(), "invalid a: expected string, got u8");
         let e = Value::S64(1).check(&ValueType::S32, "a").unwrap_err();
         assert_eq!(e.to_string(), "invalid a: expected s32, got s64");
     }

@@ -139,6 +139,8 @@ impl EdgeHost {
         // The runtime checks the bytes against the digest when it compiles.
         let source = ModuleSource::new_unchecked(bytes, module.digest).with_limits(module.limits);
         let compiled = self.runtime.compile(source).await?;
+        // Build the export table now, off the hot path, not on the first call.
+        let _ = compiled.functions();
         let mut state = self.state();
         let versions = &mut state.entry(module.name.clone()).or_default().versions;
         if let Some(existing) = versions.get(&module.version) {
