@@ -1,6 +1,6 @@
 //! What the core and component modules share when preparing a call.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use bytes::Bytes;
 use hotswap_core::domain::Value;
@@ -17,7 +17,9 @@ pub(crate) struct Export<I> {
 /// The exports of a module by name, and their signatures in order.
 #[derive(Debug)]
 pub(crate) struct Exports<I> {
-    by_name: HashMap<String, Export<I>>,
+    /// Fx-hashed: lookups happen on every call, and the keys are the
+    /// module's own export names.
+    by_name: FxHashMap<String, Export<I>>,
     pub(crate) signatures: Vec<FunctionSignature>,
     /// Exports that exist but take or return types a call cannot carry.
     unmappable: Vec<String>,

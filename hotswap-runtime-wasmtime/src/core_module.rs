@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value, ValueType};
 use hotswap_core::runtime::{CallOutput, CompiledModule, FunctionSignature, Invocation, Param};
 use hotswap_core::{Error, Result};
-use wasmtime::{ExternType, InstancePre, Module, ModuleExport};
+use wasmtime::{ExternType, InstancePre, Module, ModuleExport, ValRaw};
 use wasmtime_wasi::I32Exit;
 
 use crate::call::{self, Export, Exports};
@@ -140,7 +140,6 @@ impl CoreModule {
         export: &Export<ModuleExport>,
         args: &[Value],
     ) -> Result<CallOutput> {
-        let params = args.iter().map(to_core).collect::<Result<Vec<_>>>()?;
         let limits = self.shared.call_limits(&self.limits);
         let mut store = self
             .shared
@@ -152,11 +151,9 @@ impl CoreModule {
             .get_module_export(&mut store, &export.index)
             .and_then(wasmtime::Extern::into_func)
             .ok_or_else(|| Error::internal("export index does not name a function"))?;
-        let mut results = vec![wasmtime::Val::I32(0); export.signature.results.len()];
-        func.call(&mut store, &params, &mut results)
+        let values = call_numeric(&func, &mut store, &export.signature, args)
             .map_err(|e| call_error(e, limits, store.data().memory_refused))?;
-        let mut out =
-            CallOutput::from_values(results.iter().map(from_core).collect::<Result<_>>()?);
+        let mut out = CallOutput::from_values(values);
         out.fuel_consumed = self.shared.fuel_used(&store, &self.limits);
         Ok(out)
     }
@@ -249,4 +246,56 @@ impl CompiledModule for CoreModule {
             }
         }
     }
+}
+
+/// Most values a call passes on the stack; more go through a `Vec`.
+const INLINE_VALUES: usize = 8;
+
+/// Call a core function whose signature holds only numbers, without the
+/// per-call type check of `Func::call` (which takes a reference on the
+/// engine's shared type registry, a cache line every core fights over).
+#[allow(unsafe_code)]
+fn call_numeric(
+    func: &wasmtime::Func,
+    store: &mut wasmtime::Store<Plain>,
+    signature: &FunctionSignature,
+    args: &[Value],
+) -> wasmtime::Result<Vec<Value>> {
+    let len = signature.params.len().max(signature.results.len());
+    let mut inline = [ValRaw::i32(0); INLINE_VALUES];
+    let mut heap = Vec::new();
+    let buffer: &mut [ValRaw] = if len <= INLINE_VALUES {
+        &mut inline[..len]
+    } else {
+        heap.resize(len, ValRaw::i32(0));
+        &mut heap
+    };
+    for (slot, value) in buffer.iter_mut().zip(args) {
+        *slot = match value {
+            Value::S32(x) => ValRaw::i32(*x),
+            Value::S64(x) => ValRaw::i64(*x),
+            Value::F32(x) => ValRaw::f32(x.to_bits()),
+            Value::F64(x) => ValRaw::f64(x.to_bits()),
+            other => wasmtime::bail!("a core function takes numbers, not {}", other.kind()),
+        };
+    }
+    // SAFETY: `signature` was derived from this export's own function type
+    // when the module was loaded, holding only i32/i64/f32/f64 (functions
+    // with other types are not callable); the arguments were checked against
+    // it before the call (`call::arguments`) and written above with the
+    // matching `ValRaw` constructors; the buffer holds max(params, results)
+    // values; there are no references to keep alive; and this is a plain
+    // synchronous call on a synchronous store, not nested in `call_async`.
+    unsafe { func.call_unchecked(&mut *store, buffer as *mut [ValRaw])? };
+    Ok(signature
+        .results
+        .iter()
+        .zip(buffer.iter())
+        .map(|(ty, raw)| match ty {
+            ValueType::S64 => Value::S64(raw.get_i64()),
+            ValueType::F32 => Value::F32(f32::from_bits(raw.get_f32())),
+            ValueType::F64 => Value::F64(f64::from_bits(raw.get_f64())),
+            _ => Value::S32(raw.get_i32()),
+        })
+        .collect())
 }

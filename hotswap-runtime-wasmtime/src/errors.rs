@@ -44,11 +44,13 @@ pub(crate) fn instantiate_error(
     limits: CallLimits,
     memory_refused: bool,
 ) -> Error {
-    let text = format!("{err:#}");
-    if text.contains("maximum concurrent") || text.contains("pooling allocator") {
+    if err
+        .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
         return Error::limit_exceeded(
             "max_instances",
-            format!("the instance pool is full: {text}"),
+            format!("the instance pool is full: {err:#}"),
         );
     }
     call_error(err, limits, memory_refused)

@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
+use rustc_hash::FxHashMap;
 use semver::Version;
 
 use crate::domain::{
@@ -57,7 +58,7 @@ struct Entry {
 #[derive(Debug)]
 struct Route {
     table: RoutingTable,
-    targets: HashMap<Version, Arc<Entry>>,
+    targets: FxHashMap<Version, Arc<Entry>>,
 }
 
 #[derive(Debug, Default)]
@@ -96,7 +97,9 @@ pub struct EdgeHost {
     runtime: Arc<dyn RuntimeHost>,
     config: EdgeHostConfig,
     state: Mutex<HashMap<ModuleName, ModuleState>>,
-    routes: ArcSwap<HashMap<ModuleName, Arc<Route>>>,
+    /// Fx-hashed maps: read on every call, keyed by names the control
+    /// plane chose, not by callers.
+    routes: ArcSwap<FxHashMap<ModuleName, Arc<Route>>>,
 }
 
 impl EdgeHost {
@@ -195,7 +198,7 @@ impl EdgeHost {
                 format!("no version of {} is loaded", table.module),
             )
         })?;
-        let mut targets = HashMap::new();
+        let mut targets = FxHashMap::default();
         for version in table.versions() {
             let entry = module.versions.get(version).ok_or_else(|| {
                 Error::invalid(
@@ -205,7 +208,7 @@ impl EdgeHost {
             })?;
             targets.insert(version.clone(), entry.clone());
         }
-        let mut next = HashMap::clone(&current);
+        let mut next = FxHashMap::clone(&current);
         next.insert(
             table.module.clone(),
             Arc::new(Route {
@@ -296,25 +299,24 @@ impl EdgeHost {
         route: CallRoute<'_>,
         call: Invocation,
     ) -> Result<Routed> {
-        let (entry, reason) = {
-            let routes = self.routes.load();
-            let published = routes
-                .get(module)
-                .ok_or_else(|| Error::not_found("routed module", module))?;
-            let ctx = RouteContext {
-                headers: route.headers,
-                key: route.key,
-                pin: route.pin,
-                roll: fastrand::u32(..),
-            };
-            let (version, reason) = published.table.choose(&ctx)?;
-            let entry = published
-                .targets
-                .get(version)
-                .cloned()
-                .ok_or_else(|| Error::internal("a routed version is missing from its route"))?;
-            (entry, reason)
+        // The guard keeps the published routes, and so the chosen version,
+        // alive until the call returns, without touching a reference count
+        // that every caller shares.
+        let routes = self.routes.load();
+        let published = routes
+            .get(module)
+            .ok_or_else(|| Error::not_found("routed module", module))?;
+        let ctx = RouteContext {
+            headers: route.headers,
+            key: route.key,
+            pin: route.pin,
+            roll: fastrand::u32(..),
         };
+        let (version, reason) = published.table.choose(&ctx)?;
+        let entry = published
+            .targets
+            .get(version)
+            .ok_or_else(|| Error::internal("a routed version is missing from its route"))?;
         let start = Instant::now();
         let running = entry.counters.start();
         let outcome = entry.compiled.invoke(call).await;
