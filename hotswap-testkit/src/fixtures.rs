@@ -9,6 +9,7 @@
 //! | [`memory_hog`] | `hog(pages: i32) -> i32` | memory limits |
 //! | [`wasi_echo`] | `_start` | WASI preview 1: stdin to stdout |
 //! | [`wasi_env`] | `_start` | WASI preview 1: the environment to stdout |
+//! | [`wasi_p2_component`] | `count() -> u32` | WASI 0.2: a component importing `wasi:cli/environment` |
 //! | [`component`] | `hotswap:fixture/greeter@0.1.0` with `greet(string) -> string`, `swap(point) -> point` | components, strings, records |
 
 use wit_component::{ComponentEncoder, StringEncoding};
@@ -130,14 +131,9 @@ world fixture {
 /// The interface the component exports.
 pub const COMPONENT_INTERFACE: &str = "hotswap:fixture/greeter@0.1.0";
 
-fn component_core_wat(greeting: &str) -> String {
-    let escaped: String = greeting.bytes().map(|b| format!("\\{b:02x}")).collect();
-    let len = greeting.len();
-    format!(
-        r#"(module
-  (memory (export "memory") 1)
+/// A bump allocator exported as `cabi_realloc`, for component fixtures.
+const REALLOC_WAT: &str = r#"
   (global $heap (mut i32) (i32.const 1024))
-  (data (i32.const 16) "{escaped}")
   (func $realloc (export "cabi_realloc")
     (param $old i32) (param $old_size i32) (param $align i32) (param $new_size i32) (result i32)
     (local $ptr i32)
@@ -154,6 +150,50 @@ fn component_core_wat(greeting: &str) -> String {
     (if (local.get $old)
       (then (memory.copy (local.get $ptr) (local.get $old) (local.get $old_size))))
     (local.get $ptr))
+"#;
+
+/// The WIT of [`wasi_p2_component`]: the part of `wasi:cli@0.2.0` it
+/// imports, and its world.
+pub const WASI_P2_WIT: &str = r#"package hotswap:wasi-fixture;
+
+world env-count {
+  import wasi:cli/environment@0.2.0;
+  /// How many environment variables the component sees.
+  export count: func() -> u32;
+}
+
+package wasi:cli@0.2.0 {
+  interface environment {
+    get-environment: func() -> list<tuple<string, string>>;
+    get-arguments: func() -> list<string>;
+    initial-cwd: func() -> option<string>;
+  }
+}
+"#;
+
+/// A WASI 0.2 component whose `count()` returns how many environment
+/// variables `wasi:cli/environment` gives it.
+pub fn wasi_p2_component() -> Vec<u8> {
+    let core = format!(
+        r#"(module
+  (import "wasi:cli/environment@0.2.0" "get-environment" (func $get (param i32)))
+  (memory (export "memory") 1)
+  {REALLOC_WAT}
+  (func (export "count") (result i32)
+    (call $get (i32.const 16))
+    (i32.load (i32.const 20))))"#
+    );
+    component_from(WASI_P2_WIT, "env-count", &core)
+}
+
+fn component_core_wat(greeting: &str) -> String {
+    let escaped: String = greeting.bytes().map(|b| format!("\\{b:02x}")).collect();
+    let len = greeting.len();
+    format!(
+        r#"(module
+  (memory (export "memory") 1)
+  (data (i32.const 16) "{escaped}")
+  {realloc}
   (func (export "{iface}#greet") (param $p i32) (param $len i32) (result i32)
     (local $out i32) (local $ret i32)
     (local.set $out
@@ -172,6 +212,7 @@ fn component_core_wat(greeting: &str) -> String {
     (i32.store offset=4 (local.get $ret) (local.get $x))
     (local.get $ret)))"#,
         iface = COMPONENT_INTERFACE,
+        realloc = REALLOC_WAT,
     )
 }
 

@@ -357,6 +357,28 @@ pub async fn wasi_environment_is_filtered(h: &RuntimeHarness) {
     assert_eq!(&out.stdout[..], b"HOTSWAP_ALLOWED=yes\0");
 }
 
+/// A WASI 0.2 component runs with the WASI linker and sees only the
+/// allowed environment.
+pub async fn wasi_p2_components_see_the_allowed_environment(h: &RuntimeHarness) {
+    let caps = h.runtime.capabilities();
+    if !caps.components || !caps.wasi.contains(&WasiVersion::Preview2) {
+        return skip("components with wasi 0.2");
+    }
+    let m = load(
+        &*h.runtime,
+        fixtures::wasi_p2_component(),
+        ResourceLimits::default(),
+    )
+    .await;
+    let mut call = Invocation::json("count", json!([]));
+    call.env = vec![
+        ("HOTSWAP_ALLOWED".into(), "yes".into()),
+        ("SECRET_TOKEN".into(), "hunter2".into()),
+    ];
+    let out = m.invoke(call).await.expect("count");
+    assert_eq!(out.results_json(), json!(1));
+}
+
 /// Component functions take and return strings and records as JSON.
 pub async fn components_map_strings_and_records(h: &RuntimeHarness) {
     if !h.runtime.capabilities().components {
@@ -482,6 +504,7 @@ macro_rules! runtime_suite {
                     wasi_commands_echo_stdin,
                     wasi_environment_is_filtered,
                     components_map_strings_and_records,
+                    wasi_p2_components_see_the_allowed_environment,
                     over_capacity_calls_queue_then_are_refused,
                     precompile_produces_an_artifact,
                 ]
