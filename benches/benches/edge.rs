@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures::executor::block_on;
-use hotswap_benches::runtime;
+use hotswap_benches::{paired_ratio, runtime};
 use hotswap_core::domain::{RoutingTable, Value};
 use hotswap_core::edge::{CallRoute, EdgeHost, EdgeHostConfig};
 use hotswap_core::runtime::Invocation;
@@ -47,6 +47,35 @@ fn throughput(c: &mut Criterion) {
     block_on(host.deploy(&m, b)).unwrap();
     let module = Module::new(&engine, fixtures::numeric(1)).unwrap();
     let pre = Arc::new(Linker::<()>::new(&engine).instantiate_pre(&module).unwrap());
+
+    {
+        let (engine, pre) = (engine.clone(), pre.clone());
+        let (host, name) = (host.clone(), m.name.clone());
+        let two = |f: Arc<dyn Fn() + Send + Sync>| {
+            move || {
+                let f = f.clone();
+                on_two_threads(2_000, move || f());
+            }
+        };
+        paired_ratio(
+            "two_threads_fresh_instance_add hotswap_edge_host/raw (time per call; throughput ratio is its inverse)",
+            100,
+            1,
+            two(Arc::new(move || {
+                let mut store = Store::new(&engine, ());
+                store.set_epoch_deadline(1_000);
+                let instance = pre.instantiate(&mut store).unwrap();
+                let add = instance
+                    .get_typed_func::<(i32, i32), i32>(&mut store, "add")
+                    .unwrap();
+                black_box(add.call(&mut store, (1, 2)).unwrap());
+            })),
+            two(Arc::new(move || {
+                let call = Invocation::values("add", vec![Value::S32(1), Value::S32(2)]);
+                black_box(block_on(host.invoke(&name, CallRoute::default(), call)).unwrap());
+            })),
+        );
+    }
 
     let mut g = c.benchmark_group("two_threads_fresh_instance_add");
     g.bench_function("raw_wasmtime", |b| {

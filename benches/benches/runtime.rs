@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures::executor::block_on;
-use hotswap_benches::{big_module, runtime};
+use hotswap_benches::{big_module, paired_ratio, runtime};
 use hotswap_core::domain::{Digest, Value};
 use hotswap_core::runtime::{Invocation, ModuleSource, RuntimeHost};
 use hotswap_runtime_wasmtime::WasmtimeConfig;
@@ -22,6 +22,36 @@ fn core_add(c: &mut Criterion) {
     let ours = block_on(rt.compile(ModuleSource::new(fixtures::numeric(1)))).unwrap();
     let module = Module::new(&engine, fixtures::numeric(1)).unwrap();
     let pre = Linker::<()>::new(&engine).instantiate_pre(&module).unwrap();
+
+    let raw_call = || {
+        let mut store = Store::new(&engine, ());
+        store.set_epoch_deadline(DEADLINE);
+        let instance = pre.instantiate(&mut store).unwrap();
+        let add = instance
+            .get_typed_func::<(i32, i32), i32>(&mut store, "add")
+            .unwrap();
+        black_box(add.call(&mut store, (black_box(1), 2)).unwrap());
+    };
+    paired_ratio(
+        "call_core_add hotswap_values/raw",
+        200,
+        2_000,
+        raw_call,
+        || {
+            let call = Invocation::values("add", vec![Value::S32(black_box(1)), Value::S32(2)]);
+            black_box(block_on(ours.invoke(call)).unwrap());
+        },
+    );
+    paired_ratio(
+        "call_core_add hotswap_json/raw",
+        200,
+        2_000,
+        raw_call,
+        || {
+            let call = Invocation::json("add", serde_json::json!([black_box(1), 2]));
+            black_box(block_on(ours.invoke(call)).unwrap());
+        },
+    );
 
     let mut g = c.benchmark_group("call_core_add");
     g.bench_function("raw_wasmtime", |b| {
@@ -66,6 +96,28 @@ fn component_strings(c: &mut Criterion) {
     let greet = component.get_export_index(Some(&iface), "greet").unwrap();
     let name = format!("{}#greet", fixtures::COMPONENT_INTERFACE);
 
+    paired_ratio(
+        "call_component_greet hotswap_values/raw",
+        100,
+        500,
+        || {
+            let mut store = Store::new(&engine, ());
+            store.set_epoch_deadline(DEADLINE);
+            let instance = pre.instantiate(&mut store).unwrap();
+            let f = instance
+                .get_typed_func::<(&str,), (String,)>(&mut store, greet)
+                .unwrap();
+            black_box(f.call(&mut store, (black_box("world"),)).unwrap());
+        },
+        || {
+            let call = Invocation::values(
+                name.as_str(),
+                vec![Value::String(black_box("world").into())],
+            );
+            black_box(block_on(ours.invoke(call)).unwrap());
+        },
+    );
+
     let mut g = c.benchmark_group("call_component_greet");
     g.bench_function("raw_wasmtime", |b| {
         b.iter(|| {
@@ -107,6 +159,32 @@ fn wasi_echo(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
+
+    let raw_echo = || {
+        tokio.block_on(async {
+            let stdout = MemoryOutputPipe::new(1 << 20);
+            let ctx = WasiCtxBuilder::new()
+                .stdin(MemoryInputPipe::new(input.clone()))
+                .stdout(stdout.clone())
+                .build_p1();
+            let mut store = Store::new(&engine, ctx);
+            store.set_epoch_deadline(DEADLINE);
+            let instance = pre.instantiate_async(&mut store).await.unwrap();
+            let start = instance
+                .get_typed_func::<(), ()>(&mut store, "_start")
+                .unwrap();
+            start.call_async(&mut store, ()).await.unwrap();
+            drop(store);
+            black_box(stdout.contents());
+        })
+    };
+    paired_ratio("call_wasi_echo_1k hotswap/raw", 100, 500, raw_echo, || {
+        black_box(
+            tokio
+                .block_on(ours.invoke(Invocation::command(input.clone())))
+                .unwrap(),
+        );
+    });
 
     let mut g = c.benchmark_group("call_wasi_echo_1k");
     g.bench_function("raw_wasmtime", |b| {
@@ -155,6 +233,35 @@ fn artifact_load(c: &mut Criterion) {
     let artifact = Module::new(&engine, &bytes).unwrap().serialize().unwrap();
     let artifact_file = dir.path().join("raw.cwasm");
     std::fs::write(&artifact_file, &artifact).unwrap();
+
+    paired_ratio(
+        "load_1mb_module hotswap/raw_deserialize",
+        15,
+        2,
+        || {
+            // SAFETY: the artifact was serialized by this engine just above.
+            #[allow(unsafe_code)]
+            black_box(unsafe { Module::deserialize(&engine, &artifact) }.unwrap());
+        },
+        || {
+            let source = ModuleSource::new_unchecked(bytes.clone(), digest);
+            black_box(block_on(rt.compile(source)).unwrap());
+        },
+    );
+    paired_ratio(
+        "load_1mb_module hotswap/raw_deserialize_file",
+        15,
+        2,
+        || {
+            // SAFETY: the file was serialized by this engine just above.
+            #[allow(unsafe_code)]
+            black_box(unsafe { Module::deserialize_file(&engine, &artifact_file) }.unwrap());
+        },
+        || {
+            let source = ModuleSource::new_unchecked(bytes.clone(), digest);
+            black_box(block_on(rt.compile(source)).unwrap());
+        },
+    );
 
     let mut g = c.benchmark_group("load_1mb_module");
     g.sample_size(20).measurement_time(Duration::from_secs(10));

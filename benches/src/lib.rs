@@ -26,3 +26,49 @@ pub fn big_module(functions: usize) -> Vec<u8> {
     wat.push(')');
     wat::parse_str(&wat).expect("generated WAT parses")
 }
+
+/// The ratio `ours / raw` of time per call, measured robustly on a noisy
+/// machine: `rounds` rounds, each timing `batch` raw calls and then `batch`
+/// of ours back to back (alternating which goes first), so both see the
+/// same machine state. Prints and returns the median ratio with its
+/// interquartile range.
+pub fn paired_ratio(
+    label: &str,
+    rounds: usize,
+    batch: u32,
+    mut raw: impl FnMut(),
+    mut ours: impl FnMut(),
+) -> f64 {
+    use std::time::Instant;
+    let time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..batch {
+            f();
+        }
+        start.elapsed().as_secs_f64()
+    };
+    // Warm both up.
+    time(&mut raw);
+    time(&mut ours);
+    let mut ratios: Vec<f64> = (0..rounds)
+        .map(|i| {
+            let (r, o) = if i % 2 == 0 {
+                let r = time(&mut raw);
+                (r, time(&mut ours))
+            } else {
+                let o = time(&mut ours);
+                (time(&mut raw), o)
+            };
+            o / r
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let q = |p: f64| ratios[((ratios.len() - 1) as f64 * p) as usize];
+    println!(
+        "RATIO {label}: {:.3} (median of {rounds} paired rounds of {batch} calls; IQR {:.3}..{:.3})",
+        q(0.5),
+        q(0.25),
+        q(0.75)
+    );
+    q(0.5)
+}

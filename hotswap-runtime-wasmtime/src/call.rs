@@ -58,12 +58,12 @@ impl<I: Clone> Exports<I> {
 }
 
 /// The arguments of a function call, checked against `signature`.
-pub(crate) fn arguments(signature: &FunctionSignature, input: &CallInput) -> Result<Vec<Value>> {
+pub(crate) fn arguments(signature: &FunctionSignature, input: CallInput) -> Result<Vec<Value>> {
     match input {
-        CallInput::Json(json) => signature.args_from_json(json),
+        CallInput::Json(json) => signature.args_from_json(&json),
         CallInput::Values(values) => {
-            signature.check_args(values)?;
-            Ok(values.clone())
+            signature.check_args(&values)?;
+            Ok(values)
         }
         CallInput::Stdin(_) => Err(Error::invalid(
             "input",

@@ -150,9 +150,11 @@ impl ComponentModule {
     ) -> Result<CallOutput> {
         let params = args.iter().map(to_component).collect::<Result<Vec<_>>>()?;
         let limits = self.shared.call_limits(&self.limits);
-        let mut store = self
-            .shared
-            .store(Limiter::new(self.limits.max_memory_bytes), &self.limits)?;
+        let mut store = self.shared.store(
+            Limiter::new(self.limits.max_memory_bytes),
+            &self.limits,
+            true,
+        )?;
         let instance = pre
             .instantiate(&mut store)
             .map_err(|e| instantiate_error(e, limits, store.data().memory_refused))?;
@@ -185,7 +187,7 @@ impl ComponentModule {
             wasi: builder.build(),
             table: wasmtime_wasi::ResourceTable::new(),
         };
-        let mut store = self.shared.store(data, &self.limits)?;
+        let mut store = self.shared.store(data, &self.limits, true)?;
         let instance = pre
             .instantiate_async(&mut store)
             .await
@@ -252,7 +254,7 @@ impl CompiledModule for ComponentModule {
         let export = self.exports.get(name)?;
         match &self.pre {
             ComponentPre::Plain(pre) => {
-                let args = call::arguments(&export.signature, &call.input)?;
+                let args = call::arguments(&export.signature, call.input)?;
                 let _slots = self.enter().await?;
                 self.call_plain(pre, export, &args)
             }
@@ -262,7 +264,7 @@ impl CompiledModule for ComponentModule {
                 } else {
                     (
                         bytes::Bytes::new(),
-                        call::arguments(&export.signature, &call.input)?,
+                        call::arguments(&export.signature, call.input.clone())?,
                     )
                 };
                 let _slots = self.enter().await?;

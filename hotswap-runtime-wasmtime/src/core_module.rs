@@ -43,7 +43,7 @@ impl WasiInput {
             Ok(Self {
                 command: false,
                 stdin: bytes::Bytes::new(),
-                args: call::arguments(&export.signature, &call.input)?,
+                args: call::arguments(&export.signature, call.input.clone())?,
             })
         }
     }
@@ -56,6 +56,8 @@ pub(crate) struct CoreModule {
     limits: ResourceLimits,
     pre: CorePre,
     module: Module,
+    /// Whether the module defines memories or tables the limiter watches.
+    grows: bool,
     /// Built on first use: a module with thousands of exports then loads
     /// as fast as wasmtime deserializes it.
     exports: OnceLock<Exports<ModuleExport>>,
@@ -121,6 +123,10 @@ impl CoreModule {
         );
         Self {
             module: module.clone(),
+            grows: {
+                let r = module.resources_required();
+                r.num_memories > 0 || r.num_tables > 0
+            },
             exports: OnceLock::new(),
             shared,
             digest,
@@ -141,9 +147,11 @@ impl CoreModule {
         args: &[Value],
     ) -> Result<CallOutput> {
         let limits = self.shared.call_limits(&self.limits);
-        let mut store = self
-            .shared
-            .store(Limiter::new(self.limits.max_memory_bytes), &self.limits)?;
+        let mut store = self.shared.store(
+            Limiter::new(self.limits.max_memory_bytes),
+            &self.limits,
+            self.grows,
+        )?;
         let instance = pre
             .instantiate(&mut store)
             .map_err(|e| instantiate_error(e, limits, store.data().memory_refused))?;
@@ -184,7 +192,7 @@ impl CoreModule {
             limiter: Limiter::new(self.limits.max_memory_bytes),
             wasi: builder.build_p1(),
         };
-        let mut store = self.shared.store(data, &self.limits)?;
+        let mut store = self.shared.store(data, &self.limits, true)?;
         let instance = pre
             .instantiate_async(&mut store)
             .await
@@ -235,7 +243,7 @@ impl CompiledModule for CoreModule {
         let export = self.exports().get(&call.function)?;
         match &self.pre {
             CorePre::Plain(pre) => {
-                let args = call::arguments(&export.signature, &call.input)?;
+                let args = call::arguments(&export.signature, call.input)?;
                 let _slots = self.enter().await?;
                 self.call_plain(pre, export, &args)
             }

@@ -38,14 +38,19 @@ impl Shared {
         u64::try_from(ticks).unwrap_or(u64::MAX).saturating_add(1)
     }
 
-    /// A fresh store for one call under `limits`.
+    /// A fresh store for one call under `limits`. `grows` says whether the
+    /// module has memories or tables for the limiter to watch; without any,
+    /// the call skips the limiter.
     pub(crate) fn store<T: HasLimiter>(
         &self,
         data: T,
         limits: &ResourceLimits,
+        grows: bool,
     ) -> Result<Store<T>> {
         let mut store = Store::new(&self.engine, data);
-        store.limiter(|d| d.limiter());
+        if grows {
+            store.limiter(|d| d.limiter());
+        }
         store.set_epoch_deadline(self.deadline_ticks(limits.timeout()));
         if self.config.fuel {
             store
