@@ -16,68 +16,63 @@ use wasmtime::{Linker, Module, Store};
 
 const DEADLINE: u64 = 1_000;
 
+/// A paired ratio of `ours` against `raw`, then both under criterion.
+fn compare(
+    c: &mut Criterion,
+    group: &str,
+    rounds: usize,
+    batch: u32,
+    raw: &mut dyn FnMut(),
+    ours: &mut [(&str, &mut dyn FnMut())],
+) {
+    for (name, f) in ours.iter_mut() {
+        paired_ratio(
+            &format!("{group} {name}/raw"),
+            rounds,
+            batch,
+            &mut *raw,
+            &mut **f,
+        );
+    }
+    let mut g = c.benchmark_group(group);
+    g.bench_function("raw_wasmtime", |b| b.iter(&mut *raw));
+    for (name, f) in ours.iter_mut() {
+        g.bench_function(*name, |b| b.iter(&mut **f));
+    }
+    g.finish();
+}
+
 fn core_add(c: &mut Criterion) {
     let rt = runtime(WasmtimeConfig::default());
     let engine = rt.engine().clone();
     let ours = block_on(rt.compile(ModuleSource::new(fixtures::numeric(1)))).unwrap();
     let module = Module::new(&engine, fixtures::numeric(1)).unwrap();
     let pre = Linker::<()>::new(&engine).instantiate_pre(&module).unwrap();
-
-    let raw_call = || {
-        let mut store = Store::new(&engine, ());
-        store.set_epoch_deadline(DEADLINE);
-        let instance = pre.instantiate(&mut store).unwrap();
-        let add = instance
-            .get_typed_func::<(i32, i32), i32>(&mut store, "add")
-            .unwrap();
-        black_box(add.call(&mut store, (black_box(1), 2)).unwrap());
-    };
-    paired_ratio(
-        "call_core_add hotswap_values/raw",
+    compare(
+        c,
+        "call_core_add",
         200,
         2_000,
-        raw_call,
-        || {
-            let call = Invocation::values("add", vec![Value::S32(black_box(1)), Value::S32(2)]);
-            black_box(block_on(ours.invoke(call)).unwrap());
-        },
-    );
-    paired_ratio(
-        "call_core_add hotswap_json/raw",
-        200,
-        2_000,
-        raw_call,
-        || {
-            let call = Invocation::json("add", serde_json::json!([black_box(1), 2]));
-            black_box(block_on(ours.invoke(call)).unwrap());
-        },
-    );
-
-    let mut g = c.benchmark_group("call_core_add");
-    g.bench_function("raw_wasmtime", |b| {
-        b.iter(|| {
+        &mut || {
             let mut store = Store::new(&engine, ());
             store.set_epoch_deadline(DEADLINE);
             let instance = pre.instantiate(&mut store).unwrap();
             let add = instance
                 .get_typed_func::<(i32, i32), i32>(&mut store, "add")
                 .unwrap();
-            black_box(add.call(&mut store, (black_box(1), 2)).unwrap())
-        })
-    });
-    g.bench_function("hotswap_values", |b| {
-        b.iter(|| {
-            let call = Invocation::values("add", vec![Value::S32(black_box(1)), Value::S32(2)]);
-            black_box(block_on(ours.invoke(call)).unwrap())
-        })
-    });
-    g.bench_function("hotswap_json", |b| {
-        b.iter(|| {
-            let call = Invocation::json("add", serde_json::json!([black_box(1), 2]));
-            black_box(block_on(ours.invoke(call)).unwrap())
-        })
-    });
-    g.finish();
+            black_box(add.call(&mut store, (black_box(1), 2)).unwrap());
+        },
+        &mut [
+            ("hotswap_values", &mut || {
+                let call = Invocation::values("add", vec![Value::S32(black_box(1)), Value::S32(2)]);
+                black_box(block_on(ours.invoke(call)).unwrap());
+            }),
+            ("hotswap_json", &mut || {
+                let call = Invocation::json("add", serde_json::json!([black_box(1), 2]));
+                black_box(block_on(ours.invoke(call)).unwrap());
+            }),
+        ],
+    );
 }
 
 fn component_strings(c: &mut Criterion) {
@@ -95,12 +90,12 @@ fn component_strings(c: &mut Criterion) {
         .unwrap();
     let greet = component.get_export_index(Some(&iface), "greet").unwrap();
     let name = format!("{}#greet", fixtures::COMPONENT_INTERFACE);
-
-    paired_ratio(
-        "call_component_greet hotswap_values/raw",
+    compare(
+        c,
+        "call_component_greet",
         100,
         500,
-        || {
+        &mut || {
             let mut store = Store::new(&engine, ());
             store.set_epoch_deadline(DEADLINE);
             let instance = pre.instantiate(&mut store).unwrap();
@@ -109,37 +104,14 @@ fn component_strings(c: &mut Criterion) {
                 .unwrap();
             black_box(f.call(&mut store, (black_box("world"),)).unwrap());
         },
-        || {
+        &mut [("hotswap_values", &mut || {
             let call = Invocation::values(
                 name.as_str(),
                 vec![Value::String(black_box("world").into())],
             );
             black_box(block_on(ours.invoke(call)).unwrap());
-        },
+        })],
     );
-
-    let mut g = c.benchmark_group("call_component_greet");
-    g.bench_function("raw_wasmtime", |b| {
-        b.iter(|| {
-            let mut store = Store::new(&engine, ());
-            store.set_epoch_deadline(DEADLINE);
-            let instance = pre.instantiate(&mut store).unwrap();
-            let f = instance
-                .get_typed_func::<(&str,), (String,)>(&mut store, greet)
-                .unwrap();
-            black_box(f.call(&mut store, (black_box("world"),)).unwrap())
-        })
-    });
-    g.bench_function("hotswap_values", |b| {
-        b.iter(|| {
-            let call = Invocation::values(
-                name.as_str(),
-                vec![Value::String(black_box("world").into())],
-            );
-            black_box(block_on(ours.invoke(call)).unwrap())
-        })
-    });
-    g.finish();
 }
 
 fn wasi_echo(c: &mut Criterion) {
@@ -159,36 +131,12 @@ fn wasi_echo(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-
-    let raw_echo = || {
-        tokio.block_on(async {
-            let stdout = MemoryOutputPipe::new(1 << 20);
-            let ctx = WasiCtxBuilder::new()
-                .stdin(MemoryInputPipe::new(input.clone()))
-                .stdout(stdout.clone())
-                .build_p1();
-            let mut store = Store::new(&engine, ctx);
-            store.set_epoch_deadline(DEADLINE);
-            let instance = pre.instantiate_async(&mut store).await.unwrap();
-            let start = instance
-                .get_typed_func::<(), ()>(&mut store, "_start")
-                .unwrap();
-            start.call_async(&mut store, ()).await.unwrap();
-            drop(store);
-            black_box(stdout.contents());
-        })
-    };
-    paired_ratio("call_wasi_echo_1k hotswap/raw", 100, 500, raw_echo, || {
-        black_box(
-            tokio
-                .block_on(ours.invoke(Invocation::command(input.clone())))
-                .unwrap(),
-        );
-    });
-
-    let mut g = c.benchmark_group("call_wasi_echo_1k");
-    g.bench_function("raw_wasmtime", |b| {
-        b.iter(|| {
+    compare(
+        c,
+        "call_wasi_echo_1k",
+        100,
+        500,
+        &mut || {
             tokio.block_on(async {
                 let stdout = MemoryOutputPipe::new(1 << 20);
                 let ctx = WasiCtxBuilder::new()
@@ -203,20 +151,17 @@ fn wasi_echo(c: &mut Criterion) {
                     .unwrap();
                 start.call_async(&mut store, ()).await.unwrap();
                 drop(store);
-                black_box(stdout.contents())
+                black_box(stdout.contents());
             })
-        })
-    });
-    g.bench_function("hotswap", |b| {
-        b.iter(|| {
+        },
+        &mut [("hotswap", &mut || {
             black_box(
                 tokio
                     .block_on(ours.invoke(Invocation::command(input.clone())))
                     .unwrap(),
-            )
-        })
-    });
-    g.finish();
+            );
+        })],
+    );
 }
 
 fn artifact_load(c: &mut Criterion) {
@@ -233,54 +178,43 @@ fn artifact_load(c: &mut Criterion) {
     let artifact = Module::new(&engine, &bytes).unwrap().serialize().unwrap();
     let artifact_file = dir.path().join("raw.cwasm");
     std::fs::write(&artifact_file, &artifact).unwrap();
-
+    let mut ours = || {
+        let source = ModuleSource::new_unchecked(bytes.clone(), digest);
+        black_box(block_on(rt.compile(source)).unwrap());
+    };
+    // SAFETY (both): the artifact was serialized by this engine just above.
+    #[allow(unsafe_code)]
+    let mut raw_memory = || {
+        drop(black_box(
+            unsafe { Module::deserialize(&engine, &artifact) }.unwrap(),
+        ))
+    };
+    #[allow(unsafe_code)]
+    let mut raw_file = || {
+        drop(black_box(
+            unsafe { Module::deserialize_file(&engine, &artifact_file) }.unwrap(),
+        ))
+    };
     paired_ratio(
         "load_1mb_module hotswap/raw_deserialize",
         15,
         2,
-        || {
-            // SAFETY: the artifact was serialized by this engine just above.
-            #[allow(unsafe_code)]
-            black_box(unsafe { Module::deserialize(&engine, &artifact) }.unwrap());
-        },
-        || {
-            let source = ModuleSource::new_unchecked(bytes.clone(), digest);
-            black_box(block_on(rt.compile(source)).unwrap());
-        },
+        &mut raw_memory,
+        &mut ours,
     );
     paired_ratio(
         "load_1mb_module hotswap/raw_deserialize_file",
         15,
         2,
-        || {
-            // SAFETY: the file was serialized by this engine just above.
-            #[allow(unsafe_code)]
-            black_box(unsafe { Module::deserialize_file(&engine, &artifact_file) }.unwrap());
-        },
-        || {
-            let source = ModuleSource::new_unchecked(bytes.clone(), digest);
-            black_box(block_on(rt.compile(source)).unwrap());
-        },
+        &mut raw_file,
+        &mut ours,
     );
 
     let mut g = c.benchmark_group("load_1mb_module");
     g.sample_size(20).measurement_time(Duration::from_secs(10));
-    g.bench_function("raw_deserialize", |b| {
-        // SAFETY: the artifact was serialized by this engine just above.
-        #[allow(unsafe_code)]
-        b.iter(|| black_box(unsafe { Module::deserialize(&engine, &artifact) }.unwrap()))
-    });
-    g.bench_function("raw_deserialize_file", |b| {
-        // SAFETY: the file was serialized by this engine just above.
-        #[allow(unsafe_code)]
-        b.iter(|| black_box(unsafe { Module::deserialize_file(&engine, &artifact_file) }.unwrap()))
-    });
-    g.bench_function("hotswap_compile_from_artifact", |b| {
-        b.iter(|| {
-            let source = ModuleSource::new_unchecked(bytes.clone(), digest);
-            black_box(block_on(rt.compile(source)).unwrap())
-        })
-    });
+    g.bench_function("raw_deserialize", |b| b.iter(&mut raw_memory));
+    g.bench_function("raw_deserialize_file", |b| b.iter(&mut raw_file));
+    g.bench_function("hotswap_compile_from_artifact", |b| b.iter(&mut ours));
     g.finish();
 
     let mut g = c.benchmark_group("compile_1mb_module");

@@ -15,7 +15,7 @@ use wasmtime_wasi::I32Exit;
 
 use crate::call::{self, Export, Exports};
 use crate::errors::{call_error, instantiate_error};
-use crate::gate::{Gate, Slot};
+use crate::gate::Gate;
 use crate::limiter::{Limiter, Plain, WasiP2};
 use crate::shared::Shared;
 use crate::values::{component_type, from_component, to_component};
@@ -136,12 +136,6 @@ impl ComponentModule {
         }
     }
 
-    async fn enter(&self) -> Result<(Slot<'_>, Slot<'_>)> {
-        let engine = self.shared.engine_gate.enter().await?;
-        let version = self.gate.enter().await?;
-        Ok((engine, version))
-    }
-
     fn call_plain(
         &self,
         pre: &InstancePre<Plain>,
@@ -255,7 +249,7 @@ impl CompiledModule for ComponentModule {
         match &self.pre {
             ComponentPre::Plain(pre) => {
                 let args = call::arguments(&export.signature, call.input)?;
-                let _slots = self.enter().await?;
+                let _slots = self.shared.enter(&self.gate).await?;
                 self.call_plain(pre, export, &args)
             }
             ComponentPre::Wasi(pre) => {
@@ -267,7 +261,7 @@ impl CompiledModule for ComponentModule {
                         call::arguments(&export.signature, call.input.clone())?,
                     )
                 };
-                let _slots = self.enter().await?;
+                let _slots = self.shared.enter(&self.gate).await?;
                 self.call_wasi(pre, export, command, stdin, args, &call)
                     .await
             }

@@ -13,7 +13,7 @@ use wasmtime_wasi::I32Exit;
 
 use crate::call::{self, Export, Exports};
 use crate::errors::{call_error, instantiate_error};
-use crate::gate::{Gate, Slot};
+use crate::gate::Gate;
 use crate::limiter::{Limiter, Plain, WasiP1};
 use crate::shared::Shared;
 use crate::values::{core_type, from_core, to_core};
@@ -166,13 +166,6 @@ impl CoreModule {
         Ok(out)
     }
 
-    /// An engine slot, then a slot of this version.
-    async fn enter(&self) -> Result<(Slot<'_>, Slot<'_>)> {
-        let engine = self.shared.engine_gate.enter().await?;
-        let version = self.gate.enter().await?;
-        Ok((engine, version))
-    }
-
     async fn call_wasi(
         &self,
         pre: &InstancePre<WasiP1>,
@@ -244,12 +237,12 @@ impl CompiledModule for CoreModule {
         match &self.pre {
             CorePre::Plain(pre) => {
                 let args = call::arguments(&export.signature, call.input)?;
-                let _slots = self.enter().await?;
+                let _slots = self.shared.enter(&self.gate).await?;
                 self.call_plain(pre, export, &args)
             }
             CorePre::Wasi(pre) => {
                 let input = WasiInput::of(export, &call)?;
-                let _slots = self.enter().await?;
+                let _slots = self.shared.enter(&self.gate).await?;
                 self.call_wasi(pre, export, input, &call).await
             }
         }

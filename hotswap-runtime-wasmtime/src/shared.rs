@@ -11,7 +11,7 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
 use crate::WasmtimeConfig;
 use crate::errors::CallLimits;
-use crate::gate::Gate;
+use crate::gate::{Gate, Slot};
 use crate::limiter::HasLimiter;
 
 #[derive(Debug)]
@@ -29,6 +29,13 @@ pub(crate) struct Pipes {
 }
 
 impl Shared {
+    /// A slot of the engine's pool, then one of the version's `gate`.
+    pub(crate) async fn enter<'a>(&'a self, gate: &'a Gate) -> Result<(Slot<'a>, Slot<'a>)> {
+        let engine = self.engine_gate.enter().await?;
+        let version = gate.enter().await?;
+        Ok((engine, version))
+    }
+
     /// Epoch ticks to allow a call of `timeout`: one extra tick because the
     /// current tick may end at once, so the call gets at least `timeout` and
     /// ends within `timeout` + 2 ticks.

@@ -8,7 +8,7 @@ use hotswap_core::domain::{
     DeploymentId, DeploymentPhase, Environment, ModuleDeployment, ReasonCode, RegionalConfig,
     StrategyConfig,
 };
-use hotswap_core::repository::{DeploymentFilter, DeploymentRepository, PageRequest};
+use hotswap_core::repository::{DeploymentFilter, DeploymentRepository};
 
 use crate::sample::{deployment, event, name, region, time};
 
@@ -18,17 +18,7 @@ pub async fn list_all(
     filter: &DeploymentFilter,
     limit: u32,
 ) -> Vec<ModuleDeployment> {
-    let mut out = Vec::new();
-    let mut page = PageRequest::first(limit);
-    loop {
-        let p = r.list(filter, &page).await.expect("list");
-        assert!(p.items.len() <= limit as usize, "page over its limit");
-        out.extend(p.items);
-        match p.next {
-            Some(next) => page = PageRequest::after(limit, next),
-            None => return out,
-        }
-    }
+    crate::all_pages(limit, |page| async move { r.list(filter, &page).await }).await
 }
 
 /// A created deployment reads back equal at revision 1, with its first

@@ -7,7 +7,6 @@ use hotswap_core::domain::InterfaceId;
 use hotswap_core::interface::{
     Approval, CompatibilityMode, InterfaceFilter, InterfaceRegistry, PackageName, WitInterface,
 };
-use hotswap_core::repository::PageRequest;
 
 use crate::sample::{interface, time, version};
 
@@ -21,17 +20,7 @@ pub async fn list_all(
     filter: &InterfaceFilter,
     limit: u32,
 ) -> Vec<WitInterface> {
-    let mut out = Vec::new();
-    let mut page = PageRequest::first(limit);
-    loop {
-        let p = r.list(filter, &page).await.expect("list");
-        assert!(p.items.len() <= limit as usize, "page over its limit");
-        out.extend(p.items);
-        match p.next {
-            Some(next) => page = PageRequest::after(limit, next),
-            None => return out,
-        }
-    }
+    crate::all_pages(limit, |page| async move { r.list(filter, &page).await }).await
 }
 
 /// A registered interface reads back equal, by id and by package/version.

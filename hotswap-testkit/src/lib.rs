@@ -15,6 +15,29 @@ pub mod storage;
 
 use std::future::Future;
 
+use hotswap_core::Result;
+use hotswap_core::repository::{Page, PageRequest};
+
+/// Walk every page of a list with pages of `limit`, checking that no page
+/// is over its limit.
+pub async fn all_pages<T, F, Fut>(limit: u32, mut fetch: F) -> Vec<T>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: Future<Output = Result<Page<T>>>,
+{
+    let mut out = Vec::new();
+    let mut page = PageRequest::first(limit);
+    loop {
+        let p = fetch(page).await.expect("list");
+        assert!(p.items.len() <= limit as usize, "page over its limit");
+        out.extend(p.items);
+        match p.next {
+            Some(next) => page = PageRequest::after(limit, next),
+            None => return out,
+        }
+    }
+}
+
 /// Run a future to completion on a fresh two-worker tokio runtime, so the
 /// suites' concurrent tasks really run in parallel.
 pub fn run<F: Future>(future: F) -> F::Output {

@@ -16,17 +16,7 @@ pub async fn list_all(
     filter: &ModuleFilter,
     limit: u32,
 ) -> Vec<WasmModule> {
-    let mut out = Vec::new();
-    let mut page = PageRequest::first(limit);
-    loop {
-        let p = r.list(filter, &page).await.expect("list");
-        assert!(p.items.len() <= limit as usize, "page over its limit");
-        out.extend(p.items);
-        match p.next {
-            Some(next) => page = PageRequest::after(limit, next),
-            None => return out,
-        }
-    }
+    crate::all_pages(limit, |page| async move { r.list(filter, &page).await }).await
 }
 
 /// A created version reads back equal, by id and by name and version.

@@ -12,17 +12,7 @@ use crate::sample::{labels, name, node, region, time, version};
 
 /// Walk every page of `filter` with pages of `limit`.
 pub async fn list_all(r: &dyn NodeRepository, filter: &NodeFilter, limit: u32) -> Vec<EdgeNode> {
-    let mut out = Vec::new();
-    let mut page = PageRequest::first(limit);
-    loop {
-        let p = r.list(filter, &page).await.expect("list");
-        assert!(p.items.len() <= limit as usize, "page over its limit");
-        out.extend(p.items);
-        match p.next {
-            Some(next) => page = PageRequest::after(limit, next),
-            None => return out,
-        }
-    }
+    crate::all_pages(limit, |page| async move { r.list(filter, &page).await }).await
 }
 
 /// A node as a heartbeat leaves it: healthy, with metrics, loaded versions
