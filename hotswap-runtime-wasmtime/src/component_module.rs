@@ -205,16 +205,12 @@ impl ComponentModule {
         };
         let fuel = self.shared.fuel_used(&store, &self.limits);
         drop(store);
-        let mut out = CallOutput::from_values(if command {
+        let values = if command {
             Vec::new()
         } else {
             results.iter().map(from_component).collect::<Result<_>>()?
-        });
-        out.stdout = pipes.stdout.contents();
-        out.stderr = pipes.stderr.contents();
-        out.exit_code = exit_code;
-        out.fuel_consumed = fuel;
-        Ok(out)
+        };
+        Ok(pipes.output(values, exit_code, fuel))
     }
 }
 

@@ -204,16 +204,12 @@ impl CoreModule {
         };
         let fuel = self.shared.fuel_used(&store, &self.limits);
         drop(store);
-        let mut out = CallOutput::from_values(if exit_code.is_some() && command {
+        let values = if exit_code.is_some() && command {
             Vec::new()
         } else {
             results.iter().map(from_core).collect::<Result<_>>()?
-        });
-        out.stdout = pipes.stdout.contents();
-        out.stderr = pipes.stderr.contents();
-        out.exit_code = exit_code;
-        out.fuel_consumed = fuel;
-        Ok(out)
+        };
+        Ok(pipes.output(values, exit_code, fuel))
     }
 }
 

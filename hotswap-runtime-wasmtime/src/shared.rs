@@ -28,6 +28,23 @@ pub(crate) struct Pipes {
     pub(crate) stderr: MemoryOutputPipe,
 }
 
+impl Pipes {
+    /// The output of a finished WASI call (its store already dropped).
+    pub(crate) fn output(
+        self,
+        values: Vec<hotswap_core::domain::Value>,
+        exit_code: Option<i32>,
+        fuel_consumed: Option<u64>,
+    ) -> hotswap_core::runtime::CallOutput {
+        let mut out = hotswap_core::runtime::CallOutput::from_values(values);
+        out.stdout = self.stdout.contents();
+        out.stderr = self.stderr.contents();
+        out.exit_code = exit_code;
+        out.fuel_consumed = fuel_consumed;
+        out
+    }
+}
+
 impl Shared {
     /// A slot of the engine's pool, then one of the version's `gate`.
     pub(crate) async fn enter<'a>(&'a self, gate: &'a Gate) -> Result<(Slot<'a>, Slot<'a>)> {
