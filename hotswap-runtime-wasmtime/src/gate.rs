@@ -99,3 +99,66 @@ impl Gate {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slots_queue_and_refusal() {
+        let gate = Gate::new("slots", 1, 1);
+        let held = gate.enter().await.unwrap();
+        let waiter = gate.enter();
+        tokio::pin!(waiter);
+        // The waiter queues (and does not finish while the slot is held).
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), waiter.as_mut())
+                .await
+                .is_err()
+        );
+        let e = gate.enter().await.unwrap_err();
+        assert!(
+            matches!(e, Error::LimitExceeded { .. }),
+            "the queue of one is full: {e}"
+        );
+        drop(held);
+        // Released: the waiter is woken and gets the slot.
+        let slot = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(gate.try_take().is_none());
+        drop(slot);
+        assert!(gate.try_take().is_some());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_waiter_gives_up_its_place() {
+        let gate = Gate::new("slots", 1, 1);
+        let held = gate.enter().await.unwrap();
+        {
+            let waiter = gate.enter();
+            tokio::pin!(waiter);
+            assert!(
+                tokio::time::timeout(Duration::from_millis(20), waiter.as_mut())
+                    .await
+                    .is_err()
+            );
+        }
+        // The cancelled waiter left the queue: another call may wait.
+        let second = gate.enter();
+        tokio::pin!(second);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), second.as_mut())
+                .await
+                .is_err()
+        );
+        drop(held);
+        tokio::time::timeout(Duration::from_secs(5), second)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
