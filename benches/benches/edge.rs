@@ -48,58 +48,42 @@ fn throughput(c: &mut Criterion) {
     let module = Module::new(&engine, fixtures::numeric(1)).unwrap();
     let pre = Arc::new(Linker::<()>::new(&engine).instantiate_pre(&module).unwrap());
 
-    {
-        let (engine, pre) = (engine.clone(), pre.clone());
-        let (host, name) = (host.clone(), m.name.clone());
-        let two = |f: Arc<dyn Fn() + Send + Sync>| {
-            move || {
-                let f = f.clone();
-                on_two_threads(2_000, move || f());
-            }
-        };
-        paired_ratio(
-            "two_threads_fresh_instance_add hotswap_edge_host/raw (time per call; throughput ratio is its inverse)",
-            100,
-            1,
-            two(Arc::new(move || {
-                let mut store = Store::new(&engine, ());
-                store.set_epoch_deadline(1_000);
-                let instance = pre.instantiate(&mut store).unwrap();
-                let add = instance
-                    .get_typed_func::<(i32, i32), i32>(&mut store, "add")
-                    .unwrap();
-                black_box(add.call(&mut store, (1, 2)).unwrap());
-            })),
-            two(Arc::new(move || {
-                let call = Invocation::values("add", vec![Value::S32(1), Value::S32(2)]);
-                black_box(block_on(host.invoke(&name, CallRoute::default(), call)).unwrap());
-            })),
-        );
-    }
+    let raw: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+        let mut store = Store::new(&engine, ());
+        store.set_epoch_deadline(1_000);
+        let instance = pre.instantiate(&mut store).unwrap();
+        let add = instance
+            .get_typed_func::<(i32, i32), i32>(&mut store, "add")
+            .unwrap();
+        black_box(add.call(&mut store, (1, 2)).unwrap());
+    });
+    let name = m.name.clone();
+    let ours: Arc<dyn Fn() + Send + Sync> = Arc::new(move || {
+        let call = Invocation::values("add", vec![Value::S32(1), Value::S32(2)]);
+        black_box(block_on(host.invoke(&name, CallRoute::default(), call)).unwrap());
+    });
+    let on_two = |f: &Arc<dyn Fn() + Send + Sync>, iters: u64| {
+        let f = f.clone();
+        on_two_threads(iters, move || f())
+    };
+    paired_ratio(
+        "two_threads_fresh_instance_add hotswap_edge_host/raw (time per call; throughput ratio is its inverse)",
+        100,
+        1,
+        || {
+            on_two(&raw, 2_000);
+        },
+        || {
+            on_two(&ours, 2_000);
+        },
+    );
 
     let mut g = c.benchmark_group("two_threads_fresh_instance_add");
     g.bench_function("raw_wasmtime", |b| {
-        b.iter_custom(|iters| {
-            let (engine, pre) = (engine.clone(), pre.clone());
-            on_two_threads(iters, move || {
-                let mut store = Store::new(&engine, ());
-                store.set_epoch_deadline(1_000);
-                let instance = pre.instantiate(&mut store).unwrap();
-                let add = instance
-                    .get_typed_func::<(i32, i32), i32>(&mut store, "add")
-                    .unwrap();
-                black_box(add.call(&mut store, (1, 2)).unwrap());
-            })
-        })
+        b.iter_custom(|iters| on_two(&raw, iters))
     });
     g.bench_function("hotswap_edge_host", |b| {
-        b.iter_custom(|iters| {
-            let (host, name) = (host.clone(), m.name.clone());
-            on_two_threads(iters, move || {
-                let call = Invocation::values("add", vec![Value::S32(1), Value::S32(2)]);
-                black_box(block_on(host.invoke(&name, CallRoute::default(), call)).unwrap());
-            })
-        })
+        b.iter_custom(|iters| on_two(&ours, iters))
     });
     g.finish();
 }

@@ -11,10 +11,9 @@ use hotswap_core::{Error, Result};
 use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Val};
-use wasmtime_wasi::I32Exit;
 
 use crate::call::{self, Export, Exports};
-use crate::errors::{call_error, instantiate_error};
+use crate::errors::{call_error, instantiate_error, wasi_exit};
 use crate::gate::Gate;
 use crate::limiter::{Limiter, Plain, WasiP2};
 use crate::shared::Shared;
@@ -191,18 +190,13 @@ impl ComponentModule {
             .ok_or_else(|| Error::internal("export index does not name a function"))?;
         let mut results = vec![Val::Bool(false); export.signature.results.len()];
         let outcome = func.call_async(&mut store, &params, &mut results).await;
-        let exit_code = match outcome {
-            // `wasi:cli/run` returns `result`: err means exit code 1.
-            Ok(()) if command => Some(match results.first() {
-                Some(Val::Result(Err(_))) => 1,
-                _ => 0,
-            }),
-            Ok(()) => None,
-            Err(e) => match e.downcast_ref::<I32Exit>() {
-                Some(exit) => Some(exit.0),
-                None => return Err(call_error(e, limits, store.data().limiter.memory_refused)),
-            },
-        };
+        // `wasi:cli/run` returns `result`: err means exit code 1.
+        let returned = command.then(|| match results.first() {
+            Some(Val::Result(Err(_))) => 1,
+            _ => 0,
+        });
+        let memory_refused = store.data().limiter.memory_refused;
+        let exit_code = wasi_exit(outcome, returned, limits, memory_refused)?;
         let fuel = self.shared.fuel_used(&store, &self.limits);
         drop(store);
         let values = if command {

@@ -9,10 +9,9 @@ use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value, ValueType}
 use hotswap_core::runtime::{CallOutput, CompiledModule, FunctionSignature, Invocation, Param};
 use hotswap_core::{Error, Result};
 use wasmtime::{ExternType, InstancePre, Module, ModuleExport, ValRaw};
-use wasmtime_wasi::I32Exit;
 
 use crate::call::{self, Export, Exports};
-use crate::errors::{call_error, instantiate_error};
+use crate::errors::{call_error, instantiate_error, wasi_exit};
 use crate::gate::Gate;
 use crate::limiter::{Limiter, Plain, WasiP1};
 use crate::shared::Shared;
@@ -195,16 +194,12 @@ impl CoreModule {
             .and_then(wasmtime::Extern::into_func)
             .ok_or_else(|| Error::internal("export index does not name a function"))?;
         let mut results = vec![wasmtime::Val::I32(0); export.signature.results.len()];
-        let exit_code = match func.call_async(&mut store, &params, &mut results).await {
-            Ok(()) => command.then_some(0),
-            Err(e) => match e.downcast_ref::<I32Exit>() {
-                Some(exit) => Some(exit.0),
-                None => return Err(call_error(e, limits, store.data().limiter.memory_refused)),
-            },
-        };
+        let outcome = func.call_async(&mut store, &params, &mut results).await;
+        let memory_refused = store.data().limiter.memory_refused;
+        let exit_code = wasi_exit(outcome, command.then_some(0), limits, memory_refused)?;
         let fuel = self.shared.fuel_used(&store, &self.limits);
         drop(store);
-        let values = if exit_code.is_some() && command {
+        let values = if command {
             Vec::new()
         } else {
             results.iter().map(from_core).collect::<Result<_>>()?

@@ -60,3 +60,20 @@ pub(crate) fn instantiate_error(
 pub(crate) fn compile_error(err: wasmtime::Error) -> Error {
     Error::invalid("wasm", format!("cannot compile: {err:#}"))
 }
+
+/// The exit code of a finished WASI call: `returned` when it returned, the
+/// code passed to `proc_exit` when it exited, else the mapped call error.
+pub(crate) fn wasi_exit(
+    outcome: wasmtime::Result<()>,
+    returned: Option<i32>,
+    limits: CallLimits,
+    memory_refused: bool,
+) -> Result<Option<i32>, Error> {
+    match outcome {
+        Ok(()) => Ok(returned),
+        Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            Some(exit) => Ok(Some(exit.0)),
+            None => Err(call_error(e, limits, memory_refused)),
+        },
+    }
+}
