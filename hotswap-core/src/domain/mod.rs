@@ -13,6 +13,7 @@ mod routing;
 mod stats;
 mod strategy_config;
 mod value;
+mod value_path;
 
 pub use deployment::{
     DeploymentEvent, DeploymentPhase, DeploymentProgress, Environment, EventKind, HealthCriteria,
@@ -41,3 +42,4 @@ pub use strategy_config::{
     RegionalConfig, RollingConfig, SplitBy, StrategyConfig,
 };
 pub use value::{Value, ValueType};
+pub(crate) use value_path::ValuePath;

@@ -22,6 +22,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
+use super::value_path::ValuePath;
 use crate::error::{Error, Result};
 
 /// The type of a [`Value`]: the component model's value types, which include
@@ -201,8 +202,8 @@ pub enum Value {
     Flags(Vec<String>),
 }
 
-fn invalid(path: impl Into<String>, reason: impl Into<String>) -> Error {
-    Error::invalid(path, reason)
+fn invalid(path: impl fmt::Display, reason: impl Into<String>) -> Error {
+    Error::invalid(path.to_string(), reason)
 }
 
 fn describe(json: &Json) -> String {
@@ -226,11 +227,11 @@ fn describe(json: &Json) -> String {
     format!("{kind} {text}")
 }
 
-fn mismatch(path: &str, ty: &ValueType, json: &Json) -> Error {
+fn mismatch(path: &ValuePath<'_>, ty: &ValueType, json: &Json) -> Error {
     invalid(path, format!("expected {ty}, got {}", describe(json)))
 }
 
-fn int<T: TryFrom<i128>>(path: &str, ty: &ValueType, json: &Json) -> Result<T> {
+fn int<T: TryFrom<i128>>(path: &ValuePath<'_>, ty: &ValueType, json: &Json) -> Result<T> {
     let wide: Option<i128> = match json {
         Json::Number(n) => n
             .as_i64()
@@ -243,7 +244,7 @@ fn int<T: TryFrom<i128>>(path: &str, ty: &ValueType, json: &Json) -> Result<T> {
     T::try_from(wide).map_err(|_| invalid(path, format!("{wide} is out of range for {ty}")))
 }
 
-fn float(path: &str, ty: &ValueType, json: &Json) -> Result<f64> {
+fn float(path: &ValuePath<'_>, ty: &ValueType, json: &Json) -> Result<f64> {
     match json {
         Json::Number(n) => n.as_f64().ok_or_else(|| mismatch(path, ty, json)),
         Json::String(s) => match s.to_ascii_lowercase().as_str() {
@@ -266,14 +267,6 @@ fn float_json(x: f64) -> Json {
     }
 }
 
-fn child(path: &str, segment: &str) -> String {
-    if path.is_empty() {
-        segment.to_owned()
-    } else {
-        format!("{path}.{segment}")
-    }
-}
-
 fn boxed(v: Option<Value>) -> Option<Box<Value>> {
     v.map(Box::new)
 }
@@ -282,6 +275,11 @@ impl Value {
     /// Build a value of type `ty` from JSON, naming `path` (e.g.
     /// `arguments[0]`) and the position inside it in any error.
     pub fn from_json(json: &Json, ty: &ValueType, path: &str) -> Result<Value> {
+        Self::from_json_at(json, ty, &ValuePath::Root(path))
+    }
+
+    /// [`Value::from_json`] at a position built while mapping.
+    pub(crate) fn from_json_at(json: &Json, ty: &ValueType, path: &ValuePath<'_>) -> Result<Value> {
         use ValueType as T;
         Ok(match ty {
             T::Bool => Value::Bool(json.as_bool().ok_or_else(|| mismatch(path, ty, json))?),
@@ -326,7 +324,7 @@ impl Value {
                     items
                         .iter()
                         .enumerate()
-                        .map(|(i, j)| Value::from_json(j, elem, &format!("{path}[{i}]")))
+                        .map(|(i, j)| Value::from_json_at(j, elem, &ValuePath::Index(path, i)))
                         .collect::<Result<_>>()?,
                 )
             }
@@ -347,7 +345,7 @@ impl Value {
                         .iter()
                         .zip(types)
                         .enumerate()
-                        .map(|(i, (j, t))| Value::from_json(j, t, &format!("{path}[{i}]")))
+                        .map(|(i, (j, t))| Value::from_json_at(j, t, &ValuePath::Index(path, i)))
                         .collect::<Result<_>>()?,
                 )
             }
@@ -355,15 +353,15 @@ impl Value {
                 let obj = json.as_object().ok_or_else(|| mismatch(path, ty, json))?;
                 if let Some(unknown) = obj.keys().find(|k| !fields.iter().any(|(n, _)| n == *k)) {
                     return Err(invalid(
-                        child(path, unknown),
+                        ValuePath::Field(path, unknown),
                         format!("unknown field; {ty} has no field {unknown:?}"),
                     ));
                 }
                 let mut out = Vec::with_capacity(fields.len());
                 for (name, fty) in fields {
-                    let fpath = child(path, name);
+                    let fpath = ValuePath::Field(path, name);
                     let value = match obj.get(name) {
-                        Some(j) => Value::from_json(j, fty, &fpath)?,
+                        Some(j) => Value::from_json_at(j, fty, &fpath)?,
                         None if matches!(fty, T::Option(_)) => Value::Option(None),
                         None => return Err(invalid(fpath, "missing field")),
                     };
@@ -381,11 +379,13 @@ impl Value {
                     (None, None | Some(Json::Null)) => None,
                     (None, Some(j)) => {
                         return Err(invalid(
-                            child(path, case),
+                            ValuePath::Field(path, case),
                             format!("case {case} has no payload, got {}", describe(j)),
                         ));
                     }
-                    (Some(t), Some(j)) => Some(Value::from_json(j, t, &child(path, case))?),
+                    (Some(t), Some(j)) => {
+                        Some(Value::from_json_at(j, t, &ValuePath::Field(path, case))?)
+                    }
                     (Some(t), None) => {
                         return Err(invalid(
                             path,
@@ -421,13 +421,13 @@ impl Value {
                                 ),
                             )
                         })?;
-                    Value::Option(Some(Box::new(Value::from_json(
+                    Value::Option(Some(Box::new(Value::from_json_at(
                         obj,
                         inner,
-                        &child(path, "some"),
+                        &ValuePath::Field(path, "some"),
                     )?)))
                 }
-                _ => Value::Option(Some(Box::new(Value::from_json(json, inner, path)?))),
+                _ => Value::Option(Some(Box::new(Value::from_json_at(json, inner, path)?))),
             },
             T::Result { ok, err } => {
                 let obj = json.as_object().filter(|o| o.len() == 1).ok_or_else(|| {
@@ -441,14 +441,14 @@ impl Value {
                 })?;
                 let (key, j) = obj.iter().next().ok_or_else(|| mismatch(path, ty, json))?;
                 let payload = |t: &Option<Box<ValueType>>| -> Result<Option<Box<Value>>> {
-                    let p = child(path, key);
+                    let p = ValuePath::Field(path, key);
                     match (t, j) {
                         (None, Json::Null) => Ok(None),
                         (None, j) => Err(invalid(
                             p,
                             format!("{key} has no payload in {ty}, got {}", describe(j)),
                         )),
-                        (Some(t), j) => Ok(Some(Box::new(Value::from_json(j, t, &p)?))),
+                        (Some(t), j) => Ok(Some(Box::new(Value::from_json_at(j, t, &p)?))),
                     }
                 };
                 match key.as_str() {
@@ -470,13 +470,13 @@ impl Value {
                 for (i, j) in items.iter().enumerate() {
                     let name = j
                         .as_str()
-                        .ok_or_else(|| mismatch(&format!("{path}[{i}]"), ty, j))?;
+                        .ok_or_else(|| mismatch(&ValuePath::Index(path, i), ty, j))?;
                     if !names.iter().any(|n| n == name) {
-                        return Err(unknown_case(&format!("{path}[{i}]"), ty, name));
+                        return Err(unknown_case(&ValuePath::Index(path, i), ty, name));
                     }
                     if set.iter().any(|s: &String| s == name) {
                         return Err(invalid(
-                            format!("{path}[{i}]"),
+                            ValuePath::Index(path, i),
                             format!("flag {name} is set twice"),
                         ));
                     }
@@ -680,7 +680,11 @@ fn single(key: &str, value: Json) -> Json {
 }
 
 /// Split a variant's JSON into its case name and optional payload.
-fn tagged<'a>(json: &'a Json, path: &str, ty: &ValueType) -> Result<(&'a str, Option<&'a Json>)> {
+fn tagged<'a>(
+    json: &'a Json,
+    path: &ValuePath<'_>,
+    ty: &ValueType,
+) -> Result<(&'a str, Option<&'a Json>)> {
     match json {
         Json::String(case) => Ok((case, None)),
         Json::Object(o) if o.len() == 1 => {
@@ -697,7 +701,7 @@ fn tagged<'a>(json: &'a Json, path: &str, ty: &ValueType) -> Result<(&'a str, Op
     }
 }
 
-fn unknown_case(path: &str, ty: &ValueType, case: &str) -> Error {
+fn unknown_case(path: &ValuePath<'_>, ty: &ValueType, case: &str) -> Error {
     invalid(path, format!("{case:?} is not a case of {ty}"))
 }
 
