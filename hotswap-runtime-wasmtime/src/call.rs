@@ -4,8 +4,11 @@ use rustc_hash::FxHashMap;
 
 use bytes::Bytes;
 use hotswap_core::domain::Value;
-use hotswap_core::runtime::{CallInput, FunctionSignature, Invocation};
+use hotswap_core::runtime::{CallInput, CallOutput, FunctionSignature, Invocation, InvokeNow};
 use hotswap_core::{Error, Result};
+
+use crate::gate::Gate;
+use crate::shared::Shared;
 
 /// A callable export and its signature.
 #[derive(Debug, Clone)]
@@ -90,4 +93,25 @@ pub(crate) fn stdin(call: &Invocation) -> Result<Bytes> {
             "a WASI command takes its input on stdin, not as arguments",
         )),
     }
+}
+
+/// `invoke_now` of a plain (non-WASI) module: `run` the call at once when
+/// both instance slots are free, else hand it back. Unknown functions fail
+/// at once; arguments are checked once the slots are taken, so a call
+/// handed back still holds its input.
+pub(crate) fn invoke_now<I: Clone>(
+    shared: &Shared,
+    gate: &Gate,
+    exports: &Exports<I>,
+    call: Invocation,
+    run: impl FnOnce(&Export<I>, Vec<Value>) -> Result<CallOutput>,
+) -> InvokeNow {
+    let export = match exports.get(&call.function) {
+        Ok(export) => export,
+        Err(e) => return InvokeNow::Done(Err(e)),
+    };
+    let Some(_slots) = shared.try_enter(gate) else {
+        return InvokeNow::Later(call);
+    };
+    InvokeNow::Done(arguments(&export.signature, call.input).and_then(|args| run(export, args)))
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value};
-use hotswap_core::runtime::{CallOutput, CompiledModule, FunctionSignature, Invocation, Param};
+use hotswap_core::runtime::{
+    CallOutput, CompiledModule, FunctionSignature, Invocation, InvokeNow, Param,
+};
 use hotswap_core::{Error, Result};
 use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
@@ -139,9 +141,12 @@ impl ComponentModule {
         &self,
         pre: &InstancePre<Plain>,
         export: &Export<ComponentExportIndex>,
-        args: &[Value],
+        args: Vec<Value>,
     ) -> Result<CallOutput> {
-        let params = args.iter().map(to_component).collect::<Result<Vec<_>>>()?;
+        let params = args
+            .into_iter()
+            .map(to_component)
+            .collect::<Result<Vec<_>>>()?;
         let limits = self.shared.call_limits(&self.limits);
         let mut store = self.shared.store(
             Limiter::new(self.limits.max_memory_bytes),
@@ -157,8 +162,12 @@ impl ComponentModule {
         let mut results = vec![Val::Bool(false); export.signature.results.len()];
         func.call(&mut store, &params, &mut results)
             .map_err(|e| call_error(e, limits, store.data().memory_refused))?;
-        let mut out =
-            CallOutput::from_values(results.iter().map(from_component).collect::<Result<_>>()?);
+        let mut out = CallOutput::from_values(
+            results
+                .into_iter()
+                .map(from_component)
+                .collect::<Result<_>>()?,
+        );
         out.fuel_consumed = self.shared.fuel_used(&store, &self.limits);
         Ok(out)
     }
@@ -172,7 +181,10 @@ impl ComponentModule {
         args: Vec<Value>,
         call: &Invocation,
     ) -> Result<CallOutput> {
-        let params = args.iter().map(to_component).collect::<Result<Vec<_>>>()?;
+        let params = args
+            .into_iter()
+            .map(to_component)
+            .collect::<Result<Vec<_>>>()?;
         let limits = self.shared.call_limits(&self.limits);
         let (mut builder, pipes) = self.shared.wasi(&call.function, stdin, &call.env);
         let data = WasiP2 {
@@ -202,7 +214,10 @@ impl ComponentModule {
         let values = if command {
             Vec::new()
         } else {
-            results.iter().map(from_component).collect::<Result<_>>()?
+            results
+                .into_iter()
+                .map(from_component)
+                .collect::<Result<_>>()?
         };
         Ok(pipes.output(values, exit_code, fuel))
     }
@@ -222,6 +237,22 @@ impl CompiledModule for ComponentModule {
         &self.exports.signatures
     }
 
+    fn invoke_now(&self, call: Invocation) -> InvokeNow {
+        let ComponentPre::Plain(pre) = &self.pre else {
+            return InvokeNow::Later(call);
+        };
+        if call.function == "_start" {
+            return InvokeNow::Later(call);
+        }
+        call::invoke_now(
+            &self.shared,
+            &self.gate,
+            &self.exports,
+            call,
+            |export, args| self.call_plain(pre, export, args),
+        )
+    }
+
     async fn invoke(&self, call: Invocation) -> Result<CallOutput> {
         let command = call.function == "_start";
         let name = match (&self.run, command) {
@@ -232,7 +263,7 @@ impl CompiledModule for ComponentModule {
                     "_start (the component exports no wasi:cli/run)",
                 ));
             }
-            (_, false) => call.function.as_str(),
+            (_, false) => &call.function,
         };
         // Input is checked before a slot is taken: bad input never waits.
         let export = self.exports.get(name)?;
@@ -240,7 +271,7 @@ impl CompiledModule for ComponentModule {
             ComponentPre::Plain(pre) => {
                 let args = call::arguments(&export.signature, call.input)?;
                 let _slots = self.shared.enter(&self.gate).await?;
-                self.call_plain(pre, export, &args)
+                self.call_plain(pre, export, args)
             }
             ComponentPre::Wasi(pre) => {
                 let (stdin, args) = if command {

@@ -6,7 +6,9 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value, ValueType};
-use hotswap_core::runtime::{CallOutput, CompiledModule, FunctionSignature, Invocation, Param};
+use hotswap_core::runtime::{
+    CallOutput, CompiledModule, FunctionSignature, Invocation, InvokeNow, Param,
+};
 use hotswap_core::{Error, Result};
 use wasmtime::{ExternType, InstancePre, Module, ModuleExport, ValRaw};
 
@@ -220,6 +222,19 @@ impl CompiledModule for CoreModule {
 
     fn functions(&self) -> &[FunctionSignature] {
         &self.exports().signatures
+    }
+
+    fn invoke_now(&self, call: Invocation) -> InvokeNow {
+        let CorePre::Plain(pre) = &self.pre else {
+            return InvokeNow::Later(call);
+        };
+        call::invoke_now(
+            &self.shared,
+            &self.gate,
+            self.exports(),
+            call,
+            |export, args| self.call_plain(pre, export, &args),
+        )
     }
 
     async fn invoke(&self, call: Invocation) -> Result<CallOutput> {

@@ -55,7 +55,8 @@ impl Gate {
         }
     }
 
-    fn try_take(&self) -> Option<Slot<'_>> {
+    /// A slot if one is free now.
+    pub(crate) fn try_take(&self) -> Option<Slot<'_>> {
         let mut current = self.in_use.load(SeqCst);
         while current < self.capacity {
             match self

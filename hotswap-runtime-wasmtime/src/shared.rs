@@ -53,6 +53,13 @@ impl Shared {
         Ok((engine, version))
     }
 
+    /// Both slots of [`Shared::enter`] if both are free now.
+    pub(crate) fn try_enter<'a>(&'a self, gate: &'a Gate) -> Option<(Slot<'a>, Slot<'a>)> {
+        let engine = self.engine_gate.try_take()?;
+        let version = gate.try_take()?;
+        Some((engine, version))
+    }
+
     /// Epoch ticks to allow a call of `timeout`: one extra tick because the
     /// current tick may end at once, so the call gets at least `timeout` and
     /// ends within `timeout` + 2 ticks.

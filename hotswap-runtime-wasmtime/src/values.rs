@@ -108,42 +108,46 @@ pub(crate) fn component_type(ty: &Type) -> Option<ValueType> {
     })
 }
 
-/// A component value from a checked hotswap value.
-pub(crate) fn to_component(v: &Value) -> Result<CVal> {
-    let boxed = |p: &Option<Box<Value>>| -> Result<Option<Box<CVal>>> {
-        p.as_ref()
-            .map(|v| to_component(v).map(Box::new))
-            .transpose()
+/// A component value from a checked hotswap value (moved, so strings and
+/// lists are not copied).
+pub(crate) fn to_component(v: Value) -> Result<CVal> {
+    let boxed = |p: Option<Box<Value>>| -> Result<Option<Box<CVal>>> {
+        p.map(|v| to_component(*v).map(Box::new)).transpose()
     };
-    let all = |items: &[Value]| items.iter().map(to_component).collect::<Result<Vec<_>>>();
+    let all = |items: Vec<Value>| {
+        items
+            .into_iter()
+            .map(to_component)
+            .collect::<Result<Vec<_>>>()
+    };
     Ok(match v {
-        Value::Bool(x) => CVal::Bool(*x),
-        Value::S8(x) => CVal::S8(*x),
-        Value::U8(x) => CVal::U8(*x),
-        Value::S16(x) => CVal::S16(*x),
-        Value::U16(x) => CVal::U16(*x),
-        Value::S32(x) => CVal::S32(*x),
-        Value::U32(x) => CVal::U32(*x),
-        Value::S64(x) => CVal::S64(*x),
-        Value::U64(x) => CVal::U64(*x),
-        Value::F32(x) => CVal::Float32(*x),
-        Value::F64(x) => CVal::Float64(*x),
-        Value::Char(x) => CVal::Char(*x),
-        Value::String(x) => CVal::String(x.clone()),
+        Value::Bool(x) => CVal::Bool(x),
+        Value::S8(x) => CVal::S8(x),
+        Value::U8(x) => CVal::U8(x),
+        Value::S16(x) => CVal::S16(x),
+        Value::U16(x) => CVal::U16(x),
+        Value::S32(x) => CVal::S32(x),
+        Value::U32(x) => CVal::U32(x),
+        Value::S64(x) => CVal::S64(x),
+        Value::U64(x) => CVal::U64(x),
+        Value::F32(x) => CVal::Float32(x),
+        Value::F64(x) => CVal::Float64(x),
+        Value::Char(x) => CVal::Char(x),
+        Value::String(x) => CVal::String(x),
         Value::List(items) => CVal::List(all(items)?),
         Value::Record(fields) => CVal::Record(
             fields
-                .iter()
-                .map(|(n, v)| Ok((n.clone(), to_component(v)?)))
+                .into_iter()
+                .map(|(n, v)| Ok((n, to_component(v)?)))
                 .collect::<Result<_>>()?,
         ),
         Value::Tuple(items) => CVal::Tuple(all(items)?),
-        Value::Variant { case, payload } => CVal::Variant(case.clone(), boxed(payload)?),
-        Value::Enum(case) => CVal::Enum(case.clone()),
+        Value::Variant { case, payload } => CVal::Variant(case, boxed(payload)?),
+        Value::Enum(case) => CVal::Enum(case),
         Value::Option(o) => CVal::Option(boxed(o)?),
         Value::Result(Ok(p)) => CVal::Result(Ok(boxed(p)?)),
         Value::Result(Err(p)) => CVal::Result(Err(boxed(p)?)),
-        Value::Flags(names) => CVal::Flags(names.clone()),
+        Value::Flags(names) => CVal::Flags(names),
         other => {
             return Err(Error::invalid(
                 "arguments",
@@ -153,46 +157,48 @@ pub(crate) fn to_component(v: &Value) -> Result<CVal> {
     })
 }
 
-/// A hotswap value from a component result.
-pub(crate) fn from_component(v: &CVal) -> Result<Value> {
-    let boxed = |p: &Option<Box<CVal>>| -> Result<Option<Box<Value>>> {
-        p.as_ref()
-            .map(|v| from_component(v).map(Box::new))
-            .transpose()
+/// A hotswap value from a component result (moved, like [`to_component`]).
+pub(crate) fn from_component(v: CVal) -> Result<Value> {
+    let boxed = |p: Option<Box<CVal>>| -> Result<Option<Box<Value>>> {
+        p.map(|v| from_component(*v).map(Box::new)).transpose()
+    };
+    let all = |items: Vec<CVal>| {
+        items
+            .into_iter()
+            .map(from_component)
+            .collect::<Result<Vec<_>>>()
     };
     Ok(match v {
-        CVal::Bool(x) => Value::Bool(*x),
-        CVal::S8(x) => Value::S8(*x),
-        CVal::U8(x) => Value::U8(*x),
-        CVal::S16(x) => Value::S16(*x),
-        CVal::U16(x) => Value::U16(*x),
-        CVal::S32(x) => Value::S32(*x),
-        CVal::U32(x) => Value::U32(*x),
-        CVal::S64(x) => Value::S64(*x),
-        CVal::U64(x) => Value::U64(*x),
-        CVal::Float32(x) => Value::F32(*x),
-        CVal::Float64(x) => Value::F64(*x),
-        CVal::Char(x) => Value::Char(*x),
-        CVal::String(x) => Value::String(x.clone()),
-        CVal::List(items) => Value::List(items.iter().map(from_component).collect::<Result<_>>()?),
+        CVal::Bool(x) => Value::Bool(x),
+        CVal::S8(x) => Value::S8(x),
+        CVal::U8(x) => Value::U8(x),
+        CVal::S16(x) => Value::S16(x),
+        CVal::U16(x) => Value::U16(x),
+        CVal::S32(x) => Value::S32(x),
+        CVal::U32(x) => Value::U32(x),
+        CVal::S64(x) => Value::S64(x),
+        CVal::U64(x) => Value::U64(x),
+        CVal::Float32(x) => Value::F32(x),
+        CVal::Float64(x) => Value::F64(x),
+        CVal::Char(x) => Value::Char(x),
+        CVal::String(x) => Value::String(x),
+        CVal::List(items) => Value::List(all(items)?),
         CVal::Record(fields) => Value::Record(
             fields
-                .iter()
-                .map(|(n, v)| Ok((n.clone(), from_component(v)?)))
+                .into_iter()
+                .map(|(n, v)| Ok((n, from_component(v)?)))
                 .collect::<Result<_>>()?,
         ),
-        CVal::Tuple(items) => {
-            Value::Tuple(items.iter().map(from_component).collect::<Result<_>>()?)
-        }
+        CVal::Tuple(items) => Value::Tuple(all(items)?),
         CVal::Variant(case, p) => Value::Variant {
-            case: case.clone(),
+            case,
             payload: boxed(p)?,
         },
-        CVal::Enum(case) => Value::Enum(case.clone()),
+        CVal::Enum(case) => Value::Enum(case),
         CVal::Option(o) => Value::Option(boxed(o)?),
         CVal::Result(Ok(p)) => Value::Result(Ok(boxed(p)?)),
         CVal::Result(Err(p)) => Value::Result(Err(boxed(p)?)),
-        CVal::Flags(names) => Value::Flags(names.clone()),
+        CVal::Flags(names) => Value::Flags(names),
         other => {
             return Err(Error::internal(format!(
                 "a component function returned {other:?}, which hotswap cannot map"

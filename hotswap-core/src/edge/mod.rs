@@ -319,7 +319,8 @@ impl EdgeHost {
             .ok_or_else(|| Error::internal("a routed version is missing from its route"))?;
         let start = Instant::now();
         let running = entry.counters.start();
-        let outcome = entry.compiled.invoke(call).await;
+        let compiled = &*entry.compiled;
+        let outcome = compiled.invoke_now(call).finish(compiled).await;
         drop(running);
         entry.counters.record(start.elapsed(), &outcome);
         Ok(Routed {

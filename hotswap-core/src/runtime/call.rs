@@ -1,11 +1,16 @@
 //! What a call to a wasm function takes and gives back.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::domain::{Value, ValueType};
+use crate::domain::{Value, ValuePath, ValueType};
 use crate::error::{Error, Result};
+
+/// The root every argument's position is named from.
+const ARGUMENTS: ValuePath<'static> = ValuePath::Root("arguments");
 
 /// One parameter of an exported function.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +60,9 @@ impl FunctionSignature {
                     .iter()
                     .zip(&self.params)
                     .enumerate()
-                    .map(|(i, (j, p))| Value::from_json(j, &p.ty, &format!("arguments[{i}]")))
+                    .map(|(i, (j, p))| {
+                        Value::from_json_at(j, &p.ty, &ValuePath::Index(&ARGUMENTS, i))
+                    })
                     .collect()
             }
             Json::Object(map) if !self.takes_single_record() => {
@@ -71,11 +78,11 @@ impl FunctionSignature {
                 self.params
                     .iter()
                     .map(|p| {
-                        let path = format!("arguments.{}", p.name);
+                        let path = ValuePath::Field(&ARGUMENTS, &p.name);
                         match map.get(&p.name) {
-                            Some(j) => Value::from_json(j, &p.ty, &path),
+                            Some(j) => Value::from_json_at(j, &p.ty, &path),
                             None if matches!(p.ty, ValueType::Option(_)) => Ok(Value::Option(None)),
-                            None => Err(Error::invalid(path, "missing argument")),
+                            None => Err(Error::invalid(path.to_string(), "missing argument")),
                         }
                     })
                     .collect()
@@ -104,7 +111,9 @@ impl FunctionSignature {
             ));
         }
         for (i, (a, p)) in args.iter().zip(&self.params).enumerate() {
-            a.check(&p.ty, &format!("arguments[{i}]"))?;
+            if !a.has_type(&p.ty) {
+                a.check(&p.ty, &ValuePath::Index(&ARGUMENTS, i).to_string())?;
+            }
         }
         Ok(())
     }
@@ -133,8 +142,9 @@ pub enum CallInput {
 #[non_exhaustive]
 pub struct Invocation {
     /// The function to call; for WASI commands `_start` (core) or
-    /// `wasi:cli/run#run` (component).
-    pub function: String,
+    /// `wasi:cli/run#run` (component). A `&'static str` name is used as is,
+    /// without allocating.
+    pub function: Cow<'static, str>,
     /// Its input.
     pub input: CallInput,
     /// Environment variables for WASI calls, filtered by the host's
@@ -144,7 +154,7 @@ pub struct Invocation {
 
 impl Invocation {
     /// Call `function` with JSON arguments.
-    pub fn json(function: impl Into<String>, args: Json) -> Self {
+    pub fn json(function: impl Into<Cow<'static, str>>, args: Json) -> Self {
         Self {
             function: function.into(),
             input: CallInput::Json(args),
@@ -153,7 +163,7 @@ impl Invocation {
     }
 
     /// Call `function` with typed values.
-    pub fn values(function: impl Into<String>, args: Vec<Value>) -> Self {
+    pub fn values(function: impl Into<Cow<'static, str>>, args: Vec<Value>) -> Self {
         Self {
             function: function.into(),
             input: CallInput::Values(args),
