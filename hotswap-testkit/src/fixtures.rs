@@ -186,6 +186,86 @@ pub fn wasi_p2_component() -> Vec<u8> {
     component_from(WASI_P2_WIT, "env-count", &core)
 }
 
+/// The WIT of [`wasi_p2_echo`]: a `wasi:cli/run` command using the parts
+/// of `wasi:io@0.2.0` and `wasi:cli@0.2.0` it needs.
+pub const WASI_P2_ECHO_WIT: &str = r#"package hotswap:wasi-echo;
+
+world echo {
+  import wasi:cli/stdin@0.2.0;
+  import wasi:cli/stdout@0.2.0;
+  export wasi:cli/run@0.2.0;
+}
+
+package wasi:io@0.2.0 {
+  interface error {
+    resource error;
+  }
+  interface streams {
+    use error.{error};
+    variant stream-error {
+      last-operation-failed(error),
+      closed,
+    }
+    resource input-stream {
+      blocking-read: func(len: u64) -> result<list<u8>, stream-error>;
+    }
+    resource output-stream {
+      blocking-write-and-flush: func(contents: list<u8>) -> result<_, stream-error>;
+    }
+  }
+}
+
+package wasi:cli@0.2.0 {
+  interface stdin {
+    use wasi:io/streams@0.2.0.{input-stream};
+    get-stdin: func() -> input-stream;
+  }
+  interface stdout {
+    use wasi:io/streams@0.2.0.{output-stream};
+    get-stdout: func() -> output-stream;
+  }
+  interface run {
+    run: func() -> result;
+  }
+}
+"#;
+
+/// A WASI 0.2 command component (`wasi:cli/run`) that copies stdin to
+/// stdout in chunks of up to 4096 bytes (the most one
+/// `blocking-write-and-flush` takes) and returns `ok` at end of input.
+pub fn wasi_p2_echo() -> Vec<u8> {
+    let core = format!(
+        r#"(module
+  (import "wasi:cli/stdin@0.2.0" "get-stdin" (func $stdin (result i32)))
+  (import "wasi:cli/stdout@0.2.0" "get-stdout" (func $stdout (result i32)))
+  (import "wasi:io/streams@0.2.0" "[method]input-stream.blocking-read"
+    (func $read (param i32 i64 i32)))
+  (import "wasi:io/streams@0.2.0" "[method]output-stream.blocking-write-and-flush"
+    (func $write (param i32 i32 i32 i32)))
+  (memory (export "memory") 1)
+  {REALLOC_WAT}
+  ;; read result at 16 (tag, then list ptr/len or error tag), write result at 48
+  (func (export "wasi:cli/run@0.2.0#run") (result i32)
+    (local $in i32) (local $out i32)
+    (local.set $in (call $stdin))
+    (local.set $out (call $stdout))
+    (loop $copy
+      ;; each chunk reuses the heap: nothing outlives one iteration
+      (global.set $heap (i32.const 1024))
+      (call $read (local.get $in) (i64.const 4096) (i32.const 16))
+      (if (i32.load8_u (i32.const 16))
+        (then
+          ;; err: closed (case 1) is the end of input, anything else fails
+          (return (i32.ne (i32.load8_u (i32.const 20)) (i32.const 1)))))
+      (call $write (local.get $out)
+        (i32.load (i32.const 20)) (i32.load (i32.const 24)) (i32.const 48))
+      (if (i32.load8_u (i32.const 48)) (then (return (i32.const 1))))
+      (br $copy))
+    (i32.const 0)))"#
+    );
+    component_from(WASI_P2_ECHO_WIT, "echo", &core)
+}
+
 fn component_core_wat(greeting: &str) -> String {
     let escaped: String = greeting.bytes().map(|b| format!("\\{b:02x}")).collect();
     let len = greeting.len();

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use hotswap_core::Error;
 use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value, WasiVersion};
-use hotswap_core::runtime::{CompiledModule, Invocation, ModuleSource, RuntimeHost};
+use hotswap_core::runtime::{CompiledModule, Invocation, InvokeNow, ModuleSource, RuntimeHost};
 use serde_json::json;
 
 use crate::fixtures;
@@ -311,29 +311,27 @@ pub async fn wasi_commands_echo_stdin(h: &RuntimeHarness) {
     {
         return skip("wasi preview1");
     }
-    let m = load(
-        &*h.runtime,
-        fixtures::wasi_echo(),
-        ResourceLimits::default(),
-    )
-    .await;
-    let input: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
-    let out = m
-        .invoke(Invocation::command(input.clone()))
-        .await
-        .expect("echo");
-    assert_eq!(out.exit_code, Some(0));
-    assert!(
-        out.stdout == input,
-        "stdout differs from stdin ({} vs {} bytes)",
-        out.stdout.len(),
-        input.len()
-    );
-    let out = m
-        .invoke(Invocation::command(Vec::new()))
-        .await
-        .expect("empty echo");
-    assert!(out.stdout.is_empty());
+    echoes_stdin(&*h.runtime, fixtures::wasi_echo(), 200_000).await;
+}
+
+/// Load an echo command and check that `len` bytes, and then none, come
+/// back on stdout with exit code 0.
+async fn echoes_stdin(rt: &dyn RuntimeHost, echo: Vec<u8>, len: u32) {
+    let m = load(rt, echo, ResourceLimits::default()).await;
+    let input: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+    for input in [input, Vec::new()] {
+        let out = m
+            .invoke(Invocation::command(input.clone()))
+            .await
+            .expect("echo");
+        assert_eq!(out.exit_code, Some(0));
+        assert!(
+            out.stdout == input,
+            "stdout differs from stdin ({} vs {} bytes)",
+            out.stdout.len(),
+            input.len()
+        );
+    }
 }
 
 /// A WASI call sees only the environment variables the harness allows
@@ -379,6 +377,16 @@ pub async fn wasi_p2_components_see_the_allowed_environment(h: &RuntimeHarness) 
     assert_eq!(out.results_json(), json!(1));
 }
 
+/// A WASI 0.2 command (`wasi:cli/run`) is called as `_start` like a
+/// preview 1 one: stdin in, stdout out, exit code 0.
+pub async fn wasi_p2_commands_echo_stdin(h: &RuntimeHarness) {
+    let caps = h.runtime.capabilities();
+    if !caps.components || !caps.wasi.contains(&WasiVersion::Preview2) {
+        return skip("components with wasi 0.2");
+    }
+    echoes_stdin(&*h.runtime, fixtures::wasi_p2_echo(), 100_000).await;
+}
+
 /// Component functions take and return strings and records as JSON.
 pub async fn components_map_strings_and_records(h: &RuntimeHarness) {
     if !h.runtime.capabilities().components {
@@ -409,22 +417,25 @@ pub async fn components_map_strings_and_records(h: &RuntimeHarness) {
         .expect("greet is listed");
     assert_eq!(sig.params[0].name, "name");
     let out = m
-        .invoke(Invocation::json(&greet, json!(["world"])))
+        .invoke(Invocation::json(greet.clone(), json!(["world"])))
         .await
         .expect("greet");
     assert_eq!(out.results_json(), json!("hello, world"));
     let out = m
-        .invoke(Invocation::json(&greet, json!({"name": "ünïcode ✓"})))
+        .invoke(Invocation::json(
+            greet.clone(),
+            json!({"name": "ünïcode ✓"}),
+        ))
         .await
         .expect("greet by name");
     assert_eq!(out.results_json(), json!("hello, ünïcode ✓"));
     let out = m
-        .invoke(Invocation::json(&swap, json!([{"x": 1, "y": -2}])))
+        .invoke(Invocation::json(swap.clone(), json!([{"x": 1, "y": -2}])))
         .await
         .expect("swap");
     assert_eq!(out.results_json(), json!({"x": -2, "y": 1}));
     let e = m
-        .invoke(Invocation::json(&swap, json!([{"x": 1}])))
+        .invoke(Invocation::json(swap.clone(), json!([{"x": 1}])))
         .await
         .unwrap_err();
     assert_eq!(e.to_string(), "invalid arguments[0].y: missing field");
@@ -462,6 +473,63 @@ pub async fn over_capacity_calls_queue_then_are_refused(h: &RuntimeHarness) {
         (calls - 1, 1),
         "one runs, the queue waits, one is refused"
     );
+}
+
+/// `invoke_now` gives what `invoke` gives (results and errors alike), and
+/// hands a call back untouched instead of waiting while the version is busy.
+pub async fn invoke_now_matches_invoke_and_never_waits(h: &RuntimeHarness) {
+    let m = load(&*h.runtime, fixtures::numeric(4), ResourceLimits::default()).await;
+    let calls = [
+        Invocation::json("add", json!([2, 3])),
+        Invocation::values("mul_f64", vec![Value::F64(1.5), Value::F64(4.0)]),
+        Invocation::json("version", json!(null)),
+        Invocation::json("nope", json!([])),
+        Invocation::json("add", json!([1])),
+        Invocation::values("add", vec![Value::S32(1), Value::S64(2)]),
+    ];
+    for call in calls {
+        let now = m.invoke_now(call.clone()).finish(&*m).await;
+        let later = m.invoke(call.clone()).await;
+        match (now, later) {
+            (Ok(a), Ok(b)) => assert_eq!(a.values, b.values, "{call:?}"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{call:?}"),
+            (a, b) => panic!("{call:?}: invoke_now gave {a:?}, invoke gave {b:?}"),
+        }
+    }
+
+    let limits = ResourceLimits::default()
+        .with_max_concurrent_instances(1)
+        .with_timeout(Duration::from_secs(3));
+    let busy = load(&*h.runtime, fixtures::infinite_loop(), limits).await;
+    let holder = {
+        let busy = busy.clone();
+        tokio::spawn(async move { busy.invoke(Invocation::json("spin", json!([]))).await })
+    };
+    // Until the holder has its slot, a call may still run (and time out);
+    // once it holds it, the call must come back untouched.
+    let probe = Invocation::json("spin", json!([]));
+    let mut handed_back = false;
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        match busy.invoke_now(probe.clone()) {
+            InvokeNow::Later(call) => {
+                assert_eq!(call, probe, "the call comes back untouched");
+                handed_back = true;
+                break;
+            }
+            InvokeNow::Done(outcome) => {
+                assert!(matches!(outcome, Err(Error::Timeout { .. })), "{outcome:?}");
+            }
+        }
+    }
+    assert!(
+        handed_back,
+        "invoke_now waited for (or ran past) a busy slot"
+    );
+    assert!(matches!(
+        holder.await.expect("task"),
+        Err(Error::Timeout { .. })
+    ));
 }
 
 /// `precompile` gives an artifact for the engine.
@@ -505,7 +573,9 @@ macro_rules! runtime_suite {
                     wasi_environment_is_filtered,
                     components_map_strings_and_records,
                     wasi_p2_components_see_the_allowed_environment,
+                    wasi_p2_commands_echo_stdin,
                     over_capacity_calls_queue_then_are_refused,
+                    invoke_now_matches_invoke_and_never_waits,
                     precompile_produces_an_artifact,
                 ]
             );
