@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures::executor::block_on;
-use hotswap_benches::{paired_ratio, runtime};
+use hotswap_benches::{paired_ratio, runtime, selected};
 use hotswap_core::domain::{RoutingTable, Value};
 use hotswap_core::edge::{CallRoute, EdgeHost, EdgeHostConfig};
 use hotswap_core::runtime::Invocation;
@@ -40,6 +40,9 @@ fn on_two_threads(iters: u64, per_call: impl Fn() + Send + Sync + 'static) -> Du
 }
 
 fn throughput(c: &mut Criterion) {
+    if !selected("two_threads_fresh_instance_add") {
+        return;
+    }
     let rt = runtime(WasmtimeConfig::default());
     let engine = rt.engine().clone();
     let host = Arc::new(EdgeHost::new(Arc::new(rt), EdgeHostConfig::default()));
@@ -89,6 +92,9 @@ fn throughput(c: &mut Criterion) {
 }
 
 fn swap_to_serving(c: &mut Criterion) {
+    if !selected("swap_then_first_call_on_new_version") {
+        return;
+    }
     let rt = runtime(WasmtimeConfig::default());
     let host = EdgeHost::new(Arc::new(rt), EdgeHostConfig::default());
     let versions: Vec<_> = (1..=2).map(numeric_version).collect();

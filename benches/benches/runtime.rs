@@ -7,14 +7,22 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures::executor::block_on;
-use hotswap_benches::{big_module, paired_ratio, runtime};
+use hotswap_benches::{big_module, paired_ratio, runtime, selected};
 use hotswap_core::domain::{Digest, Value};
-use hotswap_core::runtime::{Invocation, ModuleSource, RuntimeHost};
+use hotswap_core::runtime::{CallOutput, Invocation, InvokeNow, ModuleSource, RuntimeHost};
 use hotswap_runtime_wasmtime::WasmtimeConfig;
 use hotswap_testkit::fixtures;
 use wasmtime::{Linker, Module, Store};
 
 const DEADLINE: u64 = 1_000;
+
+/// The output of a call `invoke_now` ran.
+fn done(now: InvokeNow) -> CallOutput {
+    match now {
+        InvokeNow::Done(out) => out.unwrap(),
+        InvokeNow::Later(call) => panic!("{call:?} did not run at once"),
+    }
+}
 
 /// A paired ratio of `ours` against `raw`, then both under criterion.
 fn compare(
@@ -25,6 +33,9 @@ fn compare(
     raw: &mut dyn FnMut(),
     ours: &mut [(&str, &mut dyn FnMut())],
 ) {
+    if !selected(group) {
+        return;
+    }
     for (name, f) in ours.iter_mut() {
         paired_ratio(
             &format!("{group} {name}/raw"),
@@ -67,6 +78,10 @@ fn core_add(c: &mut Criterion) {
                 let call = Invocation::values("add", vec![Value::S32(black_box(1)), Value::S32(2)]);
                 black_box(block_on(ours.invoke(call)).unwrap());
             }),
+            ("hotswap_invoke_now", &mut || {
+                let call = Invocation::values("add", vec![Value::S32(black_box(1)), Value::S32(2)]);
+                black_box(done(ours.invoke_now(call)));
+            }),
             ("hotswap_json", &mut || {
                 let call = Invocation::json("add", serde_json::json!([black_box(1), 2]));
                 black_box(block_on(ours.invoke(call)).unwrap());
@@ -89,7 +104,8 @@ fn component_strings(c: &mut Criterion) {
         .get_export_index(None, fixtures::COMPONENT_INTERFACE)
         .unwrap();
     let greet = component.get_export_index(Some(&iface), "greet").unwrap();
-    let name = format!("{}#greet", fixtures::COMPONENT_INTERFACE);
+    // An embedder names the function with a constant; leaked once here.
+    let name: &'static str = format!("{}#greet", fixtures::COMPONENT_INTERFACE).leak();
     compare(
         c,
         "call_component_greet",
@@ -104,13 +120,16 @@ fn component_strings(c: &mut Criterion) {
                 .unwrap();
             black_box(f.call(&mut store, (black_box("world"),)).unwrap());
         },
-        &mut [("hotswap_values", &mut || {
-            let call = Invocation::values(
-                name.as_str(),
-                vec![Value::String(black_box("world").into())],
-            );
-            black_box(block_on(ours.invoke(call)).unwrap());
-        })],
+        &mut [
+            ("hotswap_values", &mut || {
+                let call = Invocation::values(name, vec![Value::String(black_box("world").into())]);
+                black_box(block_on(ours.invoke(call)).unwrap());
+            }),
+            ("hotswap_invoke_now", &mut || {
+                let call = Invocation::values(name, vec![Value::String(black_box("world").into())]);
+                black_box(done(ours.invoke_now(call)));
+            }),
+        ],
     );
 }
 
@@ -165,6 +184,9 @@ fn wasi_echo(c: &mut Criterion) {
 }
 
 fn artifact_load(c: &mut Criterion) {
+    if !selected("load_1mb_module") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let config = WasmtimeConfig::default()
         .with_artifact_dir(dir.path())

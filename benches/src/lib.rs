@@ -10,6 +10,13 @@ pub fn runtime(config: WasmtimeConfig) -> WasmtimeRuntime {
     WasmtimeRuntime::new(config).expect("the benchmark runtime starts")
 }
 
+/// Whether the group `name` runs: all do unless `HOTSWAP_BENCH_GROUP`
+/// names one (criterion's own filter skips its measurements, not the
+/// paired ratios that run before them).
+pub fn selected(name: &str) -> bool {
+    std::env::var("HOTSWAP_BENCH_GROUP").map_or(true, |only| only == name)
+}
+
 /// A core module of about `functions` × 100 bytes, for compile and
 /// artifact-load benchmarks (20,000 functions make about 1 MB).
 pub fn big_module(functions: usize) -> Vec<u8> {
