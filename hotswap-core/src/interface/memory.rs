@@ -6,7 +6,7 @@ use semver::Version;
 use super::{
     Approval, CompatibilityMode, InterfaceFilter, InterfaceRegistry, PackageName, WitInterface,
 };
-use crate::domain::{InterfaceId, validate_actor};
+use crate::domain::InterfaceId;
 use crate::error::{Error, Result};
 use crate::repository::memory::Table;
 use crate::repository::{Page, PageRequest, page_in_memory};
@@ -92,7 +92,7 @@ impl InterfaceRegistry for MemoryInterfaceRegistry {
     }
 
     async fn approve(&self, id: InterfaceId, approval: &Approval) -> Result<WitInterface> {
-        validate_actor("approval.by", &approval.by)?;
+        approval.validate()?;
         let mut s = self.state.write();
         let row = s
             .interfaces

@@ -81,6 +81,13 @@ pub struct Approval {
     pub at: DateTime<Utc>,
 }
 
+impl Approval {
+    /// Refuse an empty or malformed approver name.
+    pub fn validate(&self) -> Result<()> {
+        validate_actor("approval.by", &self.by)
+    }
+}
+
 /// One registered version of a WIT package.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -1,0 +1,156 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod deployments;
+mod dialect;
+mod interfaces;
+mod modules;
+mod nodes;
+mod query;
+
+use std::fmt;
+use std::sync::Arc;
+
+pub use dialect::Dialect;
+use hotswap_core::interface::InterfaceRegistry;
+use hotswap_core::repository::{DeploymentRepository, ModuleRepository, NodeRepository};
+use hotswap_core::{Error, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+pub use sqlx::AnyPool;
+use sqlx::error::ErrorKind;
+
+/// The four repositories on one SQL database, reached through a pool of
+/// sqlx's `Any` driver. Build it with an adapter crate, which installs its
+/// driver, configures connections and runs its migrations.
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The pool's options hold the connection URL and its password.
+        f.debug_struct("SqlStore")
+            .field("dialect", &self.dialect)
+            .field("connections", &self.pool.size())
+            .finish()
+    }
+}
+
+impl SqlStore {
+    /// A store on `pool`, whose schema is already migrated, speaking
+    /// `dialect`.
+    pub fn new(pool: AnyPool, dialect: Dialect) -> Self {
+        Self { pool, dialect }
+    }
+
+    /// Make sqlx's `Any` driver able to open every database this build
+    /// supports (the adapters' `sqlx` features). Safe to call repeatedly.
+    pub fn install_drivers() {
+        sqlx::any::install_default_drivers();
+    }
+
+    /// This store as a module repository (one pool shared by all four).
+    pub fn modules(&self) -> Arc<dyn ModuleRepository> {
+        Arc::new(self.clone())
+    }
+
+    /// This store as a node repository.
+    pub fn nodes(&self) -> Arc<dyn NodeRepository> {
+        Arc::new(self.clone())
+    }
+
+    /// This store as a deployment repository.
+    pub fn deployments(&self) -> Arc<dyn DeploymentRepository> {
+        Arc::new(self.clone())
+    }
+
+    /// This store as an interface registry.
+    pub fn interfaces(&self) -> Arc<dyn InterfaceRegistry> {
+        Arc::new(self.clone())
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Close every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn db_error(&self, e: sqlx::Error) -> Error {
+        db_error(self.dialect, e)
+    }
+}
+
+/// Map a sqlx error onto hotswap's: a lost or refused connection is a
+/// temporary `Unavailable`, the rest permanent (constraint violations are
+/// mapped by the caller, which knows what was duplicated).
+pub fn db_error(dialect: Dialect, e: sqlx::Error) -> Error {
+    let temporary = matches!(
+        e,
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+    ) || matches!(&e, sqlx::Error::Database(d) if dialect.is_busy(d.code().as_deref()));
+    Error::unavailable(dialect.service(), temporary, e)
+}
+
+/// Whether `e` is a unique-constraint violation.
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.kind() == ErrorKind::UniqueViolation)
+}
+
+/// The snake_case name serde gives a unit enum value (a phase, a status).
+fn tag<T: Serialize + fmt::Debug>(value: &T) -> Result<String> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        _ => Err(Error::internal(format!("{value:?} has no string form"))),
+    }
+}
+
+/// An entity as its JSON document.
+fn to_doc<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::internal(format!("cannot serialize: {e}")))
+}
+
+/// An entity from its JSON document; a row that does not parse is corrupt.
+fn from_doc<T: DeserializeOwned>(table: &str, doc: &str) -> Result<T> {
+    serde_json::from_str(doc).map_err(|e| Error::Corrupt {
+        what: format!("a row of {table}"),
+        reason: e.to_string(),
+    })
+}
+
+impl SqlStore {
+    /// The documents a `SELECT doc ...` statement returns, parsed.
+    async fn docs<T: DeserializeOwned>(&self, sql: &query::Sql, table: &str) -> Result<Vec<T>> {
+        sql.scalar::<String>()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db_error(e))?
+            .iter()
+            .map(|doc| from_doc(table, doc))
+            .collect()
+    }
+
+    /// Run a `DELETE` of one row; `NotFound` when there was none.
+    async fn delete_one(
+        &self,
+        sql: &query::Sql,
+        kind: &'static str,
+        id: impl fmt::Display,
+    ) -> Result<()> {
+        let done = sql
+            .query()
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found(kind, id));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! Edge nodes in `edge_nodes`.
+
+use async_trait::async_trait;
+use hotswap_core::domain::{EdgeNode, NodeId};
+use hotswap_core::repository::{NodeFilter, NodeRepository, Page, PageRequest};
+use hotswap_core::{Error, Result};
+
+use crate::query::Sql;
+use crate::{SqlStore, is_unique_violation, tag, to_doc};
+
+const TABLE: &str = "edge_nodes";
+const KIND: &str = "node";
+
+impl SqlStore {
+    async fn node_where(&self, column: &str, value: String) -> Result<Option<EdgeNode>> {
+        let mut sql = Sql::new(&format!("SELECT doc FROM edge_nodes WHERE {column} = "));
+        let p = sql.arg(value);
+        sql.push(&p);
+        Ok(self.docs(&sql, TABLE).await?.pop())
+    }
+
+    /// The error for a unique violation writing `node`: its id or its name
+    /// is taken.
+    async fn node_exists(&self, node: &EdgeNode, creating: bool) -> Result<Error> {
+        if creating && self.node_where("id", node.id.to_string()).await?.is_some() {
+            return Ok(Error::already_exists(KIND, node.id));
+        }
+        Ok(Error::already_exists(KIND, &node.name))
+    }
+}
+
+#[async_trait]
+impl NodeRepository for SqlStore {
+    async fn create(&self, node: &EdgeNode) -> Result<EdgeNode> {
+        node.validate()?;
+        let mut stored = node.clone();
+        stored.revision = 1;
+        let mut sql = Sql::new(
+            "INSERT INTO edge_nodes (id, name, region, status, revision, labels, doc) VALUES (",
+        );
+        let params = [
+            sql.arg(stored.id.to_string()),
+            sql.arg(stored.name.clone()),
+            sql.arg(stored.region.to_string()),
+            sql.arg(tag(&stored.status)?),
+            sql.arg(1),
+            sql.arg(to_doc(&stored.labels)?),
+            sql.arg(to_doc(&stored)?),
+        ];
+        sql.push(&params.join(", ")).push(")");
+        match sql.query().execute(&self.pool).await {
+            Ok(_) => Ok(stored),
+            Err(e) if is_unique_violation(&e) => Err(self.node_exists(node, true).await?),
+            Err(e) => Err(self.db_error(e)),
+        }
+    }
+
+    async fn get(&self, id: NodeId) -> Result<EdgeNode> {
+        self.node_where("id", id.to_string())
+            .await?
+            .ok_or_else(|| Error::not_found(KIND, id))
+    }
+
+    async fn get_by_name(&self, name: &str) -> Result<EdgeNode> {
+        self.node_where("name", name.to_owned())
+            .await?
+            .ok_or_else(|| Error::not_found(KIND, name))
+    }
+
+    async fn list(&self, filter: &NodeFilter, page: &PageRequest) -> Result<Page<EdgeNode>> {
+        let key = page.after_key(1)?;
+        let mut sql = Sql::new("SELECT doc FROM edge_nodes WHERE 1 = 1");
+        if let Some(region) = &filter.region {
+            let p = sql.arg(region.to_string());
+            sql.push(&format!(" AND region = {p}"));
+        }
+        if let Some(status) = &filter.status {
+            let p = sql.arg(tag(status)?);
+            sql.push(&format!(" AND status = {p}"));
+        }
+        if !filter.labels.is_empty() {
+            let p = sql.arg(to_doc(&filter.labels)?);
+            sql.push(&format!(
+                " AND {}",
+                self.dialect.labels_contain("labels", &p)
+            ));
+        }
+        sql.after("id", key).page("id", page.limit);
+        let items = self.docs(&sql, TABLE).await?;
+        Ok(Page::from_overfetch(items, page.limit, |n: &EdgeNode| {
+            vec![n.id.to_string()]
+        }))
+    }
+
+    async fn update(&self, node: &EdgeNode) -> Result<EdgeNode> {
+        node.validate()?;
+        let mut stored = node.clone();
+        stored.revision = node.revision.saturating_add(1);
+        let mut sql = Sql::new("UPDATE edge_nodes SET ");
+        let set = format!(
+            "name = {}, region = {}, status = {}, revision = {}, labels = {}, doc = {}",
+            sql.arg(stored.name.clone()),
+            sql.arg(stored.region.to_string()),
+            sql.arg(tag(&stored.status)?),
+            sql.arg(revision(stored.revision)?),
+            sql.arg(to_doc(&stored.labels)?),
+            sql.arg(to_doc(&stored)?),
+        );
+        let cond = format!(
+            " WHERE id = {} AND revision = {}",
+            sql.arg(node.id.to_string()),
+            sql.arg(revision(node.revision)?)
+        );
+        sql.push(&set).push(&cond);
+        let done = match sql.query().execute(&self.pool).await {
+            Ok(done) => done,
+            Err(e) if is_unique_violation(&e) => return Err(self.node_exists(node, false).await?),
+            Err(e) => return Err(self.db_error(e)),
+        };
+        if done.rows_affected() == 1 {
+            return Ok(stored);
+        }
+        let current = NodeRepository::get(self, node.id).await?;
+        Err(stale(
+            &format!("node {}", node.id),
+            node.revision,
+            current.revision,
+        ))
+    }
+
+    async fn delete(&self, id: NodeId) -> Result<()> {
+        let mut sql = Sql::new("DELETE FROM edge_nodes WHERE id = ");
+        let p = sql.arg(id.to_string());
+        sql.push(&p);
+        self.delete_one(&sql, KIND, id).await
+    }
+}
+
+/// A revision as the database stores it.
+pub(crate) fn revision(r: u64) -> Result<i64> {
+    i64::try_from(r).map_err(|_| Error::invalid("revision", format!("{r} is too large")))
+}
+
+/// The conflict of a compare-and-set with a stale revision.
+pub(crate) fn stale(what: &str, given: u64, stored: u64) -> Error {
+    Error::conflict(
+        what,
+        format!("stale revision {given}, the stored revision is {stored}"),
+    )
+}

@@ -1,0 +1,36 @@
+//! The SQLite store passes every repository conformance suite, each test
+//! on its own database file.
+
+use std::sync::Arc;
+
+use hotswap_core::interface::InterfaceRegistry;
+use hotswap_core::repository::{DeploymentRepository, ModuleRepository, NodeRepository};
+use hotswap_store_sqlite::{SqlStore, SqliteConfig};
+
+async fn store() -> SqlStore {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("hotswap-store-sqlite")
+        .join(format!("{}.db", uuid::Uuid::now_v7()));
+    SqliteConfig::new(path).open().await.expect("sqlite opens")
+}
+
+async fn modules() -> Arc<dyn ModuleRepository> {
+    store().await.modules()
+}
+
+async fn nodes() -> Arc<dyn NodeRepository> {
+    store().await.nodes()
+}
+
+async fn deployments() -> Arc<dyn DeploymentRepository> {
+    store().await.deployments()
+}
+
+async fn interfaces() -> Arc<dyn InterfaceRegistry> {
+    store().await.interfaces()
+}
+
+hotswap_testkit::module_repository_suite!(modules);
+hotswap_testkit::node_repository_suite!(nodes);
+hotswap_testkit::deployment_repository_suite!(deployments);
+hotswap_testkit::interface_registry_suite!(interfaces);
