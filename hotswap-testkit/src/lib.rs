@@ -38,6 +38,64 @@ where
     }
 }
 
+/// What a suite's factory returns: a backend, or `None` when the server
+/// it needs is not configured (see [`service_env`]).
+pub trait Backend {
+    /// The backend the suite runs against.
+    type Provided;
+    /// The backend, or `None` to skip.
+    fn provided(self) -> Option<Self::Provided>;
+}
+
+impl<T: ?Sized> Backend for std::sync::Arc<T> {
+    type Provided = Self;
+    fn provided(self) -> Option<Self> {
+        Some(self)
+    }
+}
+
+impl<T> Backend for Option<T> {
+    type Provided = T;
+    fn provided(self) -> Option<T> {
+        self
+    }
+}
+
+impl Backend for runtime::RuntimeHarness {
+    type Provided = Self;
+    fn provided(self) -> Option<Self> {
+        Some(self)
+    }
+}
+
+impl Backend for storage::StorageHarness {
+    type Provided = Self;
+    fn provided(self) -> Option<Self> {
+        Some(self)
+    }
+}
+
+/// The address of a test server from the environment variable `var`
+/// (e.g. `HOTSWAP_TEST_POSTGRES_URL`). When it is missing the test is
+/// skipped with a printed line, except under `CI=true`, where a missing
+/// server is a failure.
+///
+/// # Panics
+///
+/// Under `CI=true` when `var` is not set.
+pub fn service_env(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+            panic!("{var} is not set, and CI=true requires the server (see .ci/run)")
+        }
+        _ => {
+            println!("skipped: {var} is not set");
+            None
+        }
+    }
+}
+
 /// Run a future to completion on a fresh two-worker tokio runtime, so the
 /// suites' concurrent tasks really run in parallel.
 pub fn run<F: Future>(future: F) -> F::Output {
@@ -59,7 +117,9 @@ macro_rules! __dyn_tests {
         #[test]
         fn $name() {
             $crate::run(async {
-                let backend = ($make)().await;
+                let Some(backend) = $crate::Backend::provided(($make)().await) else {
+                    return;
+                };
                 $crate::$suite::$name(&*backend $($access)*).await;
             });
         }
@@ -76,7 +136,9 @@ macro_rules! __arc_tests {
         #[test]
         fn $name() {
             $crate::run(async {
-                let backend = ($make)().await;
+                let Some(backend) = $crate::Backend::provided(($make)().await) else {
+                    return;
+                };
                 $crate::$suite::$name(backend $($access)*.clone()).await;
             });
         }
@@ -92,7 +154,9 @@ macro_rules! __harness_tests {
         #[test]
         fn $name() {
             $crate::run(async {
-                let harness = ($make)().await;
+                let Some(harness) = $crate::Backend::provided(($make)().await) else {
+                    return;
+                };
                 $crate::$suite::$name(&harness).await;
             });
         }

@@ -1,0 +1,231 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+use std::fmt;
+use std::time::Duration;
+
+use hotswap_core::{Error, Result};
+pub use hotswap_store_sql::SqlStore;
+use hotswap_store_sql::{Dialect, db_error};
+use sqlx::Executor;
+use sqlx::any::AnyPoolOptions;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How to reach PostgreSQL.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct PostgresConfig {
+    /// `postgres://user:password@host:port/database` (secret: never printed).
+    pub url: String,
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// How long a query waits for a free connection.
+    pub acquire_timeout: Duration,
+    /// The schema the tables live in, created when missing; `None` uses
+    /// the server's search path.
+    pub schema: Option<String>,
+}
+
+impl fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("url", &redacted(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("schema", &self.schema)
+            .finish()
+    }
+}
+
+/// `url` with its password replaced by `***`.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl PostgresConfig {
+    /// Connect to `url` with 10 connections and a 5 s acquire timeout.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            schema: None,
+        }
+    }
+
+    /// Read `HOTSWAP_DATABASE_URL` and the optional
+    /// `HOTSWAP_DATABASE_MAX_CONNECTIONS`, `HOTSWAP_DATABASE_ACQUIRE_TIMEOUT_MS`
+    /// and `HOTSWAP_DATABASE_SCHEMA`.
+    pub fn from_env() -> Result<Self> {
+        let url = std::env::var("HOTSWAP_DATABASE_URL").map_err(|_| {
+            Error::invalid(
+                "HOTSWAP_DATABASE_URL",
+                "is not set (postgres://user:password@host/db)",
+            )
+        })?;
+        let mut config = Self::new(url);
+        if let Ok(n) = std::env::var("HOTSWAP_DATABASE_MAX_CONNECTIONS") {
+            config.max_connections = n.parse().map_err(|_| {
+                Error::invalid(
+                    "HOTSWAP_DATABASE_MAX_CONNECTIONS",
+                    format!("{n:?} is not a count"),
+                )
+            })?;
+        }
+        if let Ok(ms) = std::env::var("HOTSWAP_DATABASE_ACQUIRE_TIMEOUT_MS") {
+            let ms: u64 = ms.parse().map_err(|_| {
+                Error::invalid(
+                    "HOTSWAP_DATABASE_ACQUIRE_TIMEOUT_MS",
+                    format!("{ms:?} is not a number of milliseconds"),
+                )
+            })?;
+            config.acquire_timeout = Duration::from_millis(ms);
+        }
+        config.schema = std::env::var("HOTSWAP_DATABASE_SCHEMA").ok();
+        Ok(config)
+    }
+
+    /// Set [`PostgresConfig::max_connections`].
+    pub fn with_max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n;
+        self
+    }
+
+    /// Set [`PostgresConfig::acquire_timeout`].
+    pub fn with_acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Set [`PostgresConfig::schema`].
+    pub fn with_schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !self.url.starts_with("postgres://") && !self.url.starts_with("postgresql://") {
+            return Err(Error::invalid(
+                "url",
+                format!("{} is not a postgres:// URL", redacted(&self.url)),
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err(Error::invalid("max_connections", "must be at least 1"));
+        }
+        if let Some(schema) = &self.schema {
+            let ok = !schema.is_empty()
+                && schema.len() <= 63
+                && schema
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && !schema.as_bytes()[0].is_ascii_digit();
+            if !ok {
+                return Err(Error::invalid(
+                    "schema",
+                    format!("{schema:?} must be 1-63 of a-z, 0-9 and _, not starting with a digit"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Connect, create the schema if one is set and missing, and migrate.
+    pub async fn connect(self) -> Result<SqlStore> {
+        self.validate()?;
+        SqlStore::install_drivers();
+        // Errors from sqlx can quote the URL; keep the password out of them.
+        let hide = |e: sqlx::Error| {
+            let e = db_error(Dialect::Postgres, e);
+            match e {
+                Error::Unavailable {
+                    temporary, reason, ..
+                } => Error::Unavailable {
+                    service: "postgres".into(),
+                    temporary,
+                    reason: reason.replace(&self.url, &redacted(&self.url)),
+                    source: None,
+                },
+                other => other,
+            }
+        };
+        let schema = self.schema.clone();
+        if let Some(schema) = &schema {
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.url)
+                .await
+                .map_err(hide)?;
+            conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
+                .await
+                .map_err(hide)?;
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(self.max_connections)
+            .acquire_timeout(self.acquire_timeout)
+            .after_connect(move |conn, _| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    if let Some(schema) = schema {
+                        conn.execute(format!("SET search_path TO {schema}").as_str())
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&self.url)
+            .await
+            .map_err(hide)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| Error::unavailable("postgres", false, e))?;
+        Ok(SqlStore::new(pool, Dialect::Postgres))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_never_printed() {
+        let c = PostgresConfig::new("postgres://app:s3cret@db:5432/hotswap");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("postgres://app:***@db:5432/hotswap"),
+            "{shown}"
+        );
+        assert_eq!(redacted("postgres://db/hotswap"), "postgres://db/hotswap");
+    }
+
+    #[test]
+    fn bad_settings_are_refused_by_name() {
+        let e = PostgresConfig::new("mysql://x").validate().unwrap_err();
+        assert!(e.to_string().contains("url"), "{e}");
+        let e = PostgresConfig::new("postgres://x/db")
+            .with_schema("Robert'); DROP TABLE")
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("schema"), "{e}");
+        let e = PostgresConfig::new("postgres://x/db")
+            .with_max_connections(0)
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("max_connections"), "{e}");
+    }
+}

@@ -1,0 +1,41 @@
+//! The Postgres store passes every repository conformance suite against the
+//! server in `HOTSWAP_TEST_POSTGRES_URL`, each test in a schema of its own.
+
+use std::sync::Arc;
+
+use hotswap_core::interface::InterfaceRegistry;
+use hotswap_core::repository::{DeploymentRepository, ModuleRepository, NodeRepository};
+use hotswap_store_postgres::{PostgresConfig, SqlStore};
+
+async fn store() -> Option<SqlStore> {
+    let url = hotswap_testkit::service_env("HOTSWAP_TEST_POSTGRES_URL")?;
+    let schema = format!("hs_test_{}", uuid::Uuid::now_v7().simple());
+    let store = PostgresConfig::new(url)
+        .with_schema(schema)
+        .with_max_connections(8)
+        .connect()
+        .await
+        .expect("postgres connects");
+    Some(store)
+}
+
+async fn modules() -> Option<Arc<dyn ModuleRepository>> {
+    Some(store().await?.modules())
+}
+
+async fn nodes() -> Option<Arc<dyn NodeRepository>> {
+    Some(store().await?.nodes())
+}
+
+async fn deployments() -> Option<Arc<dyn DeploymentRepository>> {
+    Some(store().await?.deployments())
+}
+
+async fn interfaces() -> Option<Arc<dyn InterfaceRegistry>> {
+    Some(store().await?.interfaces())
+}
+
+hotswap_testkit::module_repository_suite!(modules);
+hotswap_testkit::node_repository_suite!(nodes);
+hotswap_testkit::deployment_repository_suite!(deployments);
+hotswap_testkit::interface_registry_suite!(interfaces);
