@@ -27,3 +27,25 @@ start_postgres() {
     su postgres -c "createdb -O hotswap hotswap_test"
     export HOTSWAP_TEST_POSTGRES_URL=postgres://hotswap:hotswap@127.0.0.1:5432/hotswap_test
 }
+
+# s3s-fs: a real S3-compatible server (it checks SigV4 signatures, as S3
+# does); a bucket is a folder under its root.
+start_s3() {
+    if ! s3s-fs --version >/dev/null 2>&1; then
+        cargo install s3s-fs@0.14.1 --features binary --locked
+    fi
+    local data=/var/tmp/hotswap-ci-s3 port=9101
+    rm -rf "$data" && mkdir -p "$data/root/wasm-modules"
+    s3s-fs --host 127.0.0.1 --port "$port" --access-key hotswap \
+        --secret-key hotswap-ci-secret "$data/root" >"$data/s3s-fs.log" 2>&1 &
+    STARTED+=("kill $!")
+    for _ in $(seq 50); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+        sleep 0.2
+    done
+    curl -s -o /dev/null "http://127.0.0.1:$port/" || { echo "s3s-fs did not start" >&2; return 1; }
+    export HOTSWAP_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+    export HOTSWAP_TEST_S3_ACCESS_KEY=hotswap
+    export HOTSWAP_TEST_S3_SECRET_KEY=hotswap-ci-secret
+    export HOTSWAP_TEST_S3_BUCKET=wasm-modules
+}

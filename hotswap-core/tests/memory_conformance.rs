@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use hotswap_core::domain::Digest;
 use hotswap_core::interface::{InterfaceRegistry, MemoryInterfaceRegistry};
 use hotswap_core::repository::memory::{
     MemoryDeploymentRepository, MemoryModuleRepository, MemoryNodeRepository,
@@ -55,3 +56,49 @@ hotswap_testkit::module_repository_suite!(modules);
 hotswap_testkit::node_repository_suite!(nodes);
 hotswap_testkit::deployment_repository_suite!(deployments);
 hotswap_testkit::interface_registry_suite!(interfaces);
+
+/// A storage whose every call fails, as an unreachable server's would.
+#[derive(Debug)]
+struct FailingStorage;
+
+#[async_trait::async_trait]
+impl hotswap_core::storage::ModuleStorage for FailingStorage {
+    async fn put(
+        &self,
+        _: bytes::Bytes,
+    ) -> hotswap_core::Result<hotswap_core::storage::StoredBlob> {
+        Err(refused())
+    }
+    async fn get(&self, _: &Digest) -> hotswap_core::Result<bytes::Bytes> {
+        Err(refused())
+    }
+    async fn exists(&self, _: &Digest) -> hotswap_core::Result<bool> {
+        Err(refused())
+    }
+    async fn delete(&self, _: &Digest) -> hotswap_core::Result<bool> {
+        Err(refused())
+    }
+    async fn list(&self) -> hotswap_core::Result<Vec<Digest>> {
+        Err(refused())
+    }
+    async fn stored_at(
+        &self,
+        _: &Digest,
+    ) -> hotswap_core::Result<Option<chrono::DateTime<chrono::Utc>>> {
+        Err(refused())
+    }
+}
+
+fn refused() -> hotswap_core::Error {
+    hotswap_core::Error::unavailable("broken", true, "connection refused")
+}
+
+async fn orphans() -> hotswap_testkit::orphans::OrphanHarness {
+    hotswap_testkit::orphans::OrphanHarness {
+        storage: Arc::new(MemoryStorage::new()),
+        modules: Arc::new(MemoryModuleRepository::new()),
+        failing_storage: Arc::new(FailingStorage),
+    }
+}
+
+hotswap_testkit::orphan_suite!(orphans);

@@ -9,6 +9,7 @@ pub mod fixtures;
 pub mod interfaces;
 pub mod modules;
 pub mod nodes;
+pub mod orphans;
 pub mod runtime;
 pub mod sample;
 pub mod storage;
@@ -62,6 +63,13 @@ impl<T> Backend for Option<T> {
 }
 
 impl Backend for runtime::RuntimeHarness {
+    type Provided = Self;
+    fn provided(self) -> Option<Self> {
+        Some(self)
+    }
+}
+
+impl Backend for orphans::OrphanHarness {
     type Provided = Self;
     fn provided(self) -> Option<Self> {
         Some(self)

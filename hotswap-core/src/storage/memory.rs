@@ -5,6 +5,7 @@ use std::sync::RwLock;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 
 use super::{Codec, ModuleStorage, StoredBlob};
 use crate::domain::Digest;
@@ -14,7 +15,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Default)]
 pub struct MemoryStorage {
     codec: Codec,
-    blobs: RwLock<BTreeMap<Digest, Bytes>>,
+    blobs: RwLock<BTreeMap<Digest, (Bytes, DateTime<Utc>)>>,
 }
 
 impl MemoryStorage {
@@ -34,16 +35,16 @@ impl MemoryStorage {
     /// Replace the stored (compressed) bytes of a blob, as damage on disk
     /// would; for tests of integrity checking.
     pub fn overwrite_stored(&self, digest: &Digest, stored: Bytes) {
-        self.write().insert(*digest, stored);
+        self.write().insert(*digest, (stored, Utc::now()));
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Digest, Bytes>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Digest, (Bytes, DateTime<Utc>)>> {
         // Every write is one map operation, so a poisoned lock holds
         // consistent data.
         self.blobs.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<Digest, Bytes>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<Digest, (Bytes, DateTime<Utc>)>> {
         self.blobs.write().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -54,11 +55,14 @@ impl ModuleStorage for MemoryStorage {
         let blob = self.codec.encode(&bytes)?;
         let mut blobs = self.write();
         let created = !blobs.contains_key(&blob.digest);
-        let stored = blobs.entry(blob.digest).or_insert(blob.compressed);
+        let stored = blobs
+            .entry(blob.digest)
+            .or_insert((blob.compressed, Utc::now()));
+        stored.1 = Utc::now();
         Ok(StoredBlob {
             digest: blob.digest,
             size_bytes: blob.raw_size,
-            compressed_size_bytes: stored.len() as u64,
+            compressed_size_bytes: stored.0.len() as u64,
             created,
         })
     }
@@ -67,7 +71,7 @@ impl ModuleStorage for MemoryStorage {
         let stored = self
             .read()
             .get(digest)
-            .cloned()
+            .map(|(bytes, _)| bytes.clone())
             .ok_or_else(|| Error::not_found("blob", digest))?;
         self.codec.decode(&stored, digest)
     }
@@ -82,5 +86,9 @@ impl ModuleStorage for MemoryStorage {
 
     async fn list(&self) -> Result<Vec<Digest>> {
         Ok(self.read().keys().copied().collect())
+    }
+
+    async fn stored_at(&self, digest: &Digest) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.read().get(digest).map(|(_, at)| *at))
     }
 }

@@ -2,14 +2,17 @@
 
 mod codec;
 mod memory;
+mod orphans;
 
 use std::fmt;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 
 pub use codec::{Codec, EncodedBlob, blob_key, digest_from_key};
 pub use memory::MemoryStorage;
+pub use orphans::{SweepReport, store_module_version, sweep_orphans};
 
 use crate::domain::Digest;
 use crate::error::Result;
@@ -28,11 +31,25 @@ pub struct StoredBlob {
     pub created: bool,
 }
 
+impl StoredBlob {
+    /// What a `put` reports (for storage adapters).
+    pub fn new(digest: Digest, size_bytes: u64, compressed_size_bytes: u64, created: bool) -> Self {
+        Self {
+            digest,
+            size_bytes,
+            compressed_size_bytes,
+            created,
+        }
+    }
+}
+
 /// Stores module binaries by the SHA-256 of their raw bytes.
 ///
 /// Contract:
 /// - `put` is idempotent: the same bytes stored twice make one blob, and the
-///   second call reports `created: false`. Bytes over the codec's cap are
+///   second call reports `created: false`. Every `put` renews the blob's
+///   [`ModuleStorage::stored_at`], so a registration that reuses an
+///   orphaned blob is never swept from under it (see [`sweep_orphans`]). Bytes over the codec's cap are
 ///   refused with `LimitExceeded` and store nothing.
 /// - `get` returns exactly the bytes that were put, verified against the
 ///   digest: damaged blobs give `Corrupt` or `DigestMismatch`, never data.
@@ -57,4 +74,7 @@ pub trait ModuleStorage: Send + Sync + fmt::Debug + 'static {
     /// Every stored digest, in ascending order (for garbage collection and
     /// orphan checks).
     async fn list(&self) -> Result<Vec<Digest>>;
+
+    /// When the blob was last put, or `None` when there is none.
+    async fn stored_at(&self, digest: &Digest) -> Result<Option<DateTime<Utc>>>;
 }
