@@ -274,12 +274,7 @@ impl DeploymentRepository for SqlStore {
             n = sql.arg(micros(now)),
         );
         sql.push(&text);
-        let done = sql
-            .query()
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.db_error(e))?;
-        if done.rows_affected() == 1 {
+        if self.execute(&sql).await? == 1 {
             return Ok(Lease {
                 deployment: id,
                 owner: owner.to_owned(),
@@ -309,12 +304,7 @@ impl DeploymentRepository for SqlStore {
             sql.arg(owner)
         );
         sql.push(&text);
-        let done = sql
-            .query()
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.db_error(e))?;
-        if done.rows_affected() == 0 && self.deployment_row(id).await?.is_none() {
+        if self.execute(&sql).await? == 0 && self.deployment_row(id).await?.is_none() {
             return Err(Error::not_found(KIND, id));
         }
         Ok(())

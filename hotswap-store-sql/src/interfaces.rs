@@ -11,7 +11,7 @@ use hotswap_core::{Error, Result};
 use semver::Version;
 
 use crate::query::Sql;
-use crate::{SqlStore, from_doc, is_unique_violation, tag, to_doc};
+use crate::{SqlStore, from_doc, tag, to_doc};
 
 const TABLE: &str = "wasi_interfaces";
 const KIND: &str = "interface";
@@ -22,47 +22,32 @@ fn version_column(v: Option<&Version>) -> String {
     v.map(Version::to_string).unwrap_or_default()
 }
 
-impl SqlStore {
-    async fn interface_doc(&self, id: InterfaceId) -> Result<Option<String>> {
-        let mut sql = Sql::new("SELECT doc FROM wasi_interfaces WHERE id = ");
-        let p = sql.arg(id.to_string());
-        sql.push(&p);
-        sql.scalar::<String>()
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| self.db_error(e))
-    }
-}
-
 #[async_trait]
 impl InterfaceRegistry for SqlStore {
     async fn register(&self, interface: &WitInterface) -> Result<()> {
         interface.validate()?;
-        let mut sql =
-            Sql::new("INSERT INTO wasi_interfaces (id, package, version, approved, doc) VALUES (");
-        let params = [
-            sql.arg(interface.id.to_string()),
-            sql.arg(interface.package.to_string()),
-            sql.arg(version_column(interface.version.as_ref())),
-            sql.arg(i64::from(interface.approval.is_some())),
-            sql.arg(to_doc(interface)?),
-        ];
-        sql.push(&params.join(", ")).push(")");
-        match sql.query().execute(&self.pool).await {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => {
-                if self.interface_doc(interface.id).await?.is_some() {
-                    Err(Error::already_exists(KIND, interface.id))
-                } else {
-                    Err(Error::already_exists(KIND, interface.reference()))
-                }
-            }
-            Err(e) => Err(self.db_error(e)),
-        }
+        let sql = Sql::insert(
+            TABLE,
+            &["id", "package", "version", "approved", "doc"],
+            vec![
+                interface.id.to_string().into(),
+                interface.package.to_string().into(),
+                version_column(interface.version.as_ref()).into(),
+                i64::from(interface.approval.is_some()).into(),
+                to_doc(interface)?.into(),
+            ],
+        );
+        self.insert_unique(
+            &sql,
+            (TABLE, KIND),
+            interface.id.to_string(),
+            interface.reference(),
+        )
+        .await
     }
 
     async fn get(&self, id: InterfaceId) -> Result<WitInterface> {
-        match self.interface_doc(id).await? {
+        match self.doc_where(TABLE, "id", id.to_string()).await? {
             Some(doc) => from_doc(TABLE, &doc),
             None => Err(Error::not_found(KIND, id)),
         }
@@ -116,7 +101,7 @@ impl InterfaceRegistry for SqlStore {
 
     async fn approve(&self, id: InterfaceId, approval: &Approval) -> Result<WitInterface> {
         approval.validate()?;
-        let Some(doc) = self.interface_doc(id).await? else {
+        let Some(doc) = self.doc_where(TABLE, "id", id.to_string()).await? else {
             return Err(Error::not_found(KIND, id));
         };
         let mut interface: WitInterface = from_doc(TABLE, &doc)?;
@@ -132,18 +117,12 @@ impl InterfaceRegistry for SqlStore {
             sql.arg(id.to_string())
         );
         sql.push(&text);
-        sql.query()
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.db_error(e))?;
+        self.execute(&sql).await?;
         InterfaceRegistry::get(self, id).await
     }
 
     async fn delete(&self, id: InterfaceId) -> Result<()> {
-        let mut sql = Sql::new("DELETE FROM wasi_interfaces WHERE id = ");
-        let p = sql.arg(id.to_string());
-        sql.push(&p);
-        self.delete_one(&sql, KIND, id).await
+        self.delete_by_id((TABLE, KIND), id).await
     }
 
     async fn compatibility_mode(&self, package: &PackageName) -> Result<CompatibilityMode> {
@@ -173,10 +152,6 @@ impl InterfaceRegistry for SqlStore {
             sql.arg(tag(&mode)?)
         );
         sql.push(&text);
-        sql.query()
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.db_error(e))?;
-        Ok(())
+        self.execute(&sql).await.map(drop)
     }
 }

@@ -136,19 +136,58 @@ impl SqlStore {
             .collect()
     }
 
-    /// Run a `DELETE` of one row; `NotFound` when there was none.
-    async fn delete_one(
-        &self,
-        sql: &query::Sql,
-        kind: &'static str,
-        id: impl fmt::Display,
-    ) -> Result<()> {
-        let done = sql
-            .query()
+    /// Run a statement; the number of rows it changed.
+    async fn execute(&self, sql: &query::Sql) -> Result<u64> {
+        sql.query()
             .execute(&self.pool)
             .await
-            .map_err(|e| self.db_error(e))?;
-        if done.rows_affected() == 0 {
+            .map(|done| done.rows_affected())
+            .map_err(|e| self.db_error(e))
+    }
+
+    /// The document of the row of `table` whose `column` equals `value`.
+    async fn doc_where(&self, table: &str, column: &str, value: String) -> Result<Option<String>> {
+        let mut sql = query::Sql::new(&format!("SELECT doc FROM {table} WHERE {column} = "));
+        let p = sql.arg(value);
+        sql.push(&p);
+        sql.scalar::<String>()
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db_error(e))
+    }
+
+    /// Insert a row. A unique violation is `AlreadyExists` naming `id` when
+    /// a row has that id, else naming `reference` (the other unique key).
+    async fn insert_unique(
+        &self,
+        sql: &query::Sql,
+        (table, kind): (&str, &'static str),
+        id: String,
+        reference: String,
+    ) -> Result<()> {
+        match sql.query().execute(&self.pool).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => {
+                if self.doc_where(table, "id", id.clone()).await?.is_some() {
+                    Err(Error::already_exists(kind, id))
+                } else {
+                    Err(Error::already_exists(kind, reference))
+                }
+            }
+            Err(e) => Err(self.db_error(e)),
+        }
+    }
+
+    /// Delete the row of `table` with `id`; `NotFound` when there was none.
+    async fn delete_by_id(
+        &self,
+        (table, kind): (&str, &'static str),
+        id: impl fmt::Display,
+    ) -> Result<()> {
+        let mut sql = query::Sql::new(&format!("DELETE FROM {table} WHERE id = "));
+        let p = sql.arg(id.to_string());
+        sql.push(&p);
+        if self.execute(&sql).await? == 0 {
             return Err(Error::not_found(kind, id));
         }
         Ok(())

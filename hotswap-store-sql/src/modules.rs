@@ -7,7 +7,7 @@ use hotswap_core::{Error, Result};
 use semver::Version;
 
 use crate::query::Sql;
-use crate::{SqlStore, from_doc, is_unique_violation, tag, to_doc};
+use crate::{SqlStore, from_doc, tag, to_doc};
 
 const TABLE: &str = "wasm_modules";
 const KIND: &str = "module version";
@@ -15,50 +15,34 @@ const KIND: &str = "module version";
 /// How often an update re-reads a version another writer changed under it.
 const UPDATE_ATTEMPTS: usize = 16;
 
-impl SqlStore {
-    async fn module_doc(&self, id: ModuleId) -> Result<Option<String>> {
-        let mut sql = Sql::new("SELECT doc FROM wasm_modules WHERE id = ");
-        let p = sql.arg(id.to_string());
-        sql.push(&p);
-        sql.scalar::<String>()
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| self.db_error(e))
-    }
-}
-
 #[async_trait]
 impl ModuleRepository for SqlStore {
     async fn create(&self, module: &WasmModule) -> Result<()> {
         module.validate()?;
-        let mut sql = Sql::new(
-            "INSERT INTO wasm_modules (id, name, version, kind, digest, labels, doc) VALUES (",
+        let sql = Sql::insert(
+            TABLE,
+            &["id", "name", "version", "kind", "digest", "labels", "doc"],
+            vec![
+                module.id.to_string().into(),
+                module.name.to_string().into(),
+                module.version.to_string().into(),
+                tag(&module.kind)?.into(),
+                module.digest.to_string().into(),
+                to_doc(&module.labels)?.into(),
+                to_doc(module)?.into(),
+            ],
         );
-        let params = [
-            sql.arg(module.id.to_string()),
-            sql.arg(module.name.to_string()),
-            sql.arg(module.version.to_string()),
-            sql.arg(tag(&module.kind)?),
-            sql.arg(module.digest.to_string()),
-            sql.arg(to_doc(&module.labels)?),
-            sql.arg(to_doc(module)?),
-        ];
-        sql.push(&params.join(", ")).push(")");
-        match sql.query().execute(&self.pool).await {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => {
-                if self.module_doc(module.id).await?.is_some() {
-                    Err(Error::already_exists(KIND, module.id))
-                } else {
-                    Err(Error::already_exists(KIND, module.reference()))
-                }
-            }
-            Err(e) => Err(self.db_error(e)),
-        }
+        self.insert_unique(
+            &sql,
+            (TABLE, KIND),
+            module.id.to_string(),
+            module.reference(),
+        )
+        .await
     }
 
     async fn get(&self, id: ModuleId) -> Result<WasmModule> {
-        match self.module_doc(id).await? {
+        match self.doc_where(TABLE, "id", id.to_string()).await? {
             Some(doc) => from_doc(TABLE, &doc),
             None => Err(Error::not_found(KIND, id)),
         }
@@ -115,7 +99,7 @@ impl ModuleRepository for SqlStore {
         // Compare-and-set on the whole document, so two updates of
         // different fields never lose each other's change.
         for _ in 0..UPDATE_ATTEMPTS {
-            let Some(old) = self.module_doc(id).await? else {
+            let Some(old) = self.doc_where(TABLE, "id", id.to_string()).await? else {
                 return Err(Error::not_found(KIND, id));
             };
             let mut module: WasmModule = from_doc(TABLE, &old)?;
@@ -136,12 +120,7 @@ impl ModuleRepository for SqlStore {
                 "{}, doc = {} WHERE id = {} AND doc = {}",
                 params[0], params[1], params[2], params[3]
             ));
-            let done = sql
-                .query()
-                .execute(&self.pool)
-                .await
-                .map_err(|e| self.db_error(e))?;
-            if done.rows_affected() == 1 {
+            if self.execute(&sql).await? == 1 {
                 return Ok(module);
             }
         }
@@ -152,10 +131,7 @@ impl ModuleRepository for SqlStore {
     }
 
     async fn delete(&self, id: ModuleId) -> Result<()> {
-        let mut sql = Sql::new("DELETE FROM wasm_modules WHERE id = ");
-        let p = sql.arg(id.to_string());
-        sql.push(&p);
-        self.delete_one(&sql, KIND, id).await
+        self.delete_by_id((TABLE, KIND), id).await
     }
 
     async fn count_by_digest(&self, digest: &Digest) -> Result<u64> {

@@ -6,26 +6,17 @@ use hotswap_core::repository::{NodeFilter, NodeRepository, Page, PageRequest};
 use hotswap_core::{Error, Result};
 
 use crate::query::Sql;
-use crate::{SqlStore, is_unique_violation, tag, to_doc};
+use crate::{SqlStore, from_doc, is_unique_violation, tag, to_doc};
 
 const TABLE: &str = "edge_nodes";
 const KIND: &str = "node";
 
 impl SqlStore {
     async fn node_where(&self, column: &str, value: String) -> Result<Option<EdgeNode>> {
-        let mut sql = Sql::new(&format!("SELECT doc FROM edge_nodes WHERE {column} = "));
-        let p = sql.arg(value);
-        sql.push(&p);
-        Ok(self.docs(&sql, TABLE).await?.pop())
-    }
-
-    /// The error for a unique violation writing `node`: its id or its name
-    /// is taken.
-    async fn node_exists(&self, node: &EdgeNode, creating: bool) -> Result<Error> {
-        if creating && self.node_where("id", node.id.to_string()).await?.is_some() {
-            return Ok(Error::already_exists(KIND, node.id));
-        }
-        Ok(Error::already_exists(KIND, &node.name))
+        self.doc_where(TABLE, column, value)
+            .await?
+            .map(|doc| from_doc(TABLE, &doc))
+            .transpose()
     }
 }
 
@@ -35,24 +26,29 @@ impl NodeRepository for SqlStore {
         node.validate()?;
         let mut stored = node.clone();
         stored.revision = 1;
-        let mut sql = Sql::new(
-            "INSERT INTO edge_nodes (id, name, region, status, revision, labels, doc) VALUES (",
+        let sql = Sql::insert(
+            TABLE,
+            &[
+                "id", "name", "region", "status", "revision", "labels", "doc",
+            ],
+            vec![
+                stored.id.to_string().into(),
+                stored.name.clone().into(),
+                stored.region.to_string().into(),
+                tag(&stored.status)?.into(),
+                1.into(),
+                to_doc(&stored.labels)?.into(),
+                to_doc(&stored)?.into(),
+            ],
         );
-        let params = [
-            sql.arg(stored.id.to_string()),
-            sql.arg(stored.name.clone()),
-            sql.arg(stored.region.to_string()),
-            sql.arg(tag(&stored.status)?),
-            sql.arg(1),
-            sql.arg(to_doc(&stored.labels)?),
-            sql.arg(to_doc(&stored)?),
-        ];
-        sql.push(&params.join(", ")).push(")");
-        match sql.query().execute(&self.pool).await {
-            Ok(_) => Ok(stored),
-            Err(e) if is_unique_violation(&e) => Err(self.node_exists(node, true).await?),
-            Err(e) => Err(self.db_error(e)),
-        }
+        self.insert_unique(
+            &sql,
+            (TABLE, KIND),
+            stored.id.to_string(),
+            stored.name.clone(),
+        )
+        .await?;
+        Ok(stored)
     }
 
     async fn get(&self, id: NodeId) -> Result<EdgeNode> {
@@ -114,7 +110,10 @@ impl NodeRepository for SqlStore {
         sql.push(&set).push(&cond);
         let done = match sql.query().execute(&self.pool).await {
             Ok(done) => done,
-            Err(e) if is_unique_violation(&e) => return Err(self.node_exists(node, false).await?),
+            // The id exists (the update names it), so the name is taken.
+            Err(e) if is_unique_violation(&e) => {
+                return Err(Error::already_exists(KIND, &node.name));
+            }
             Err(e) => return Err(self.db_error(e)),
         };
         if done.rows_affected() == 1 {
@@ -129,10 +128,7 @@ impl NodeRepository for SqlStore {
     }
 
     async fn delete(&self, id: NodeId) -> Result<()> {
-        let mut sql = Sql::new("DELETE FROM edge_nodes WHERE id = ");
-        let p = sql.arg(id.to_string());
-        sql.push(&p);
-        self.delete_one(&sql, KIND, id).await
+        self.delete_by_id((TABLE, KIND), id).await
     }
 }
 

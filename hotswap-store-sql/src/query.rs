@@ -44,6 +44,17 @@ impl Sql {
         }
     }
 
+    /// `INSERT INTO table (columns) VALUES (values)`.
+    pub(crate) fn insert(table: &str, columns: &[&str], values: Vec<Arg>) -> Self {
+        let mut sql = Self::new(&format!(
+            "INSERT INTO {table} ({}) VALUES (",
+            columns.join(", ")
+        ));
+        let params: Vec<String> = values.into_iter().map(|v| sql.arg(v)).collect();
+        sql.push(&params.join(", ")).push(")");
+        sql
+    }
+
     /// Append SQL text.
     pub(crate) fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
