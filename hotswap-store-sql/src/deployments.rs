@@ -7,12 +7,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hotswap_core::domain::{DeploymentEvent, DeploymentId, ModuleDeployment};
 use hotswap_core::repository::{
-    DeploymentFilter, DeploymentRepository, Lease, Page, PageRequest, lease_expiry, validate_owner,
+    DeploymentFilter, DeploymentRepository, Lease, Page, PageRequest, lease_expiry, lease_held,
+    stale_revision, validate_owner,
 };
 use hotswap_core::{Error, Result};
 use sqlx::{Any, Transaction};
 
-use crate::nodes::{revision, stale};
+use crate::nodes::revision;
 use crate::query::Sql;
 use crate::{SqlStore, from_doc, is_unique_violation, tag, to_doc};
 
@@ -199,8 +200,8 @@ impl DeploymentRepository for SqlStore {
         if done.rows_affected() != 1 {
             drop(tx);
             let current = DeploymentRepository::get(self, deployment.id).await?;
-            return Err(stale(
-                &format!("deployment {}", deployment.id),
+            return Err(stale_revision(
+                format!("deployment {}", deployment.id),
                 deployment.revision,
                 current.revision,
             ));
@@ -283,13 +284,10 @@ impl DeploymentRepository for SqlStore {
         }
         match self.deployment_row(id).await? {
             None => Err(Error::not_found(KIND, id)),
-            Some((_, holder, until)) => Err(Error::conflict(
-                format!("deployment {id}"),
-                format!(
-                    "the lease is held by {} until {}",
-                    holder.unwrap_or_default(),
-                    from_micros(until.unwrap_or_default())
-                ),
+            Some((_, holder, until)) => Err(lease_held(
+                id,
+                &holder.unwrap_or_default(),
+                from_micros(until.unwrap_or_default()),
             )),
         }
     }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use hotswap_core::domain::{EdgeNode, NodeId};
-use hotswap_core::repository::{NodeFilter, NodeRepository, Page, PageRequest};
+use hotswap_core::repository::{NodeFilter, NodeRepository, Page, PageRequest, stale_revision};
 use hotswap_core::{Error, Result};
 
 use crate::query::Sql;
@@ -120,8 +120,8 @@ impl NodeRepository for SqlStore {
             return Ok(stored);
         }
         let current = NodeRepository::get(self, node.id).await?;
-        Err(stale(
-            &format!("node {}", node.id),
+        Err(stale_revision(
+            format!("node {}", node.id),
             node.revision,
             current.revision,
         ))
@@ -135,12 +135,4 @@ impl NodeRepository for SqlStore {
 /// A revision as the database stores it.
 pub(crate) fn revision(r: u64) -> Result<i64> {
     i64::try_from(r).map_err(|_| Error::invalid("revision", format!("{r} is too large")))
-}
-
-/// The conflict of a compare-and-set with a stale revision.
-pub(crate) fn stale(what: &str, given: u64, stored: u64) -> Error {
-    Error::conflict(
-        what,
-        format!("stale revision {given}, the stored revision is {stored}"),
-    )
 }

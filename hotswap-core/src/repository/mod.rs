@@ -36,7 +36,7 @@ use crate::domain::{
     DeploymentEvent, DeploymentId, Digest, EdgeNode, Labels, ModuleDeployment, ModuleId,
     ModuleName, NodeId, ResourceLimits, WasmModule,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The mutable metadata of a module version (everything else is immutable).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,6 +184,23 @@ pub fn lease_expiry(now: DateTime<Utc>, ttl: Duration) -> Result<DateTime<Utc>> 
         .ok()
         .and_then(|d| now.checked_add_signed(d))
         .ok_or_else(|| crate::Error::invalid("ttl", "expiry is out of range"))
+}
+
+/// The `Conflict` of a compare-and-set whose `given` revision is not the
+/// `stored` one (`what` is e.g. `node 0190...`).
+pub fn stale_revision(what: impl Into<String>, given: u64, stored: u64) -> Error {
+    Error::conflict(
+        what,
+        format!("stale revision {given}, the stored revision is {stored}"),
+    )
+}
+
+/// The `Conflict` of taking a lease `holder` keeps until `until`.
+pub fn lease_held(id: DeploymentId, holder: &str, until: DateTime<Utc>) -> Error {
+    Error::conflict(
+        format!("deployment {id}"),
+        format!("the lease is held by {holder} until {until}"),
+    )
 }
 
 /// Check a lease owner name.

@@ -8,8 +8,8 @@ use super::Table;
 use crate::domain::{DeploymentEvent, DeploymentId, ModuleDeployment};
 use crate::error::{Error, Result};
 use crate::repository::{
-    DeploymentFilter, DeploymentRepository, Lease, Page, PageRequest, lease_expiry, page_in_memory,
-    validate_owner,
+    DeploymentFilter, DeploymentRepository, Lease, Page, PageRequest, lease_expiry, lease_held,
+    page_in_memory, stale_revision, validate_owner,
 };
 
 #[derive(Debug, Clone)]
@@ -105,12 +105,10 @@ impl DeploymentRepository for MemoryDeploymentRepository {
             .get_mut(&deployment.id)
             .ok_or_else(|| Error::not_found("deployment", deployment.id))?;
         if row.deployment.revision != deployment.revision {
-            return Err(Error::conflict(
+            return Err(stale_revision(
                 format!("deployment {}", deployment.id),
-                format!(
-                    "stale revision {}, the stored revision is {}",
-                    deployment.revision, row.deployment.revision
-                ),
+                deployment.revision,
+                row.deployment.revision,
             ));
         }
         let mut stored = deployment.clone();
@@ -165,13 +163,7 @@ impl DeploymentRepository for MemoryDeploymentRepository {
             && held.owner != owner
             && held.expires_at > now
         {
-            return Err(Error::conflict(
-                format!("deployment {id}"),
-                format!(
-                    "the lease is held by {} until {}",
-                    held.owner, held.expires_at
-                ),
-            ));
+            return Err(lease_held(id, &held.owner, held.expires_at));
         }
         let lease = Lease {
             deployment: id,

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use super::Table;
 use crate::domain::{EdgeNode, NodeId};
 use crate::error::{Error, Result};
-use crate::repository::{NodeFilter, NodeRepository, Page, PageRequest, page_in_memory};
+use crate::repository::{
+    NodeFilter, NodeRepository, Page, PageRequest, page_in_memory, stale_revision,
+};
 
 /// Edge nodes in memory.
 #[derive(Debug, Default)]
@@ -77,12 +79,10 @@ impl NodeRepository for MemoryNodeRepository {
             .get_mut(&node.id)
             .ok_or_else(|| Error::not_found("node", node.id))?;
         if row.revision != node.revision {
-            return Err(Error::conflict(
+            return Err(stale_revision(
                 format!("node {}", node.id),
-                format!(
-                    "stale revision {}, the stored revision is {}",
-                    node.revision, row.revision
-                ),
+                node.revision,
+                row.revision,
             ));
         }
         let mut stored = node.clone();
