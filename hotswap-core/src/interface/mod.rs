@@ -1,7 +1,9 @@
 //! The interface registry: WIT interfaces, their approval, and the
 //! compatibility mode each package is held to.
 
+pub mod compat;
 mod memory;
+mod wit;
 
 use std::fmt;
 
@@ -11,6 +13,7 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 
 pub use memory::MemoryInterfaceRegistry;
+pub use wit::{ParsedWit, extract_wit, parse_wit};
 
 use crate::domain::{InterfaceId, validate_actor};
 use crate::error::{Error, Result};

@@ -1,0 +1,169 @@
+//! Compatibility of a new version of a WIT package (or of a module's
+//! extracted interface) with earlier ones, per [`CompatibilityMode`].
+//!
+//! `backward(old, new)`: callers written against `old` keep working with
+//! `new`. `forward(old, new)` is `backward(new, old)`. Each rule family has
+//! its own file: [`items`] (exports, imports, functions), [`types`]
+//! (records, variants, enums, flags, resources) and [`version`].
+
+mod items;
+mod surface;
+mod types;
+mod version;
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CompatibilityMode, ParsedWit};
+use surface::Surface;
+
+/// One incompatibility: the rule, where, and the old and new shapes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The rule broken, e.g. `removed_export`, `record_fields`.
+    pub rule: String,
+    /// Where: `package/interface#function.param`, `world/export`, ...
+    pub path: String,
+    /// The shape before (absent for an addition).
+    pub old: Option<String>,
+    /// The shape after (absent for a removal).
+    pub new: Option<String>,
+    /// Which direction broke: `backward` or `forward`.
+    pub direction: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}) at {}: {} -> {}",
+            self.rule,
+            self.direction,
+            self.path,
+            self.old.as_deref().unwrap_or("(none)"),
+            self.new.as_deref().unwrap_or("(none)")
+        )
+    }
+}
+
+/// What a rule reports before it knows its direction.
+pub(crate) struct Break {
+    pub(crate) rule: &'static str,
+    pub(crate) path: String,
+    pub(crate) old: Option<String>,
+    pub(crate) new: Option<String>,
+}
+
+impl Break {
+    pub(crate) fn new(
+        rule: &'static str,
+        path: impl Into<String>,
+        old: Option<String>,
+        new: Option<String>,
+    ) -> Self {
+        Self {
+            rule,
+            path: path.into(),
+            old,
+            new,
+        }
+    }
+}
+
+/// Options of a check.
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    /// `@unstable(feature = ...)` items of these features are compared;
+    /// other unstable items are ignored.
+    pub features: BTreeSet<String>,
+}
+
+/// Callers of `old` keep working with `new`: the findings, empty when
+/// compatible.
+pub fn backward(old: &ParsedWit, new: &ParsedWit, options: &CheckOptions) -> Vec<Finding> {
+    let (old, new) = (
+        Surface::of(old, &options.features),
+        Surface::of(new, &options.features),
+    );
+    breaks(&old, &new)
+        .into_iter()
+        .map(|b| finding(b, "backward"))
+        .collect()
+}
+
+/// Callers of `new` work with `old`: [`backward`] with the roles swapped.
+pub fn forward(old: &ParsedWit, new: &ParsedWit, options: &CheckOptions) -> Vec<Finding> {
+    let (old, new) = (
+        Surface::of(old, &options.features),
+        Surface::of(new, &options.features),
+    );
+    breaks(&new, &old)
+        .into_iter()
+        .map(|b| {
+            // Shapes are named as the versions are: `old` is the earlier.
+            finding(
+                Break {
+                    old: b.new,
+                    new: b.old,
+                    ..b
+                },
+                "forward",
+            )
+        })
+        .collect()
+}
+
+/// Check `new` against the earlier versions `history` (oldest first) under
+/// `mode`: plain modes compare with the latest, transitive ones with every
+/// earlier version.
+pub fn check(
+    mode: CompatibilityMode,
+    history: &[ParsedWit],
+    new: &ParsedWit,
+    options: &CheckOptions,
+) -> Vec<Finding> {
+    use CompatibilityMode as M;
+    let against: &[ParsedWit] = match mode {
+        M::None => &[],
+        M::Backward | M::Forward | M::Full => {
+            history.len().checked_sub(1).map_or(&[], |i| &history[i..])
+        }
+        M::BackwardTransitive | M::ForwardTransitive | M::FullTransitive => history,
+    };
+    let (back, fwd) = match mode {
+        M::None => (false, false),
+        M::Backward | M::BackwardTransitive => (true, false),
+        M::Forward | M::ForwardTransitive => (false, true),
+        M::Full | M::FullTransitive => (true, true),
+    };
+    let mut out = Vec::new();
+    for old in against {
+        if back {
+            out.extend(backward(old, new, options));
+        }
+        if fwd {
+            out.extend(forward(old, new, options));
+        }
+    }
+    out.dedup();
+    out
+}
+
+fn breaks(old: &Surface, new: &Surface) -> Vec<Break> {
+    let mut out = version::check(old, new);
+    out.extend(items::check(old, new));
+    out.extend(types::check(old, new));
+    out
+}
+
+fn finding(b: Break, direction: &str) -> Finding {
+    Finding {
+        rule: b.rule.to_owned(),
+        path: b.path,
+        old: b.old,
+        new: b.new,
+        direction: direction.to_owned(),
+    }
+}
