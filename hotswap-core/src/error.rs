@@ -66,6 +66,15 @@ pub enum Error {
         findings: Vec<String>,
     },
 
+    /// The caller lacks the role an action needs.
+    #[error("forbidden: {action} needs the {role} role")]
+    Forbidden {
+        /// What was attempted, e.g. `approve interface`.
+        action: String,
+        /// The role it needs.
+        role: String,
+    },
+
     /// A size, count, rate or capacity limit was reached.
     #[error("limit exceeded: {limit}: {reason}")]
     LimitExceeded {

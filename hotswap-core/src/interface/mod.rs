@@ -3,6 +3,7 @@
 
 pub mod compat;
 mod memory;
+mod service;
 mod wit;
 
 use std::fmt;
@@ -13,6 +14,7 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 
 pub use memory::MemoryInterfaceRegistry;
+pub use service::{Caller, InterfaceService, Override};
 pub use wit::{ParsedWit, extract_wit, parse_wit};
 
 use crate::domain::{InterfaceId, validate_actor};

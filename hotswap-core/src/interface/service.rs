@@ -1,0 +1,161 @@
+//! The interface registry service: register WIT package versions checked
+//! against the package's compatibility mode, validate candidates (a dry
+//! run), approve (admins only), and set modes (admins only).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::compat::{CheckOptions, Finding, check};
+use super::{
+    Approval, CompatibilityMode, InterfaceFilter, InterfaceRegistry, PackageName, ParsedWit,
+    WitInterface, parse_wit,
+};
+use crate::error::{Error, Result};
+use crate::repository::PageRequest;
+
+/// Who is calling, as the HTTP layer authenticated them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// Their name, recorded on what they create or approve.
+    pub name: String,
+    /// Whether they hold the admin role.
+    pub admin: bool,
+}
+
+/// A registration that breaks the package's mode anyway, by an admin's
+/// decision, recorded on the version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Override {
+    /// Why.
+    pub reason: String,
+}
+
+/// The registry service over an [`InterfaceRegistry`].
+#[derive(Clone, Debug)]
+pub struct InterfaceService {
+    registry: Arc<dyn InterfaceRegistry>,
+    options: CheckOptions,
+}
+
+impl InterfaceService {
+    /// A service over `registry`, comparing stable items only.
+    pub fn new(registry: Arc<dyn InterfaceRegistry>) -> Self {
+        Self {
+            registry,
+            options: CheckOptions::default(),
+        }
+    }
+
+    /// Compare the `@unstable` items of these features too.
+    pub fn with_options(mut self, options: CheckOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// What registering `wit` would find against the package's earlier
+    /// versions under its mode, without storing anything.
+    pub async fn validate(&self, wit: &str) -> Result<Vec<Finding>> {
+        let candidate = parse_wit(wit)?;
+        let (package, _) = candidate.name()?;
+        let mode = self.registry.compatibility_mode(&package).await?;
+        let history = self.history(&package).await?;
+        Ok(check(mode, &history, &candidate, &self.options))
+    }
+
+    /// Register `wit` as a new version of its package. A version that
+    /// breaks the package's mode is refused with `Incompatible` and every
+    /// finding, unless an admin overrides it (the override and its reason
+    /// are recorded in the stored approval).
+    pub async fn register(
+        &self,
+        wit: &str,
+        caller: &Caller,
+        override_: Option<&Override>,
+        now: DateTime<Utc>,
+    ) -> Result<WitInterface> {
+        let findings = self.validate(wit).await?;
+        let (package, version) = parse_wit(wit)?.name()?;
+        let mut interface = WitInterface::new(package, version, wit, &caller.name, now);
+        if !findings.is_empty() {
+            match override_ {
+                None => {
+                    return Err(Error::Incompatible {
+                        subject: format!("interface {}", interface.reference()),
+                        findings: findings.iter().map(ToString::to_string).collect(),
+                    });
+                }
+                Some(o) => {
+                    require_admin(caller, "override an incompatible interface")?;
+                    interface.approval = Some(Approval {
+                        by: format!("{} (override: {})", caller.name, o.reason),
+                        at: now,
+                    });
+                }
+            }
+        }
+        self.registry.register(&interface).await?;
+        Ok(interface)
+    }
+
+    /// Approve a version (admins only); the first approval is kept.
+    pub async fn approve(
+        &self,
+        id: crate::domain::InterfaceId,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> Result<WitInterface> {
+        require_admin(caller, "approve an interface")?;
+        let approval = Approval {
+            by: caller.name.clone(),
+            at: now,
+        };
+        self.registry.approve(id, &approval).await
+    }
+
+    /// Set a package's compatibility mode (admins only).
+    pub async fn set_mode(
+        &self,
+        package: &PackageName,
+        mode: CompatibilityMode,
+        caller: &Caller,
+    ) -> Result<()> {
+        require_admin(caller, "set a compatibility mode")?;
+        self.registry.set_compatibility_mode(package, mode).await
+    }
+
+    /// Every stored version of `package`, parsed, oldest first.
+    async fn history(&self, package: &PackageName) -> Result<Vec<ParsedWit>> {
+        let filter = InterfaceFilter {
+            package: Some(package.clone()),
+            approved: None,
+        };
+        let mut versions = Vec::new();
+        let mut page = PageRequest::first(crate::repository::MAX_PAGE_LIMIT);
+        loop {
+            let p = self.registry.list(&filter, &page).await?;
+            versions.extend(p.items);
+            match p.next {
+                Some(next) => page = PageRequest::after(crate::repository::MAX_PAGE_LIMIT, next),
+                None => break,
+            }
+        }
+        // Registration order is id order (UUIDv7): oldest first.
+        versions.sort_by_key(|v| v.id);
+        versions
+            .iter()
+            .map(|v| parse_wit(&v.wit).map_err(|e| e.within("stored interface")))
+            .collect()
+    }
+}
+
+fn require_admin(caller: &Caller, action: &str) -> Result<()> {
+    if caller.admin {
+        Ok(())
+    } else {
+        Err(Error::Forbidden {
+            action: action.to_owned(),
+            role: "admin".to_owned(),
+        })
+    }
+}

@@ -1,0 +1,168 @@
+//! The interface registry service: registrations checked against the
+//! package's mode, dry runs, admin-only approval, overrides and modes.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use hotswap_core::Error;
+use hotswap_core::interface::{
+    Caller, CompatibilityMode, InterfaceFilter, InterfaceRegistry, InterfaceService,
+    MemoryInterfaceRegistry, Override, PackageName,
+};
+use hotswap_core::repository::PageRequest;
+use hotswap_testkit::sample;
+
+fn api(version: &str, body: &str) -> String {
+    format!("package acme:greeter@{version};\ninterface api {{\n{body}\n}}\n")
+}
+
+const V1: &str = "  greet: func(name: string) -> string;\n  count: func() -> u32;";
+
+fn user() -> Caller {
+    Caller {
+        name: "dev@acme".into(),
+        admin: false,
+    }
+}
+
+fn admin() -> Caller {
+    Caller {
+        name: "ops@acme".into(),
+        admin: true,
+    }
+}
+
+async fn stored(registry: &dyn InterfaceRegistry) -> usize {
+    registry
+        .list(&InterfaceFilter::default(), &PageRequest::first(100))
+        .await
+        .unwrap()
+        .items
+        .len()
+}
+
+#[test]
+fn breaking_versions_are_refused_unless_an_admin_overrides() {
+    hotswap_testkit::run(async {
+        let registry = Arc::new(MemoryInterfaceRegistry::new());
+        let service = InterfaceService::new(registry.clone());
+        let now = sample::time(100);
+        let v1 = service
+            .register(&api("1.0.0", V1), &user(), None, now)
+            .await
+            .unwrap();
+        assert_eq!(v1.created_by, "dev@acme");
+        assert!(v1.approval.is_none());
+
+        // Adding a function is backward compatible.
+        let more = format!("{V1}\n  wave: func();");
+        service
+            .register(&api("1.1.0", &more), &user(), None, now)
+            .await
+            .unwrap();
+
+        // Dropping `count` breaks callers: the dry run says why, stores nothing.
+        let breaking = api(
+            "1.2.0",
+            "  greet: func(name: string) -> string;\n  wave: func();",
+        );
+        let findings = service.validate(&breaking).await.unwrap();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].rule, "removed_export");
+        assert!(findings[0].path.ends_with("api#count"), "{}", findings[0]);
+        match service
+            .register(&breaking, &user(), None, now)
+            .await
+            .unwrap_err()
+        {
+            Error::Incompatible { subject, findings } => {
+                assert!(subject.contains("acme:greeter@1.2.0"), "{subject}");
+                assert!(findings[0].contains("removed_export"), "{findings:?}");
+            }
+            e => panic!("expected Incompatible, got {e}"),
+        }
+        assert_eq!(stored(&*registry).await, 2);
+
+        let why = Override {
+            reason: "count moved to the stats package".into(),
+        };
+        let e = service
+            .register(&breaking, &user(), Some(&why), now)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Forbidden { .. }), "{e}");
+        let forced = service
+            .register(&breaking, &admin(), Some(&why), now)
+            .await
+            .unwrap();
+        let approval = forced.approval.unwrap();
+        assert!(approval.by.contains("ops@acme") && approval.by.contains("stats package"));
+        assert_eq!(stored(&*registry).await, 3);
+    });
+}
+
+#[test]
+fn approvals_and_modes_are_for_admins() {
+    hotswap_testkit::run(async {
+        let registry = Arc::new(MemoryInterfaceRegistry::new());
+        let service = InterfaceService::new(registry.clone());
+        let v1 = service
+            .register(&api("1.0.0", V1), &user(), None, sample::time(1))
+            .await
+            .unwrap();
+        let e = service
+            .approve(v1.id, &user(), sample::time(2))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Forbidden { .. }), "{e}");
+        let approved = service
+            .approve(v1.id, &admin(), sample::time(2))
+            .await
+            .unwrap();
+        let approval = approved.approval.unwrap();
+        assert_eq!(
+            (approval.by.as_str(), approval.at),
+            ("ops@acme", sample::time(2))
+        );
+
+        let package = PackageName::new("acme:greeter").unwrap();
+        let e = service
+            .set_mode(&package, CompatibilityMode::None, &user())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Forbidden { .. }), "{e}");
+        service
+            .set_mode(&package, CompatibilityMode::None, &admin())
+            .await
+            .unwrap();
+        // With no check, a breaking version registers.
+        service
+            .register(
+                &api("2.0.0", "  greet: func();"),
+                &user(),
+                None,
+                sample::time(3),
+            )
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn bad_wit_stores_nothing_and_says_where() {
+    hotswap_testkit::run(async {
+        let registry = Arc::new(MemoryInterfaceRegistry::new());
+        let service = InterfaceService::new(registry.clone());
+        let e = service
+            .register(
+                "package acme:x@1.0.0;\ninterface i {\n  f: func(;\n}\n",
+                &user(),
+                None,
+                sample::time(1),
+            )
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("line 3, column"), "{e}");
+        assert_eq!(stored(&*registry).await, 0);
+    });
+}
