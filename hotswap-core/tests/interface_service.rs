@@ -166,3 +166,65 @@ fn bad_wit_stores_nothing_and_says_where() {
         assert_eq!(stored(&*registry).await, 0);
     });
 }
+
+#[test]
+fn module_versions_whose_interface_breaks_are_refused() {
+    use hotswap_core::interface::extract_wit;
+    use hotswap_testkit::fixtures;
+    hotswap_testkit::run(async {
+        let registry = Arc::new(MemoryInterfaceRegistry::new());
+        let service = InterfaceService::new(registry.clone());
+        let module = |v: &str, wat: &str| {
+            let mut m = sample::module("calc", v);
+            m.wit_world = Some(extract_wit(&fixtures::wat(wat)).unwrap());
+            m
+        };
+        let v1 = module(
+            "1.0.0",
+            r#"(module (func (export "add") (param i32 i32) (result i32) local.get 0)
+                       (func (export "neg") (param i32) (result i32) local.get 0))"#,
+        );
+        let v2 = module(
+            "1.1.0",
+            r#"(module (func (export "add") (param i32 i32) (result i32) local.get 0))"#,
+        );
+        let e = service
+            .check_module_version(&v2, std::slice::from_ref(&v1), &user(), None)
+            .await
+            .unwrap_err();
+        match e {
+            Error::Incompatible { subject, findings } => {
+                assert!(subject.contains("calc@1.1.0"), "{subject}");
+                assert!(
+                    findings
+                        .iter()
+                        .any(|f| f.contains("removed_export") && f.contains("neg")),
+                    "{findings:?}"
+                );
+            }
+            e => panic!("expected Incompatible, got {e}"),
+        }
+        let why = Override {
+            reason: "neg was unused".into(),
+        };
+        let overridden = service
+            .check_module_version(&v2, std::slice::from_ref(&v1), &admin(), Some(&why))
+            .await
+            .unwrap();
+        assert_eq!(overridden.len(), 1);
+        // Adding an export is fine.
+        let v3 = module(
+            "1.2.0",
+            r#"(module (func (export "add") (param i32 i32) (result i32) local.get 0)
+                       (func (export "neg") (param i32) (result i32) local.get 0)
+                       (func (export "sub") (param i32 i32) (result i32) local.get 0))"#,
+        );
+        assert!(
+            service
+                .check_module_version(&v3, &[v1], &user(), None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    });
+}

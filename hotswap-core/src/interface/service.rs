@@ -11,6 +11,7 @@ use super::{
     Approval, CompatibilityMode, InterfaceFilter, InterfaceRegistry, PackageName, ParsedWit,
     WitInterface, parse_wit,
 };
+use crate::domain::{ModuleKind, WasmModule};
 use crate::error::{Error, Result};
 use crate::repository::PageRequest;
 
@@ -96,6 +97,54 @@ impl InterfaceService {
         }
         self.registry.register(&interface).await?;
         Ok(interface)
+    }
+
+    /// Check a new module version's interface (`candidate.wit_world`, from
+    /// [`super::extract_wit`]) against the earlier versions of the module
+    /// under the mode of its package (a component's own package; for a
+    /// core module, `module:<name>`). Refused with `Incompatible` and the
+    /// findings unless an admin overrides; returns the findings that were
+    /// overridden, for the caller to record on the version.
+    pub async fn check_module_version(
+        &self,
+        candidate: &WasmModule,
+        earlier: &[WasmModule],
+        caller: &Caller,
+        override_: Option<&Override>,
+    ) -> Result<Vec<Finding>> {
+        let Some(wit) = &candidate.wit_world else {
+            return Ok(Vec::new());
+        };
+        let new = parse_wit(wit).map_err(|e| e.within("wit_world"))?;
+        let package = match candidate.kind {
+            ModuleKind::Component => new.name()?.0,
+            _ => PackageName::new(format!("module:{}", candidate.name))?,
+        };
+        let mode = self.registry.compatibility_mode(&package).await?;
+        let mut history: Vec<&WasmModule> = earlier
+            .iter()
+            .filter(|m| m.name == candidate.name && m.id != candidate.id)
+            .collect();
+        history.sort_by(|a, b| a.version.cmp(&b.version));
+        let history = history
+            .iter()
+            .filter_map(|m| m.wit_world.as_deref())
+            .map(|w| parse_wit(w).map_err(|e| e.within("stored wit_world")))
+            .collect::<Result<Vec<_>>>()?;
+        let findings = check(mode, &history, &new, &self.options);
+        if findings.is_empty() {
+            return Ok(findings);
+        }
+        match override_ {
+            Some(_) => {
+                require_admin(caller, "override an incompatible module version")?;
+                Ok(findings)
+            }
+            None => Err(Error::Incompatible {
+                subject: format!("module {}", candidate.reference()),
+                findings: findings.iter().map(ToString::to_string).collect(),
+            }),
+        }
     }
 
     /// Approve a version (admins only); the first approval is kept.

@@ -3,8 +3,8 @@
 //!
 //! `backward(old, new)`: callers written against `old` keep working with
 //! `new`. `forward(old, new)` is `backward(new, old)`. Each rule family has
-//! its own file: [`items`] (exports, imports, functions), [`types`]
-//! (records, variants, enums, flags, resources) and [`version`].
+//! its own file: `items.rs` (exports, imports, functions), `types.rs`
+//! (records, variants, enums, flags, resources) and `version.rs`.
 
 mod items;
 mod surface;
@@ -83,11 +83,14 @@ pub struct CheckOptions {
 /// Callers of `old` keep working with `new`: the findings, empty when
 /// compatible.
 pub fn backward(old: &ParsedWit, new: &ParsedWit, options: &CheckOptions) -> Vec<Finding> {
-    let (old, new) = (
-        Surface::of(old, &options.features),
-        Surface::of(new, &options.features),
-    );
-    breaks(&old, &new)
+    backward_of(
+        &Surface::of(old, &options.features),
+        &Surface::of(new, &options.features),
+    )
+}
+
+fn backward_of(old: &Surface, new: &Surface) -> Vec<Finding> {
+    breaks(old, new)
         .into_iter()
         .map(|b| finding(b, "backward"))
         .collect()
@@ -95,11 +98,14 @@ pub fn backward(old: &ParsedWit, new: &ParsedWit, options: &CheckOptions) -> Vec
 
 /// Callers of `new` work with `old`: [`backward`] with the roles swapped.
 pub fn forward(old: &ParsedWit, new: &ParsedWit, options: &CheckOptions) -> Vec<Finding> {
-    let (old, new) = (
-        Surface::of(old, &options.features),
-        Surface::of(new, &options.features),
-    );
-    breaks(&new, &old)
+    forward_of(
+        &Surface::of(old, &options.features),
+        &Surface::of(new, &options.features),
+    )
+}
+
+fn forward_of(old: &Surface, new: &Surface) -> Vec<Finding> {
+    breaks(new, old)
         .into_iter()
         .map(|b| {
             // Shapes are named as the versions are: `old` is the earlier.
@@ -139,12 +145,17 @@ pub fn check(
         M::Full | M::FullTransitive => (true, true),
     };
     let mut out = Vec::new();
+    if against.is_empty() {
+        return out;
+    }
+    let new = Surface::of(new, &options.features);
     for old in against {
+        let old = Surface::of(old, &options.features);
         if back {
-            out.extend(backward(old, new, options));
+            out.extend(backward_of(&old, &new));
         }
         if fwd {
-            out.extend(forward(old, new, options));
+            out.extend(forward_of(&old, &new));
         }
     }
     out.dedup();

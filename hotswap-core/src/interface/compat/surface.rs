@@ -119,7 +119,7 @@ impl Surface {
         }
         for (name, id) in &pkg.worlds {
             let world = &r.worlds[*id];
-            let items = |map: &wit_parser::IndexMap<WorldKey, WorldItem>| {
+            let items = |map: &wit_parser::IndexMap<WorldKey, WorldItem>, import: bool| {
                 map.iter()
                     .filter(|(_, item)| match item {
                         WorldItem::Function(f) => visible(&f.stability),
@@ -127,15 +127,15 @@ impl Surface {
                         WorldItem::Type { .. } => false,
                     })
                     .filter_map(|(key, item)| {
-                        Some((key_name(r, key), entry(r, item, wit.package)?))
+                        Some((key_name(r, key), entry(r, item, wit.package, import)?))
                     })
                     .collect()
             };
             surface.worlds.insert(
                 name.clone(),
                 World {
-                    imports: items(&world.imports),
-                    exports: items(&world.exports),
+                    imports: items(&world.imports, true),
+                    exports: items(&world.exports, false),
                 },
             );
         }
@@ -255,19 +255,29 @@ fn key_name(r: &Resolve, key: &WorldKey) -> String {
     }
 }
 
-fn entry(r: &Resolve, item: &WorldItem, package: wit_parser::PackageId) -> Option<Entry> {
+fn entry(
+    r: &Resolve,
+    item: &WorldItem,
+    package: wit_parser::PackageId,
+    import: bool,
+) -> Option<Entry> {
     match item {
         WorldItem::Function(f) => Some(Entry::Func(func(r, f))),
         WorldItem::Interface { id, .. } => {
             let iface = &r.interfaces[*id];
-            Some(Entry::Iface {
-                functions: iface
+            let local = iface.package == Some(package) && iface.name.is_some();
+            // A local interface's exports are compared as the package's
+            // interfaces; only imports need the functions here.
+            let functions = if local && !import {
+                BTreeMap::new()
+            } else {
+                iface
                     .functions
                     .iter()
                     .map(|(n, f)| (n.clone(), func(r, f)))
-                    .collect(),
-                local: iface.package == Some(package) && iface.name.is_some(),
-            })
+                    .collect()
+            };
+            Some(Entry::Iface { functions, local })
         }
         WorldItem::Type { .. } => None,
     }
