@@ -176,7 +176,7 @@ fn module_versions_whose_interface_breaks_are_refused() {
         let service = InterfaceService::new(registry.clone());
         let module = |v: &str, wat: &str| {
             let mut m = sample::module("calc", v);
-            m.wit_world = Some(extract_wit(&fixtures::wat(wat)).unwrap());
+            m.interface_wit = Some(extract_wit(&fixtures::wat(wat)).unwrap());
             m
         };
         let v1 = module(
@@ -225,6 +225,63 @@ fn module_versions_whose_interface_breaks_are_refused() {
                 .await
                 .unwrap()
                 .is_empty()
+        );
+    });
+}
+
+#[test]
+fn registration_extracts_the_interface_and_refuses_breaking_versions() {
+    use bytes::Bytes;
+    use hotswap_core::domain::Digest;
+    use hotswap_core::repository::memory::MemoryModuleRepository;
+    use hotswap_core::repository::{ModuleRepository, ModuleRepositoryExt};
+    use hotswap_core::storage::{MemoryStorage, ModuleStorage};
+    use hotswap_testkit::fixtures;
+    hotswap_testkit::run(async {
+        let service = InterfaceService::new(Arc::new(MemoryInterfaceRegistry::new()));
+        let (storage, modules) = (MemoryStorage::new(), MemoryModuleRepository::new());
+        let version = |v: &str, greeting: &str| {
+            let bytes = fixtures::component(greeting);
+            let mut m = sample::module("greeter", v);
+            m.kind = hotswap_core::domain::ModuleKind::Component;
+            m.digest = Digest::of(&bytes);
+            (m, Bytes::from(bytes))
+        };
+        let (m1, b1) = version("1.0.0", "hello, ");
+        let stored = service
+            .register_module_version(&storage, &modules, m1, b1, &user(), None)
+            .await
+            .unwrap();
+        let wit = stored.interface_wit.clone().unwrap();
+        assert!(wit.contains("greet: func(name: string) -> string"), "{wit}");
+        assert_eq!(modules.get(stored.id).await.unwrap().interface_wit, Some(wit));
+
+        // A same-interface version registers; one whose interface lost a
+        // function is refused before anything is stored.
+        let (m2, b2) = version("1.1.0", "hi, ");
+        service
+            .register_module_version(&storage, &modules, m2, b2, &user(), None)
+            .await
+            .unwrap();
+        let core = fixtures::numeric(9);
+        let mut m3 = sample::module("greeter", "1.2.0");
+        m3.digest = Digest::of(&core);
+        let e = service
+            .register_module_version(
+                &storage,
+                &modules,
+                m3,
+                Bytes::from(core.clone()),
+                &user(),
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Incompatible { .. }), "{e}");
+        assert_eq!(modules.versions(&stored.name).await.unwrap().len(), 2);
+        assert!(
+            !storage.exists(&Digest::of(&core)).await.unwrap(),
+            "no blob either"
         );
     });
 }

@@ -113,6 +113,11 @@ pub struct WasmModule {
     /// The WIT world the component targets, if known.
     #[serde(default)]
     pub wit_world: Option<String>,
+    /// The version's interface as WIT text, taken from the binary at
+    /// registration (see [`crate::interface::extract_wit`]); compared with
+    /// earlier versions' under the package's compatibility mode.
+    #[serde(default)]
+    pub interface_wit: Option<String>,
     /// Limits applied to calls unless a deployment overrides them.
     #[serde(default)]
     pub limits: ResourceLimits,
@@ -154,6 +159,7 @@ impl WasmModule {
             exports: Vec::new(),
             imports: Vec::new(),
             wit_world: None,
+            interface_wit: None,
             limits: ResourceLimits::default(),
             labels: Labels::new(),
             created_at,

@@ -99,7 +99,7 @@ impl InterfaceService {
         Ok(interface)
     }
 
-    /// Check a new module version's interface (`candidate.wit_world`, from
+    /// Check a new module version's interface (`candidate.interface_wit`, from
     /// [`super::extract_wit`]) against the earlier versions of the module
     /// under the mode of its package (a component's own package; for a
     /// core module, `module:<name>`). Refused with `Incompatible` and the
@@ -112,10 +112,10 @@ impl InterfaceService {
         caller: &Caller,
         override_: Option<&Override>,
     ) -> Result<Vec<Finding>> {
-        let Some(wit) = &candidate.wit_world else {
+        let Some(wit) = &candidate.interface_wit else {
             return Ok(Vec::new());
         };
-        let new = parse_wit(wit).map_err(|e| e.within("wit_world"))?;
+        let new = parse_wit(wit).map_err(|e| e.within("interface_wit"))?;
         let package = match candidate.kind {
             ModuleKind::Component => new.name()?.0,
             _ => PackageName::new(format!("module:{}", candidate.name))?,
@@ -128,8 +128,8 @@ impl InterfaceService {
         history.sort_by(|a, b| a.version.cmp(&b.version));
         let history = history
             .iter()
-            .filter_map(|m| m.wit_world.as_deref())
-            .map(|w| parse_wit(w).map_err(|e| e.within("stored wit_world")))
+            .filter_map(|m| m.interface_wit.as_deref())
+            .map(|w| parse_wit(w).map_err(|e| e.within("stored interface_wit")))
             .collect::<Result<Vec<_>>>()?;
         let findings = check(mode, &history, &new, &self.options);
         if findings.is_empty() {
@@ -145,6 +145,31 @@ impl InterfaceService {
                 findings: findings.iter().map(ToString::to_string).collect(),
             }),
         }
+    }
+
+    /// Register a module version: take its interface from the binary (when
+    /// `module.interface_wit` is unset), check it against the module's earlier
+    /// versions ([`InterfaceService::check_module_version`]), then store
+    /// blob and row ([`crate::storage::store_module_version`]). A refused
+    /// check stores nothing. Returns the stored version.
+    pub async fn register_module_version(
+        &self,
+        storage: &dyn crate::storage::ModuleStorage,
+        modules: &dyn crate::repository::ModuleRepository,
+        mut module: WasmModule,
+        bytes: bytes::Bytes,
+        caller: &Caller,
+        override_: Option<&Override>,
+    ) -> Result<WasmModule> {
+        use crate::repository::ModuleRepositoryExt;
+        if module.interface_wit.is_none() {
+            module.interface_wit = Some(super::extract_wit(&bytes)?);
+        }
+        let earlier = modules.versions(&module.name).await?;
+        self.check_module_version(&module, &earlier, caller, override_)
+            .await?;
+        crate::storage::store_module_version(storage, modules, &module, bytes).await?;
+        Ok(module)
     }
 
     /// Approve a version (admins only); the first approval is kept.
