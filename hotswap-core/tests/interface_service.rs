@@ -254,7 +254,10 @@ fn registration_extracts_the_interface_and_refuses_breaking_versions() {
             .unwrap();
         let wit = stored.interface_wit.clone().unwrap();
         assert!(wit.contains("greet: func(name: string) -> string"), "{wit}");
-        assert_eq!(modules.get(stored.id).await.unwrap().interface_wit, Some(wit));
+        assert_eq!(
+            modules.get(stored.id).await.unwrap().interface_wit,
+            Some(wit)
+        );
 
         // A same-interface version registers; one whose interface lost a
         // function is refused before anything is stored.

@@ -27,7 +27,9 @@ pub use limits::{
     MAX_TIMEOUT_MS, MIN_STACK_BYTES, ResourceLimits, WASM_PAGE_BYTES,
 };
 pub(crate) use module::validate_actor;
-pub use module::{Export, Import, ItemKind, MAX_ACTOR_LEN, ModuleKind, WasiVersion, WasmModule};
+pub use module::{
+    Export, Import, InterfaceOverride, ItemKind, MAX_ACTOR_LEN, ModuleKind, WasiVersion, WasmModule,
+};
 pub use names::{MAX_MODULE_NAME_LEN, ModuleName, Region};
 pub use node::{
     EdgeNode, Heartbeat, LoadedVersion, MAX_NODE_NAME_LEN, NodeCapabilities, NodeMetrics,

@@ -118,6 +118,10 @@ pub struct WasmModule {
     /// earlier versions' under the package's compatibility mode.
     #[serde(default)]
     pub interface_wit: Option<String>,
+    /// An admin's decision to register this version although its interface
+    /// breaks the package's compatibility mode.
+    #[serde(default)]
+    pub interface_override: Option<InterfaceOverride>,
     /// Limits applied to calls unless a deployment overrides them.
     #[serde(default)]
     pub limits: ResourceLimits,
@@ -128,6 +132,18 @@ pub struct WasmModule {
     pub created_at: DateTime<Utc>,
     /// Who registered it (a user or token subject).
     pub created_by: String,
+}
+
+/// Who registered a version whose interface broke its package's mode,
+/// why, and what it broke.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceOverride {
+    /// The admin.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+    /// The findings that were overridden, one line each.
+    pub findings: Vec<String>,
 }
 
 /// The longest `created_by` accepted.
@@ -160,6 +176,7 @@ impl WasmModule {
             imports: Vec::new(),
             wit_world: None,
             interface_wit: None,
+            interface_override: None,
             limits: ResourceLimits::default(),
             labels: Labels::new(),
             created_at,

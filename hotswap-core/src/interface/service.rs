@@ -151,7 +151,8 @@ impl InterfaceService {
     /// `module.interface_wit` is unset), check it against the module's earlier
     /// versions ([`InterfaceService::check_module_version`]), then store
     /// blob and row ([`crate::storage::store_module_version`]). A refused
-    /// check stores nothing. Returns the stored version.
+    /// check stores nothing; an admin's override is recorded on the version
+    /// (`interface_override`). Returns the stored version.
     pub async fn register_module_version(
         &self,
         storage: &dyn crate::storage::ModuleStorage,
@@ -166,8 +167,16 @@ impl InterfaceService {
             module.interface_wit = Some(super::extract_wit(&bytes)?);
         }
         let earlier = modules.versions(&module.name).await?;
-        self.check_module_version(&module, &earlier, caller, override_)
+        let overridden = self
+            .check_module_version(&module, &earlier, caller, override_)
             .await?;
+        if let (Some(o), false) = (override_, overridden.is_empty()) {
+            module.interface_override = Some(crate::domain::InterfaceOverride {
+                by: caller.name.clone(),
+                reason: o.reason.clone(),
+                findings: overridden.iter().map(ToString::to_string).collect(),
+            });
+        }
         crate::storage::store_module_version(storage, modules, &module, bytes).await?;
         Ok(module)
     }
