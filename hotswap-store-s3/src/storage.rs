@@ -122,9 +122,11 @@ impl ModuleStorage for ObjectStorage {
             }
             Err(e) => return Err(self.error(e)),
         };
-        // A stored blob is compressed, so one larger than the raw cap is
-        // damaged (or foreign): refuse it before reading it into memory.
-        let cap = self.codec.max_raw_bytes as u64 + 1024;
+        // Brotli never grows input by more than a few bytes per 64 KiB
+        // block, so a blob well beyond the raw cap is damaged (or foreign):
+        // refuse it before reading it into memory.
+        let raw_cap = self.codec.max_raw_bytes as u64;
+        let cap = raw_cap + raw_cap / 100 + 4096;
         if found.meta.size > cap {
             return Err(Error::Corrupt {
                 what: format!("blob {digest}"),
