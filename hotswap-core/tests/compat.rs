@@ -169,6 +169,13 @@ fn world_imports_and_exports() {
     // The new version needs more from its host: old hosts break it.
     assert_eq!(rules(&backward(&a, &more, &o)), ["added_import"]);
     assert!(forward(&a, &more, &o).is_empty());
+    // Dropping the imported interface altogether needs less: compatible.
+    let standalone = parse_wit(&format!(
+        "package t:p@1.0.1;\ninterface api {{\n{BASE}\n}}\nworld w {{\n  export api;\n}}\n"
+    ))
+    .unwrap();
+    assert!(backward(&a, &standalone, &o).is_empty());
+    assert_eq!(rules(&forward(&a, &standalone, &o)), ["added_import"]);
 }
 
 #[test]

@@ -11,12 +11,16 @@ pub(crate) fn check(old: &Surface, new: &Surface) -> Vec<Break> {
     for (name, iface) in &old.interfaces {
         let path = format!("{}/{name}", old.package);
         let Some(now) = new.interfaces.get(name) else {
-            out.push(Break::new(
-                "removed_export",
-                path,
-                Some("interface".into()),
-                None,
-            ));
+            // An interface only imported is the host's side: needing less
+            // of it breaks no one (the worlds' imports are compared below).
+            if !iface.imported_only {
+                out.push(Break::new(
+                    "removed_export",
+                    path,
+                    Some("interface".into()),
+                    None,
+                ));
+            }
             continue;
         };
         if !iface.imported_only {
