@@ -14,7 +14,7 @@ use hotswap_core::{Error, Result};
 use sqlx::{Any, Transaction};
 
 use crate::nodes::revision;
-use crate::query::Sql;
+use crate::query::{Row, Sql};
 use crate::{SqlStore, from_doc, is_unique_violation, tag, to_doc};
 
 const TABLE: &str = "deployments";
@@ -85,6 +85,19 @@ impl SqlStore {
     }
 }
 
+/// The columns of a deployment's row (the lease columns are written only
+/// by the lease operations).
+fn row(d: &ModuleDeployment) -> Result<Row> {
+    Ok(vec![
+        ("id", d.id.to_string().into()),
+        ("module", d.module.to_string().into()),
+        ("phase", tag(&d.phase)?.into()),
+        ("environment", tag(&d.environment)?.into()),
+        ("revision", revision(d.revision)?.into()),
+        ("doc", to_doc(d)?.into()),
+    ])
+}
+
 /// A time as the database stores it: microseconds since the epoch.
 fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
@@ -104,18 +117,7 @@ impl DeploymentRepository for SqlStore {
         deployment.validate()?;
         let mut stored = deployment.clone();
         stored.revision = 1;
-        let mut sql = Sql::new(
-            "INSERT INTO deployments (id, module, phase, environment, revision, doc) VALUES (",
-        );
-        let params = [
-            sql.arg(stored.id.to_string()),
-            sql.arg(stored.module.to_string()),
-            sql.arg(tag(&stored.phase)?),
-            sql.arg(tag(&stored.environment)?),
-            sql.arg(1),
-            sql.arg(to_doc(&stored)?),
-        ];
-        sql.push(&params.join(", ")).push(")");
+        let sql = Sql::insert(TABLE, row(&stored)?);
         // The insert comes first, so the transaction holds the write lock
         // from its first statement.
         let mut tx = self.begin().await?;
@@ -174,21 +176,12 @@ impl DeploymentRepository for SqlStore {
         deployment.validate()?;
         let mut stored = deployment.clone();
         stored.revision = deployment.revision.saturating_add(1);
-        let mut sql = Sql::new("UPDATE deployments SET ");
-        let set = format!(
-            "module = {}, phase = {}, environment = {}, revision = {}, doc = {}",
-            sql.arg(stored.module.to_string()),
-            sql.arg(tag(&stored.phase)?),
-            sql.arg(tag(&stored.environment)?),
-            sql.arg(revision(stored.revision)?),
-            sql.arg(to_doc(&stored)?),
+        let sql = Sql::compare_and_set(
+            TABLE,
+            row(&stored)?,
+            deployment.id.to_string(),
+            revision(deployment.revision)?,
         );
-        let cond = format!(
-            " WHERE id = {} AND revision = {}",
-            sql.arg(deployment.id.to_string()),
-            sql.arg(revision(deployment.revision)?)
-        );
-        sql.push(&set).push(&cond);
         // Compare-and-set first: the state and the events commit together
         // or not at all.
         let mut tx = self.begin().await?;

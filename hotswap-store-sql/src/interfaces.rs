@@ -28,13 +28,12 @@ impl InterfaceRegistry for SqlStore {
         interface.validate()?;
         let sql = Sql::insert(
             TABLE,
-            &["id", "package", "version", "approved", "doc"],
             vec![
-                interface.id.to_string().into(),
-                interface.package.to_string().into(),
-                version_column(interface.version.as_ref()).into(),
-                i64::from(interface.approval.is_some()).into(),
-                to_doc(interface)?.into(),
+                ("id", interface.id.to_string().into()),
+                ("package", interface.package.to_string().into()),
+                ("version", version_column(interface.version.as_ref()).into()),
+                ("approved", i64::from(interface.approval.is_some()).into()),
+                ("doc", to_doc(interface)?.into()),
             ],
         );
         self.insert_unique(

@@ -21,15 +21,14 @@ impl ModuleRepository for SqlStore {
         module.validate()?;
         let sql = Sql::insert(
             TABLE,
-            &["id", "name", "version", "kind", "digest", "labels", "doc"],
             vec![
-                module.id.to_string().into(),
-                module.name.to_string().into(),
-                module.version.to_string().into(),
-                tag(&module.kind)?.into(),
-                module.digest.to_string().into(),
-                to_doc(&module.labels)?.into(),
-                to_doc(module)?.into(),
+                ("id", module.id.to_string().into()),
+                ("name", module.name.to_string().into()),
+                ("version", module.version.to_string().into()),
+                ("kind", tag(&module.kind)?.into()),
+                ("digest", module.digest.to_string().into()),
+                ("labels", to_doc(&module.labels)?.into()),
+                ("doc", to_doc(module)?.into()),
             ],
         );
         self.insert_unique(

@@ -5,7 +5,7 @@ use hotswap_core::domain::{EdgeNode, NodeId};
 use hotswap_core::repository::{NodeFilter, NodeRepository, Page, PageRequest, stale_revision};
 use hotswap_core::{Error, Result};
 
-use crate::query::Sql;
+use crate::query::{Row, Sql};
 use crate::{SqlStore, from_doc, is_unique_violation, tag, to_doc};
 
 const TABLE: &str = "edge_nodes";
@@ -26,21 +26,7 @@ impl NodeRepository for SqlStore {
         node.validate()?;
         let mut stored = node.clone();
         stored.revision = 1;
-        let sql = Sql::insert(
-            TABLE,
-            &[
-                "id", "name", "region", "status", "revision", "labels", "doc",
-            ],
-            vec![
-                stored.id.to_string().into(),
-                stored.name.clone().into(),
-                stored.region.to_string().into(),
-                tag(&stored.status)?.into(),
-                1.into(),
-                to_doc(&stored.labels)?.into(),
-                to_doc(&stored)?.into(),
-            ],
-        );
+        let sql = Sql::insert(TABLE, row(&stored)?);
         self.insert_unique(
             &sql,
             (TABLE, KIND),
@@ -92,22 +78,12 @@ impl NodeRepository for SqlStore {
         node.validate()?;
         let mut stored = node.clone();
         stored.revision = node.revision.saturating_add(1);
-        let mut sql = Sql::new("UPDATE edge_nodes SET ");
-        let set = format!(
-            "name = {}, region = {}, status = {}, revision = {}, labels = {}, doc = {}",
-            sql.arg(stored.name.clone()),
-            sql.arg(stored.region.to_string()),
-            sql.arg(tag(&stored.status)?),
-            sql.arg(revision(stored.revision)?),
-            sql.arg(to_doc(&stored.labels)?),
-            sql.arg(to_doc(&stored)?),
+        let sql = Sql::compare_and_set(
+            TABLE,
+            row(&stored)?,
+            node.id.to_string(),
+            revision(node.revision)?,
         );
-        let cond = format!(
-            " WHERE id = {} AND revision = {}",
-            sql.arg(node.id.to_string()),
-            sql.arg(revision(node.revision)?)
-        );
-        sql.push(&set).push(&cond);
         let done = match sql.query().execute(&self.pool).await {
             Ok(done) => done,
             // The id exists (the update names it), so the name is taken.
@@ -130,6 +106,19 @@ impl NodeRepository for SqlStore {
     async fn delete(&self, id: NodeId) -> Result<()> {
         self.delete_by_id((TABLE, KIND), id).await
     }
+}
+
+/// The columns of a node's row.
+fn row(n: &EdgeNode) -> Result<Row> {
+    Ok(vec![
+        ("id", n.id.to_string().into()),
+        ("name", n.name.clone().into()),
+        ("region", n.region.to_string().into()),
+        ("status", tag(&n.status)?.into()),
+        ("revision", revision(n.revision)?.into()),
+        ("labels", to_doc(&n.labels)?.into()),
+        ("doc", to_doc(n)?.into()),
+    ])
 }
 
 /// A revision as the database stores it.

@@ -29,6 +29,9 @@ impl From<i64> for Arg {
     }
 }
 
+/// The columns of a row and their values, derived from an entity.
+pub(crate) type Row = Vec<(&'static str, Arg)>;
+
 /// A statement under construction.
 #[derive(Debug, Default)]
 pub(crate) struct Sql {
@@ -45,13 +48,31 @@ impl Sql {
     }
 
     /// `INSERT INTO table (columns) VALUES (values)`.
-    pub(crate) fn insert(table: &str, columns: &[&str], values: Vec<Arg>) -> Self {
+    pub(crate) fn insert(table: &str, row: Row) -> Self {
+        let columns: Vec<&str> = row.iter().map(|(c, _)| *c).collect();
         let mut sql = Self::new(&format!(
             "INSERT INTO {table} ({}) VALUES (",
             columns.join(", ")
         ));
-        let params: Vec<String> = values.into_iter().map(|v| sql.arg(v)).collect();
+        let params: Vec<String> = row.into_iter().map(|(_, v)| sql.arg(v)).collect();
         sql.push(&params.join(", ")).push(")");
+        sql
+    }
+
+    /// `UPDATE table SET row WHERE id = id AND revision = revision`: the
+    /// compare-and-set of a row carrying a revision.
+    pub(crate) fn compare_and_set(table: &str, row: Row, id: String, revision: i64) -> Self {
+        let mut sql = Self::new(&format!("UPDATE {table} SET "));
+        let set: Vec<String> = row
+            .into_iter()
+            .map(|(c, v)| format!("{c} = {}", sql.arg(v)))
+            .collect();
+        let cond = format!(
+            " WHERE id = {} AND revision = {}",
+            sql.arg(id),
+            sql.arg(revision)
+        );
+        sql.push(&set.join(", ")).push(&cond);
         sql
     }
 
