@@ -13,7 +13,7 @@ use super::{
 };
 use crate::domain::{ModuleKind, WasmModule};
 use crate::error::{Error, Result};
-use crate::repository::PageRequest;
+use crate::repository::all_items;
 
 /// Who is calling, as the HTTP layer authenticated them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -213,18 +213,13 @@ impl InterfaceService {
             package: Some(package.clone()),
             approved: None,
         };
-        let mut versions = Vec::new();
-        let mut page = PageRequest::first(crate::repository::MAX_PAGE_LIMIT);
-        loop {
-            let p = self.registry.list(&filter, &page).await?;
-            versions.extend(p.items);
-            match p.next {
-                Some(next) => page = PageRequest::after(crate::repository::MAX_PAGE_LIMIT, next),
-                None => break,
-            }
-        }
-        // Registration order is id order (UUIDv7): oldest first.
-        versions.sort_by_key(|v| v.id);
+        // Lists are ordered by (package, id), and ids (UUIDv7) by
+        // registration: one package's list is oldest first.
+        let versions = all_items(|page| {
+            let filter = &filter;
+            async move { self.registry.list(filter, &page).await }
+        })
+        .await?;
         versions
             .iter()
             .map(|v| parse_wit(&v.wit).map_err(|e| e.within("stored interface")))

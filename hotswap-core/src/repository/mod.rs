@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 pub use filters::{DeploymentFilter, ModuleFilter, NodeFilter};
 pub(crate) use paging::page_in_memory;
 pub use paging::{
-    DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, PageRequest, decode_cursor, encode_cursor,
+    DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, PageRequest, all_items, decode_cursor, encode_cursor,
 };
 
 use crate::domain::{
@@ -214,16 +214,11 @@ pub trait ModuleRepositoryExt: ModuleRepository {
     /// Every version of `name`, highest semver first.
     async fn versions(&self, name: &ModuleName) -> Result<Vec<WasmModule>> {
         let filter = ModuleFilter::name(name.clone());
-        let mut page = PageRequest::first(MAX_PAGE_LIMIT);
-        let mut all = Vec::new();
-        loop {
-            let p = self.list(&filter, &page).await?;
-            all.extend(p.items);
-            match p.next {
-                Some(next) => page = PageRequest::after(MAX_PAGE_LIMIT, next),
-                None => break,
-            }
-        }
+        let mut all = all_items(|page| {
+            let filter = &filter;
+            async move { self.list(filter, &page).await }
+        })
+        .await?;
         all.sort_by(|a, b| b.version.cmp(&a.version));
         Ok(all)
     }

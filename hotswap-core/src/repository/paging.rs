@@ -113,6 +113,25 @@ pub fn decode_cursor(cursor: &str, parts: usize) -> Result<Vec<String>> {
 
 /// Page through `items` in memory: sort by `key`, keep those after the
 /// cursor, take a page. Used by the in-memory repositories.
+/// Every item of a list, fetched in pages of [`MAX_PAGE_LIMIT`], in list
+/// order. `fetch` lists one page.
+pub async fn all_items<T, F, Fut>(mut fetch: F) -> Result<Vec<T>>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>>>,
+{
+    let mut items = Vec::new();
+    let mut page = PageRequest::first(MAX_PAGE_LIMIT);
+    loop {
+        let p = fetch(page).await?;
+        items.extend(p.items);
+        match p.next {
+            Some(next) => page = PageRequest::after(MAX_PAGE_LIMIT, next),
+            None => return Ok(items),
+        }
+    }
+}
+
 pub(crate) fn page_in_memory<T: Clone>(
     items: impl Iterator<Item = T>,
     page: &PageRequest,
