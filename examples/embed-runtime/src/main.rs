@@ -24,6 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or("usage: embed-runtime <folder> [listen address]")?,
     );
     let listen = args.next().unwrap_or_else(|| "127.0.0.1:8080".into());
+    std::fs::create_dir_all(&dir)?;
 
     let runtime = WasmtimeRuntime::new(WasmtimeConfig::default())?;
     let host = Arc::new(EdgeHost::new(Arc::new(runtime), EdgeHostConfig::default()));
