@@ -5,6 +5,7 @@ pub mod clock;
 pub mod control;
 pub mod domain;
 pub mod edge;
+pub mod env;
 pub mod error;
 pub mod inspect;
 pub mod interface;

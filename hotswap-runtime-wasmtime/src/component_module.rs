@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value};
+use hotswap_core::runtime::kit::{self as call, Export, Exports, Gate, WasiInput};
 use hotswap_core::runtime::{
     CallOutput, CompiledModule, FunctionSignature, Invocation, InvokeNow, Param,
 };
@@ -14,9 +15,7 @@ use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Val};
 
-use crate::call::{self, Export, Exports};
 use crate::errors::{call_error, instantiate_error, wasi_exit};
-use crate::gate::Gate;
 use crate::limiter::{Limiter, Plain, WasiP2};
 use crate::shared::Shared;
 use crate::values::{component_type, from_component, to_component};
@@ -176,11 +175,14 @@ impl ComponentModule {
         &self,
         pre: &InstancePre<WasiP2>,
         export: &Export<ComponentExportIndex>,
-        command: bool,
-        stdin: bytes::Bytes,
-        args: Vec<Value>,
+        input: WasiInput,
         call: &Invocation,
     ) -> Result<CallOutput> {
+        let WasiInput {
+            command,
+            stdin,
+            args,
+        } = input;
         let params = args
             .into_iter()
             .map(to_component)
@@ -245,10 +247,9 @@ impl CompiledModule for ComponentModule {
             return InvokeNow::Later(call);
         }
         call::invoke_now(
-            &self.shared,
-            &self.gate,
             &self.exports,
             call,
+            || self.shared.try_enter(&self.gate),
             |export, args| self.call_plain(pre, export, args),
         )
     }
@@ -274,17 +275,9 @@ impl CompiledModule for ComponentModule {
                 self.call_plain(pre, export, args)
             }
             ComponentPre::Wasi(pre) => {
-                let (stdin, args) = if command {
-                    (call::stdin(&call)?, Vec::new())
-                } else {
-                    (
-                        bytes::Bytes::new(),
-                        call::arguments(&export.signature, call.input.clone())?,
-                    )
-                };
+                let input = WasiInput::of(&export.signature, &call, command)?;
                 let _slots = self.shared.enter(&self.gate).await?;
-                self.call_wasi(pre, export, command, stdin, args, &call)
-                    .await
+                self.call_wasi(pre, export, input, &call).await
             }
         }
     }

@@ -67,36 +67,22 @@ impl WasmtimeConfig {
     /// `HOTSWAP_WASMTIME_ARTIFACT_DIR` and `HOTSWAP_WASMTIME_ENV_ALLOWLIST`
     /// (comma-separated). A malformed value is an error naming the variable.
     pub fn from_env() -> Result<Self> {
+        use hotswap_core::env;
         let mut c = Self::default();
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let flag = |name: &str, v: String| match v.as_str() {
-            "1" | "true" | "yes" => Ok(true),
-            "0" | "false" | "no" => Ok(false),
-            _ => Err(Error::invalid(name, format!("{v:?} is not true or false"))),
-        };
-        if let Some(v) = var("HOTSWAP_WASMTIME_POOLING") {
-            c.pooling = flag("HOTSWAP_WASMTIME_POOLING", v)?;
+        if let Some(v) = env::flag("HOTSWAP_WASMTIME_POOLING")? {
+            c.pooling = v;
         }
-        if let Some(v) = var("HOTSWAP_WASMTIME_FUEL") {
-            c.fuel = flag("HOTSWAP_WASMTIME_FUEL", v)?;
+        if let Some(v) = env::flag("HOTSWAP_WASMTIME_FUEL")? {
+            c.fuel = v;
         }
-        if let Some(v) = var("HOTSWAP_WASMTIME_MAX_INSTANCES") {
-            c.max_instances = v.parse().map_err(|_| {
-                Error::invalid(
-                    "HOTSWAP_WASMTIME_MAX_INSTANCES",
-                    format!("{v:?} is not a count"),
-                )
-            })?;
+        if let Some(v) = env::parse("HOTSWAP_WASMTIME_MAX_INSTANCES", "a count")? {
+            c.max_instances = v;
         }
-        if let Some(v) = var("HOTSWAP_WASMTIME_ARTIFACT_DIR") {
+        if let Some(v) = env::var("HOTSWAP_WASMTIME_ARTIFACT_DIR") {
             c.artifact_dir = Some(PathBuf::from(v));
         }
-        if let Some(v) = var("HOTSWAP_WASMTIME_ENV_ALLOWLIST") {
-            c.env_allowlist = v
-                .split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect();
+        if let Some(v) = env::list("HOTSWAP_WASMTIME_ENV_ALLOWLIST") {
+            c.env_allowlist = v;
         }
         c.validate()?;
         Ok(c)

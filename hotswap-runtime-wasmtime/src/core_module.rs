@@ -6,15 +6,14 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value, ValueType};
+use hotswap_core::runtime::kit::{self as call, Export, Exports, Gate, WasiInput};
 use hotswap_core::runtime::{
     CallOutput, CompiledModule, FunctionSignature, Invocation, InvokeNow, Param,
 };
 use hotswap_core::{Error, Result};
 use wasmtime::{ExternType, InstancePre, Module, ModuleExport, ValRaw};
 
-use crate::call::{self, Export, Exports};
 use crate::errors::{call_error, instantiate_error, wasi_exit};
-use crate::gate::Gate;
 use crate::limiter::{Limiter, Plain, WasiP1};
 use crate::shared::Shared;
 use crate::values::{core_type, from_core, to_core};
@@ -22,32 +21,6 @@ use crate::values::{core_type, from_core, to_core};
 pub(crate) enum CorePre {
     Plain(InstancePre<Plain>),
     Wasi(InstancePre<WasiP1>),
-}
-
-/// The checked input of a call on a WASI module: a command (`_start`)
-/// takes stdin, a function takes arguments.
-struct WasiInput {
-    command: bool,
-    stdin: bytes::Bytes,
-    args: Vec<Value>,
-}
-
-impl WasiInput {
-    fn of(export: &Export<ModuleExport>, call: &Invocation) -> Result<Self> {
-        if call.function == "_start" {
-            Ok(Self {
-                command: true,
-                stdin: call::stdin(call)?,
-                args: Vec::new(),
-            })
-        } else {
-            Ok(Self {
-                command: false,
-                stdin: bytes::Bytes::new(),
-                args: call::arguments(&export.signature, call.input.clone())?,
-            })
-        }
-    }
 }
 
 /// A compiled core module version.
@@ -229,10 +202,9 @@ impl CompiledModule for CoreModule {
             return InvokeNow::Later(call);
         };
         call::invoke_now(
-            &self.shared,
-            &self.gate,
             self.exports(),
             call,
+            || self.shared.try_enter(&self.gate),
             |export, args| self.call_plain(pre, export, &args),
         )
     }
@@ -247,7 +219,7 @@ impl CompiledModule for CoreModule {
                 self.call_plain(pre, export, &args)
             }
             CorePre::Wasi(pre) => {
-                let input = WasiInput::of(export, &call)?;
+                let input = WasiInput::of(&export.signature, &call, call.function == "_start")?;
                 let _slots = self.shared.enter(&self.gate).await?;
                 self.call_wasi(pre, export, input, &call).await
             }

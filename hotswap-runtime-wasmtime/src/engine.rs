@@ -1,10 +1,12 @@
 //! The shared engine: pooling allocator with fallback, and the epoch ticker.
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use hotswap_core::{Error, Result};
+use sha2::{Digest as _, Sha256};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::WasmtimeConfig;
@@ -86,4 +88,26 @@ impl Drop for EpochTicker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// Feeds `Hash` input into SHA-256, so the engine key is stable across
+/// processes (std's hashers promise no such thing).
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn finish(&self) -> u64 {
+        0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+/// The artifact-cache key: SHA-256 of wasmtime's precompile-compatibility
+/// hash.
+pub(crate) fn engine_key(engine: &Engine) -> [u8; 32] {
+    let mut h = Sha256Hasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut h);
+    h.0.finalize().into()
 }

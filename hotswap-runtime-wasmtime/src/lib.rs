@@ -1,13 +1,10 @@
 #![doc = include_str!("../README.md")]
 
-mod artifacts;
-mod call;
 mod component_module;
 mod config;
 mod core_module;
 mod engine;
 mod errors;
-mod gate;
 mod limiter;
 mod runtime;
 mod shared;
@@ -15,4 +12,5 @@ mod values;
 
 pub use config::WasmtimeConfig;
 pub use engine::Allocator;
-pub use runtime::{CompileCounters, WasmtimeRuntime};
+pub use hotswap_core::runtime::kit::CompileCounters;
+pub use runtime::WasmtimeRuntime;

@@ -1,49 +1,26 @@
 //! [`WasmtimeRuntime`]: the [`RuntimeHost`] on wasmtime.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use hotswap_core::domain::{Digest, ModuleKind, RuntimeKind, WasiVersion};
 use hotswap_core::inspect::{InspectOptions, inspect};
+use hotswap_core::runtime::kit::{
+    ArtifactCache, CompileCache, CompileCounters, Compiler, Gate, off_the_hot_path,
+};
 use hotswap_core::runtime::{CompiledModule, ModuleSource, RuntimeCapabilities, RuntimeHost};
 use hotswap_core::{Error, Result};
 use wasmtime::component::Component;
 use wasmtime::{Linker, Module};
 
 use crate::WasmtimeConfig;
-use crate::artifacts::ArtifactCache;
 use crate::component_module::{ComponentModule, ComponentPre};
 use crate::core_module::{CoreModule, CorePre};
-use crate::engine::{Allocator, EpochTicker, build_engine};
+use crate::engine::{Allocator, EpochTicker, build_engine, engine_key};
 use crate::errors::compile_error;
-use crate::gate::Gate;
 use crate::limiter::{Plain, WasiP1, WasiP2};
 use crate::shared::Shared;
-
-/// Counts of what compile calls did; for tests and metrics.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CompileCounters {
-    /// Modules compiled from bytes.
-    pub compiled: u64,
-    /// Modules loaded from an on-disk artifact.
-    pub artifact_loads: u64,
-    /// Artifacts found stale, damaged or foreign, and discarded.
-    pub artifact_rejects: u64,
-    /// Modules reused from the in-memory cache.
-    pub memory_hits: u64,
-}
-
-#[derive(Debug, Default)]
-struct Counters {
-    compiled: AtomicU64,
-    artifact_loads: AtomicU64,
-    artifact_rejects: AtomicU64,
-    memory_hits: AtomicU64,
-}
 
 #[derive(Clone)]
 enum Compiled {
@@ -61,10 +38,8 @@ struct Linkers {
 struct Inner {
     shared: Arc<Shared>,
     allocator: Allocator,
-    artifacts: ArtifactCache,
+    cache: CompileCache<Compiled>,
     linkers: Linkers,
-    memory: Mutex<(HashMap<Digest, Compiled>, VecDeque<Digest>)>,
-    counters: Counters,
     _ticker: EpochTicker,
 }
 
@@ -97,12 +72,15 @@ impl WasmtimeRuntime {
         config.validate()?;
         let (engine, allocator) = build_engine(&config)?;
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)?;
-        let artifacts = ArtifactCache::new(config.artifact_dir.clone(), &engine).map_err(|e| {
-            Error::invalid(
-                "artifact_dir",
-                format!("cannot create the artifact folder: {e}"),
-            )
-        })?;
+        let artifacts =
+            ArtifactCache::new(config.artifact_dir.clone(), engine_key(&engine), "cwasm").map_err(
+                |e| {
+                    Error::invalid(
+                        "artifact_dir",
+                        format!("cannot create the artifact folder: {e}"),
+                    )
+                },
+            )?;
         let mut core_wasi = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_async(&mut core_wasi, |d: &mut WasiP1| &mut d.wasi)
             .map_err(linker_error)?;
@@ -114,6 +92,7 @@ impl WasmtimeRuntime {
             component_plain: wasmtime::component::Linker::new(&engine),
             component_wasi,
         };
+        let config_entries = config.memory_cache_entries;
         let shared = Arc::new(Shared {
             engine_gate: Gate::new("max_instances", config.max_instances, config.queue_capacity),
             engine,
@@ -123,10 +102,8 @@ impl WasmtimeRuntime {
             inner: Arc::new(Inner {
                 shared,
                 allocator,
-                artifacts,
+                cache: CompileCache::new(artifacts, config_entries),
                 linkers,
-                memory: Mutex::default(),
-                counters: Counters::default(),
                 _ticker: ticker,
             }),
         })
@@ -144,18 +121,12 @@ impl WasmtimeRuntime {
 
     /// Where a version's artifact is cached on disk, if anywhere.
     pub fn artifact_path(&self, digest: &Digest) -> Option<std::path::PathBuf> {
-        self.inner.artifacts.path(digest)
+        self.inner.cache.artifacts().path(digest)
     }
 
     /// What compile calls have done so far.
     pub fn counters(&self) -> CompileCounters {
-        let c = &self.inner.counters;
-        CompileCounters {
-            compiled: c.compiled.load(Ordering::Relaxed),
-            artifact_loads: c.artifact_loads.load(Ordering::Relaxed),
-            artifact_rejects: c.artifact_rejects.load(Ordering::Relaxed),
-            memory_hits: c.memory_hits.load(Ordering::Relaxed),
-        }
+        self.inner.cache.counters()
     }
 
     fn compile_blocking(&self, source: ModuleSource) -> Result<Arc<dyn CompiledModule>> {
@@ -178,7 +149,7 @@ impl WasmtimeRuntime {
                 "this runtime does not meter fuel; enable WasmtimeConfig::fuel or leave fuel out",
             ));
         }
-        let compiled = self.load_or_compile(&source.bytes, &source.digest)?;
+        let compiled = inner.cache.get(&source.bytes, &source.digest, self)?;
         let engine = &inner.shared.engine;
         let shared = inner.shared.clone();
         let imports = |e: wasmtime::Error| Error::invalid("imports", format!("{e:#}"));
@@ -238,103 +209,30 @@ impl WasmtimeRuntime {
             }
         })
     }
+}
 
-    /// The compiled code of `digest`: from memory, from a verified artifact,
-    /// or compiled from `bytes` now (after checking them against `digest`
-    /// and validating them) and then cached in both.
-    fn load_or_compile(&self, bytes: &[u8], digest: &Digest) -> Result<Compiled> {
-        let inner = &self.inner;
-        if let Some(hit) = inner
-            .memory
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .0
-            .get(digest)
-        {
-            inner.counters.memory_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(hit.clone());
-        }
-        let engine = &inner.shared.engine;
-        let mut rejected = false;
-        let mut compiled = None;
-        if let Some(path) = inner.artifacts.load(digest, &mut rejected) {
-            match deserialize(engine, &path) {
-                Ok(c) => {
-                    inner
-                        .counters
-                        .artifact_loads
-                        .fetch_add(1, Ordering::Relaxed);
-                    compiled = Some(c);
-                }
-                Err(e) => {
-                    tracing::warn!(%digest, reason = %e, "discarding an artifact this engine cannot load");
-                    inner.artifacts.discard(digest);
-                    rejected = true;
-                }
-            }
-        }
-        if rejected {
-            inner
-                .counters
-                .artifact_rejects
-                .fetch_add(1, Ordering::Relaxed);
-        }
-        let compiled = match compiled {
-            Some(c) => c,
-            None => self.compile_bytes(bytes, digest)?,
-        };
-        self.remember(digest, &compiled);
-        Ok(compiled)
+impl Compiler<Compiled> for WasmtimeRuntime {
+    fn load(&self, artifact: &std::path::Path) -> std::result::Result<Compiled, String> {
+        deserialize(&self.inner.shared.engine, artifact).map_err(|e| e.to_string())
     }
 
-    fn compile_bytes(&self, bytes: &[u8], digest: &Digest) -> Result<Compiled> {
-        let inner = &self.inner;
-        let actual = Digest::of(bytes);
-        if actual != *digest {
-            return Err(Error::DigestMismatch {
-                expected: *digest,
-                actual,
-            });
-        }
+    fn compile(&self, bytes: &[u8]) -> Result<Compiled> {
         let info = inspect(bytes, &InspectOptions::default())?;
-        let engine = &inner.shared.engine;
-        let c = match info.kind {
+        let engine = &self.inner.shared.engine;
+        Ok(match info.kind {
             ModuleKind::Core => Compiled::Core(Module::new(engine, bytes).map_err(compile_error)?),
             ModuleKind::Component => {
                 Compiled::Component(Component::new(engine, bytes).map_err(compile_error)?)
             }
-        };
-        inner.counters.compiled.fetch_add(1, Ordering::Relaxed);
-        if inner.artifacts.dir().is_some() {
-            let artifact = match &c {
-                Compiled::Core(m) => m.serialize(),
-                Compiled::Component(c) => c.serialize(),
-            };
-            let stored = artifact
-                .map_err(|e| e.to_string())
-                .and_then(|a| inner.artifacts.store(digest, &a).map_err(|e| e.to_string()));
-            if let Err(reason) = stored {
-                tracing::warn!(%digest, %reason, "cannot write the precompiled artifact");
-            }
-        }
-        Ok(c)
+        })
     }
 
-    fn remember(&self, digest: &Digest, compiled: &Compiled) {
-        let capacity = self.inner.shared.config.memory_cache_entries;
-        if capacity == 0 {
-            return;
+    fn serialize(&self, compiled: &Compiled) -> std::result::Result<Vec<u8>, String> {
+        match compiled {
+            Compiled::Core(m) => m.serialize(),
+            Compiled::Component(c) => c.serialize(),
         }
-        let mut memory = self.inner.memory.lock().unwrap_or_else(|p| p.into_inner());
-        let (map, order) = &mut *memory;
-        if map.insert(*digest, compiled.clone()).is_none() {
-            order.push_back(*digest);
-            while order.len() > capacity {
-                if let Some(old) = order.pop_front() {
-                    map.remove(&old);
-                }
-            }
-        }
+        .map_err(|e| e.to_string())
     }
 }
 
@@ -356,20 +254,6 @@ fn deserialize(engine: &wasmtime::Engine, path: &std::path::Path) -> wasmtime::R
             }
             _ => Compiled::Core(Module::deserialize_file(engine, path)?),
         })
-    }
-}
-
-/// Run `f` on tokio's blocking pool when inside a runtime, else inline, so
-/// compiling never stalls an async worker.
-async fn off_the_hot_path<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => handle
-            .spawn_blocking(f)
-            .await
-            .map_err(|e| Error::internal(format!("compile task failed: {e}")))?,
-        Err(_) => f(),
     }
 }
 

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hotswap_core::domain::ResourceLimits;
+use hotswap_core::runtime::kit::{Gate, Slot};
 use hotswap_core::{Error, Result};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::WasiCtxBuilder;
@@ -11,7 +12,6 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
 use crate::WasmtimeConfig;
 use crate::errors::CallLimits;
-use crate::gate::{Gate, Slot};
 use crate::limiter::HasLimiter;
 
 #[derive(Debug)]

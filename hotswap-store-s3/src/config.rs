@@ -120,7 +120,7 @@ impl ObjectStorageConfig {
     /// and `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`. For `fs`:
     /// `HOTSWAP_FS_ROOT` (default `./modules`). Any: `HOTSWAP_STORAGE_PREFIX`.
     pub fn from_env() -> Result<Self> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let var = hotswap_core::env::var;
         let backend = match var("HOTSWAP_STORAGE").as_deref().unwrap_or("s3") {
             "s3" => Backend::S3 {
                 bucket: var("HOTSWAP_S3_BUCKET").unwrap_or_else(|| DEFAULT_BUCKET.into()),
@@ -130,16 +130,7 @@ impl ObjectStorageConfig {
                     .unwrap_or_else(|| "us-east-1".into()),
                 access_key_id: var("AWS_ACCESS_KEY_ID"),
                 secret_access_key: var("AWS_SECRET_ACCESS_KEY"),
-                allow_http: match var("HOTSWAP_S3_ALLOW_HTTP").as_deref() {
-                    None | Some("false" | "0") => false,
-                    Some("true" | "1") => true,
-                    Some(other) => {
-                        return Err(Error::invalid(
-                            "HOTSWAP_S3_ALLOW_HTTP",
-                            format!("{other:?} is not true or false"),
-                        ));
-                    }
-                },
+                allow_http: hotswap_core::env::flag("HOTSWAP_S3_ALLOW_HTTP")?.unwrap_or(false),
             },
             "fs" => Backend::Local {
                 root: var("HOTSWAP_FS_ROOT")

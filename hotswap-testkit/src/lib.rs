@@ -3,6 +3,7 @@
 // Test support: a failed expectation must panic with a clear message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod artifacts;
 pub mod deployments;
 pub mod edge;
 pub mod fixtures;
@@ -63,6 +64,13 @@ impl<T> Backend for Option<T> {
 }
 
 impl Backend for runtime::RuntimeHarness {
+    type Provided = Self;
+    fn provided(self) -> Option<Self> {
+        Some(self)
+    }
+}
+
+impl Backend for artifacts::ArtifactHarness {
     type Provided = Self;
     fn provided(self) -> Option<Self> {
         Some(self)

@@ -2,6 +2,7 @@
 //! functions with a fresh instance per call.
 
 mod call;
+pub mod kit;
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,35 +1,38 @@
-//! What the core and component modules share when preparing a call.
+//! Preparing a call: finding the export and checking the input.
 
 use rustc_hash::FxHashMap;
 
 use bytes::Bytes;
-use hotswap_core::domain::Value;
-use hotswap_core::runtime::{CallInput, CallOutput, FunctionSignature, Invocation, InvokeNow};
-use hotswap_core::{Error, Result};
 
-use crate::gate::Gate;
-use crate::shared::Shared;
+use crate::domain::Value;
+use crate::error::{Error, Result};
+use crate::runtime::{CallInput, CallOutput, FunctionSignature, Invocation, InvokeNow};
 
 /// A callable export and its signature.
 #[derive(Debug, Clone)]
-pub(crate) struct Export<I> {
-    pub(crate) index: I,
-    pub(crate) signature: FunctionSignature,
+pub struct Export<I> {
+    /// How the runtime finds the export quickly.
+    pub index: I,
+    /// Its signature.
+    pub signature: FunctionSignature,
 }
 
 /// The exports of a module by name, and their signatures in order.
 #[derive(Debug)]
-pub(crate) struct Exports<I> {
+pub struct Exports<I> {
     /// Fx-hashed: lookups happen on every call, and the keys are the
     /// module's own export names.
     by_name: FxHashMap<String, Export<I>>,
-    pub(crate) signatures: Vec<FunctionSignature>,
+    /// The signatures, in export order.
+    pub signatures: Vec<FunctionSignature>,
     /// Exports that exist but take or return types a call cannot carry.
     unmappable: Vec<String>,
 }
 
 impl<I: Clone> Exports<I> {
-    pub(crate) fn new(exports: Vec<Export<I>>, unmappable: Vec<String>) -> Self {
+    /// The callable `exports`, and the names of exports whose types a
+    /// call cannot carry.
+    pub fn new(exports: Vec<Export<I>>, unmappable: Vec<String>) -> Self {
         let signatures = exports.iter().map(|e| e.signature.clone()).collect();
         let by_name = exports
             .into_iter()
@@ -44,7 +47,7 @@ impl<I: Clone> Exports<I> {
 
     /// The export `name`, or `NotFound` naming it (or `Invalid` when it
     /// exists with types a call cannot carry).
-    pub(crate) fn get(&self, name: &str) -> Result<&Export<I>> {
+    pub fn get(&self, name: &str) -> Result<&Export<I>> {
         if let Some(e) = self.by_name.get(name) {
             return Ok(e);
         }
@@ -61,7 +64,7 @@ impl<I: Clone> Exports<I> {
 }
 
 /// The arguments of a function call, checked against `signature`.
-pub(crate) fn arguments(signature: &FunctionSignature, input: CallInput) -> Result<Vec<Value>> {
+pub fn arguments(signature: &FunctionSignature, input: CallInput) -> Result<Vec<Value>> {
     match input {
         CallInput::Json(json) => signature.args_from_json(&json),
         CallInput::Values(values) => {
@@ -75,15 +78,11 @@ pub(crate) fn arguments(signature: &FunctionSignature, input: CallInput) -> Resu
                 signature.name
             ),
         )),
-        _ => Err(Error::invalid(
-            "input",
-            "this kind of input is not supported",
-        )),
     }
 }
 
 /// The stdin of a command call, refusing function-call inputs.
-pub(crate) fn stdin(call: &Invocation) -> Result<Bytes> {
+pub fn stdin(call: &Invocation) -> Result<Bytes> {
     match &call.input {
         CallInput::Stdin(bytes) => Ok(bytes.clone()),
         CallInput::Json(serde_json::Value::Null) => Ok(Bytes::new()),
@@ -95,22 +94,53 @@ pub(crate) fn stdin(call: &Invocation) -> Result<Bytes> {
     }
 }
 
+/// The checked input of a call on a WASI module: a command (`_start`, or
+/// `command` said by the caller) takes stdin, a function takes arguments.
+#[derive(Debug)]
+pub struct WasiInput {
+    /// Whether the call runs a command.
+    pub command: bool,
+    /// Its stdin (empty for a function).
+    pub stdin: Bytes,
+    /// Its arguments (none for a command).
+    pub args: Vec<Value>,
+}
+
+impl WasiInput {
+    /// The input of `call` on the export with `signature`; `command` says
+    /// whether it runs a command.
+    pub fn of(signature: &FunctionSignature, call: &Invocation, command: bool) -> Result<Self> {
+        Ok(if command {
+            Self {
+                command,
+                stdin: stdin(call)?,
+                args: Vec::new(),
+            }
+        } else {
+            Self {
+                command,
+                stdin: Bytes::new(),
+                args: arguments(signature, call.input.clone())?,
+            }
+        })
+    }
+}
+
 /// `invoke_now` of a plain (non-WASI) module: `run` the call at once when
-/// both instance slots are free, else hand it back. Unknown functions fail
-/// at once; arguments are checked once the slots are taken, so a call
-/// handed back still holds its input.
-pub(crate) fn invoke_now<I: Clone>(
-    shared: &Shared,
-    gate: &Gate,
+/// `try_enter` gives the slots it needs, else hand it back. Unknown
+/// functions fail at once; arguments are checked once the slots are taken,
+/// so a call handed back still holds its input.
+pub fn invoke_now<I: Clone, S>(
     exports: &Exports<I>,
     call: Invocation,
+    try_enter: impl FnOnce() -> Option<S>,
     run: impl FnOnce(&Export<I>, Vec<Value>) -> Result<CallOutput>,
 ) -> InvokeNow {
     let export = match exports.get(&call.function) {
         Ok(export) => export,
         Err(e) => return InvokeNow::Done(Err(e)),
     };
-    let Some(_slots) = shared.try_enter(gate) else {
+    let Some(_slots) = try_enter() else {
         return InvokeNow::Later(call);
     };
     InvokeNow::Done(arguments(&export.signature, call.input).and_then(|args| run(export, args)))

@@ -1,71 +1,61 @@
 //! The precompiled-artifact cache.
 //!
-//! An artifact is two files: `<module digest>-<engine key>.cwasm`, exactly
-//! what wasmtime serialized (so it can be memory-mapped by
-//! `deserialize_file`), and a `.meta` sidecar binding it to the module
-//! digest, the engine key (a hash of the engine's precompile-compatibility
-//! hash), its length and a CRC-32 of its bytes. The `.cwasm` is written
+//! An artifact is two files: `<module digest>-<engine key>.<extension>`,
+//! exactly what the runtime serialized (so it can be memory-mapped), and a
+//! `.meta` sidecar binding it to the module digest, the engine key (a hash
+//! the runtime derives from everything that makes its artifacts
+//! compatible), its length and a CRC-32 of its bytes. The `.cwasm` is written
 //! first and the `.meta` last, each by rename, so a `.meta` always describes
-//! a complete file. A pair that does not verify, or that wasmtime refuses,
-//! is deleted and the module recompiled: a stale, damaged or foreign
+//! a complete file. A pair that does not verify, or that the runtime refuses,
+//! is deleted and the module recompiled by the runtime: a stale, damaged or foreign
 //! artifact is never loaded. The CRC catches damage (a torn write, disk
 //! rot) at memory speed; the folder must be as trusted as the binary.
 
-use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use hotswap_core::domain::Digest;
-use sha2::{Digest as _, Sha256};
-use wasmtime::Engine;
+use crate::domain::Digest;
 
 const MAGIC: &[u8; 8] = b"HSWART02";
 /// Magic, module digest, engine key, CRC-32, length.
-pub(crate) const META_LEN: usize = 8 + 32 + 32 + 4 + 8;
+pub const META_LEN: usize = 8 + 32 + 32 + 4 + 8;
 
-/// Feeds `Hash` input into SHA-256, so the engine key is stable across
-/// processes (std's hashers promise no such thing).
-struct Sha256Hasher(Sha256);
-
-impl Hasher for Sha256Hasher {
-    fn finish(&self) -> u64 {
-        0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-}
-
-/// The engine key: SHA-256 of wasmtime's precompile-compatibility hash.
-pub(crate) fn engine_key(engine: &Engine) -> [u8; 32] {
-    let mut h = Sha256Hasher(Sha256::new());
-    engine.precompile_compatibility_hash().hash(&mut h);
-    h.0.finalize().into()
-}
-
+/// A folder of precompiled artifacts, each verified before it is used.
 #[derive(Debug)]
-pub(crate) struct ArtifactCache {
+pub struct ArtifactCache {
     dir: Option<PathBuf>,
     key: [u8; 32],
+    extension: &'static str,
 }
 
 impl ArtifactCache {
-    pub(crate) fn new(dir: Option<PathBuf>, engine: &Engine) -> std::io::Result<Self> {
+    /// A cache in `dir` (created when missing; `None` caches nothing) for
+    /// an engine whose artifacts are compatible exactly when their `key`s
+    /// are equal, naming its files `*.extension`.
+    pub fn new(
+        dir: Option<PathBuf>,
+        key: [u8; 32],
+        extension: &'static str,
+    ) -> std::io::Result<Self> {
         if let Some(d) = &dir {
             std::fs::create_dir_all(d)?;
         }
         Ok(Self {
             dir,
-            key: engine_key(engine),
+            key,
+            extension,
         })
     }
 
     /// Where the artifact of `digest` lives for this engine (its `.meta`
     /// sidecar sits beside it).
-    pub(crate) fn path(&self, digest: &Digest) -> Option<PathBuf> {
+    pub fn path(&self, digest: &Digest) -> Option<PathBuf> {
         let dir = self.dir.as_ref()?;
-        Some(dir.join(format!("{digest}-{}.cwasm", &hex::encode(self.key)[..16])))
+        Some(dir.join(format!(
+            "{digest}-{}.{}",
+            &hex::encode(self.key)[..16],
+            self.extension
+        )))
     }
 
     fn meta(&self, digest: &Digest, artifact: &[u8]) -> [u8; META_LEN] {
@@ -80,7 +70,7 @@ impl ArtifactCache {
 
     /// The path of `digest`'s artifact if a verified one exists. A bad one
     /// is removed (and reported through `rejected`).
-    pub(crate) fn load(&self, digest: &Digest, rejected: &mut bool) -> Option<PathBuf> {
+    pub fn load(&self, digest: &Digest, rejected: &mut bool) -> Option<PathBuf> {
         let path = self.path(digest)?;
         let meta = std::fs::read(path.with_extension("meta")).ok()?;
         let verified = std::fs::read(&path)
@@ -97,7 +87,7 @@ impl ArtifactCache {
 
     /// Write `artifact` for `digest` (the artifact, then its sidecar, each
     /// to a temporary name and then renamed).
-    pub(crate) fn store(&self, digest: &Digest, artifact: &[u8]) -> std::io::Result<()> {
+    pub fn store(&self, digest: &Digest, artifact: &[u8]) -> std::io::Result<()> {
         let Some(path) = self.path(digest) else {
             return Ok(());
         };
@@ -106,7 +96,7 @@ impl ArtifactCache {
     }
 
     /// Remove `digest`'s artifact, if any.
-    pub(crate) fn discard(&self, digest: &Digest) {
+    pub fn discard(&self, digest: &Digest) {
         if let Some(path) = self.path(digest) {
             let _ = std::fs::remove_file(path.with_extension("meta"));
             let _ = std::fs::remove_file(path);
@@ -114,7 +104,7 @@ impl ArtifactCache {
     }
 
     /// The cache folder.
-    pub(crate) fn dir(&self) -> Option<&Path> {
+    pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
     }
 }

@@ -4,11 +4,13 @@
 
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 
-use hotswap_core::{Error, Result};
 use tokio::sync::Notify;
 
+use crate::error::{Error, Result};
+
 #[derive(Debug)]
-pub(crate) struct Gate {
+/// A count of instance slots and a bounded queue of calls waiting for one.
+pub struct Gate {
     what: &'static str,
     capacity: u32,
     in_use: AtomicU32,
@@ -19,7 +21,7 @@ pub(crate) struct Gate {
 
 /// A taken slot; released on drop.
 #[derive(Debug)]
-pub(crate) struct Slot<'a>(&'a Gate);
+pub struct Slot<'a>(&'a Gate);
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
@@ -44,7 +46,9 @@ impl Drop for Waiting<'_> {
 }
 
 impl Gate {
-    pub(crate) fn new(what: &'static str, capacity: u32, queue_capacity: u32) -> Self {
+    /// `capacity` slots and room for `queue_capacity` waiting calls;
+    /// `what` names the limit in `LimitExceeded` errors.
+    pub fn new(what: &'static str, capacity: u32, queue_capacity: u32) -> Self {
         Self {
             what,
             capacity,
@@ -56,7 +60,7 @@ impl Gate {
     }
 
     /// A slot if one is free now.
-    pub(crate) fn try_take(&self) -> Option<Slot<'_>> {
+    pub fn try_take(&self) -> Option<Slot<'_>> {
         let mut current = self.in_use.load(SeqCst);
         while current < self.capacity {
             match self
@@ -72,7 +76,7 @@ impl Gate {
 
     /// A slot: at once if one is free, else after waiting in the queue;
     /// `LimitExceeded` when the queue is full.
-    pub(crate) async fn enter(&self) -> Result<Slot<'_>> {
+    pub async fn enter(&self) -> Result<Slot<'_>> {
         if let Some(slot) = self.try_take() {
             return Ok(slot);
         }

@@ -1,0 +1,14 @@
+//! Building blocks every runtime adapter needs and none should write
+//! twice: concurrency gates with a bounded wait queue, export lookup with
+//! input checking, and the compile cache over verified precompiled
+//! artifacts.
+
+mod artifacts;
+mod compile_cache;
+mod exports;
+mod gate;
+
+pub use artifacts::{ArtifactCache, META_LEN};
+pub use compile_cache::{CompileCache, CompileCounters, Compiler, off_the_hot_path};
+pub use exports::{Export, Exports, WasiInput, arguments, invoke_now, stdin};
+pub use gate::{Gate, Slot};
