@@ -170,6 +170,13 @@ pub struct HealthCriteria {
     pub max_p99_ms: u64,
     /// Calls needed before a verdict other than inconclusive.
     pub min_samples: u64,
+    /// How far the new version's error rate may exceed the stable
+    /// version's on the same nodes over the same window (absolute, 0..=1);
+    /// applied when the stable version has `min_samples` calls too.
+    pub max_error_rate_increase: f64,
+    /// How many times the stable version's p99 the new version's p99 may
+    /// be, on the same nodes over the same window; applied like the above.
+    pub max_p99_ratio: f64,
     /// What to do when inconclusive at the end of a step.
     pub on_inconclusive: InconclusivePolicy,
 }
@@ -180,6 +187,8 @@ impl Default for HealthCriteria {
             max_error_rate: 0.01,
             max_p99_ms: 1_000,
             min_samples: 100,
+            max_error_rate_increase: 0.01,
+            max_p99_ratio: 2.0,
             on_inconclusive: InconclusivePolicy::Pause,
         }
     }
@@ -199,6 +208,20 @@ impl HealthCriteria {
         }
         if self.min_samples == 0 {
             return Err(Error::invalid("min_samples", "must be at least 1"));
+        }
+        if !self.max_error_rate_increase.is_finite()
+            || !(0.0..=1.0).contains(&self.max_error_rate_increase)
+        {
+            return Err(Error::invalid(
+                "max_error_rate_increase",
+                format!("{} is outside 0.0..=1.0", self.max_error_rate_increase),
+            ));
+        }
+        if !self.max_p99_ratio.is_finite() || self.max_p99_ratio < 1.0 {
+            return Err(Error::invalid(
+                "max_p99_ratio",
+                format!("{} must be a number of at least 1.0", self.max_p99_ratio),
+            ));
         }
         Ok(())
     }
@@ -231,10 +254,79 @@ impl HealthCriteria {
         }
         HealthVerdict::Healthy
     }
+
+    /// Judge the new version's `new` statistics against the thresholds
+    /// ([`HealthCriteria::evaluate`]) and, when the stable version has
+    /// enough calls over the same window on the same nodes, against it:
+    /// an error rate more than `max_error_rate_increase` above it, or a p99
+    /// more than `max_p99_ratio` times its p99, is unhealthy.
+    pub fn judge(&self, new: &VersionStats, stable: Option<&VersionStats>) -> HealthVerdict {
+        let verdict = self.evaluate(new);
+        let Some(stable) = stable.filter(|s| s.calls >= self.min_samples) else {
+            return verdict;
+        };
+        if verdict != HealthVerdict::Healthy {
+            return verdict;
+        }
+        let (rate, base) = (new.error_rate(), stable.error_rate());
+        if rate > base + self.max_error_rate_increase {
+            return HealthVerdict::Unhealthy {
+                reason: format!(
+                    "error rate {rate:.4} exceeds the stable version's {base:.4} by more than {:.4}",
+                    self.max_error_rate_increase
+                ),
+            };
+        }
+        let (p99, base_p99) = (
+            new.latency.quantile_us(0.99),
+            stable.latency.quantile_us(0.99),
+        );
+        if base_p99 > 0 && p99 as f64 > base_p99 as f64 * self.max_p99_ratio {
+            return HealthVerdict::Unhealthy {
+                reason: format!(
+                    "p99 latency {:.3} ms is more than {} times the stable version's {:.3} ms",
+                    p99 as f64 / 1000.0,
+                    self.max_p99_ratio,
+                    base_p99 as f64 / 1000.0
+                ),
+            };
+        }
+        HealthVerdict::Healthy
+    }
+}
+
+/// What an operator asked a running deployment to do; the strategy acts on
+/// it at its next decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OperatorRequest {
+    /// Move on without waiting for the evaluation: to the next step, or
+    /// (`full`) straight to the end.
+    Promote {
+        /// Finish the rollout instead of taking one step.
+        full: bool,
+    },
+    /// End an A/B test with this variant as the stable version.
+    PromoteVariant {
+        /// The variant's name.
+        name: String,
+    },
+}
+
+/// What a rollout does when a target node stops heartbeating mid-rollout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaleNodePolicy {
+    /// Leave it out and go on with the nodes that remain.
+    #[default]
+    Exclude,
+    /// Pause until an operator resumes.
+    Pause,
 }
 
 /// How far a deployment has come; owned by its strategy.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
 pub struct DeploymentProgress {
@@ -250,6 +342,21 @@ pub struct DeploymentProgress {
     pub nodes_targeted: u32,
     /// Target nodes that run the new version.
     pub nodes_updated: u32,
+    /// Index of the current stage (the region of a regional rollout).
+    pub stage: u32,
+    /// Stages planned (regions); 0 for strategies without stages.
+    pub total_stages: u32,
+    /// The revision of the last routing table sent; the next is higher.
+    pub routing_revision: u64,
+    /// When the new version took all traffic (blue-green's switch).
+    pub switched_at: Option<DateTime<Utc>>,
+    /// An operator request not acted on yet.
+    pub request: Option<OperatorRequest>,
+    /// Cumulative statistics per version when the current step began;
+    /// health is judged on what was counted since.
+    pub baseline: Vec<VersionStats>,
+    /// The inner strategy's progress within the current stage.
+    pub inner: Option<Box<DeploymentProgress>>,
 }
 
 /// One rollout of a module from one version to another.
@@ -272,6 +379,9 @@ pub struct ModuleDeployment {
     /// When the new version counts as healthy.
     #[serde(default)]
     pub health: HealthCriteria,
+    /// What to do when a target node goes stale mid-rollout.
+    #[serde(default)]
+    pub stale_nodes: StaleNodePolicy,
     /// Environment.
     pub environment: Environment,
     /// Where it stands.
@@ -311,6 +421,7 @@ impl ModuleDeployment {
             strategy,
             target: TargetSelector::default(),
             health: HealthCriteria::default(),
+            stale_nodes: StaleNodePolicy::default(),
             environment,
             phase: DeploymentPhase::Pending,
             reason: PhaseReason {

@@ -17,7 +17,8 @@ mod value_path;
 
 pub use deployment::{
     DeploymentEvent, DeploymentPhase, DeploymentProgress, Environment, EventKind, HealthCriteria,
-    HealthVerdict, InconclusivePolicy, ModuleDeployment, PhaseReason, ReasonCode, TargetSelector,
+    HealthVerdict, InconclusivePolicy, ModuleDeployment, OperatorRequest, PhaseReason, ReasonCode,
+    StaleNodePolicy, TargetSelector,
 };
 pub use digest::Digest;
 pub use ids::{DeploymentId, InterfaceId, ModuleId, NodeId};
@@ -41,7 +42,7 @@ pub use routing::{
 pub use stats::{LatencyHistogram, MAX_TRACKED_LATENCY_US, VersionStats};
 pub use strategy_config::{
     AbTestConfig, AbVariant, BatchSize, BlueGreenConfig, CanaryConfig, MAX_PERIOD_SECS,
-    RegionalConfig, RollingConfig, SplitBy, StrategyConfig,
+    RegionalConfig, RegionalRollback, RollingConfig, SplitBy, StrategyConfig,
 };
 pub use value::{Value, ValueType};
 pub(crate) use value_path::ValuePath;

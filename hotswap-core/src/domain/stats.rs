@@ -72,6 +72,17 @@ impl LatencyHistogram {
         }
     }
 
+    /// The samples recorded after `earlier` was taken from this same
+    /// cumulative histogram; everything when `earlier` has samples this one
+    /// lacks (the source was reset, say by a node restart).
+    pub fn since(&self, earlier: &LatencyHistogram) -> LatencyHistogram {
+        let mut window = self.0.clone();
+        match window.subtract(&earlier.0) {
+            Ok(()) => Self(window),
+            Err(_) => self.clone(),
+        }
+    }
+
     /// The non-empty buckets as `(highest equivalent value, count)`.
     pub fn buckets(&self) -> Vec<(u64, u64)> {
         self.0
@@ -200,6 +211,28 @@ impl VersionStats {
         self.timeouts = self.timeouts.saturating_add(other.timeouts);
         self.latency.merge(&other.latency);
         Ok(())
+    }
+
+    /// The calls counted after `baseline` was taken from these same
+    /// cumulative statistics; all of them when `baseline` counted more than
+    /// these (the node restarted and its counters began again).
+    pub fn since(&self, baseline: &VersionStats) -> VersionStats {
+        if baseline.calls > self.calls
+            || baseline.errors > self.errors
+            || baseline.traps > self.traps
+            || baseline.timeouts > self.timeouts
+        {
+            return self.clone();
+        }
+        VersionStats {
+            module: self.module.clone(),
+            version: self.version.clone(),
+            calls: self.calls - baseline.calls,
+            errors: self.errors - baseline.errors,
+            traps: self.traps - baseline.traps,
+            timeouts: self.timeouts - baseline.timeouts,
+            latency: self.latency.since(&baseline.latency),
+        }
     }
 
     /// Errors per call, 0.0 when there were no calls.

@@ -247,9 +247,24 @@ pub struct RegionalConfig {
     /// The strategy used inside each region (not regional itself).
     #[serde(default)]
     pub inner: Box<StrategyConfig>,
-    /// Wait between finishing one region and starting the next, seconds.
+    /// Wait between finishing one region and starting the next, seconds;
+    /// the regions done so far must stay healthy through it.
     #[serde(default = "default_inter_region_wait")]
     pub inter_region_wait_secs: u64,
+    /// What a failing region rolls back.
+    #[serde(default)]
+    pub on_failure: RegionalRollback,
+}
+
+/// What a regional rollout rolls back when a region fails.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionalRollback {
+    /// Only the failing region; regions already done keep the new version.
+    #[default]
+    Region,
+    /// Every region.
+    Global,
 }
 
 fn default_inter_region_wait() -> u64 {
@@ -263,6 +278,7 @@ impl RegionalConfig {
             regions,
             inner: Box::default(),
             inter_region_wait_secs: default_inter_region_wait(),
+            on_failure: RegionalRollback::Region,
         }
     }
 

@@ -2,15 +2,29 @@
 //! the fleet reports, and the time, to the next decision. They do no I/O;
 //! the orchestrator applies their decisions and records each one.
 
+mod ab_test;
+mod blue_green;
+mod canary;
+mod plan;
+mod regional;
+mod rolling;
+
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
+pub use ab_test::AbTest;
+pub use blue_green::BlueGreen;
+pub use canary::Canary;
+pub use plan::{abort, restart_step, rollback};
+pub use regional::Regional;
+pub use rolling::Rolling;
+
 use crate::domain::{
     DeploymentPhase, DeploymentProgress, ModuleDeployment, NodeId, NodeStatus, ReasonCode, Region,
-    RoutingTable, VersionStats,
+    RoutingTable, StrategyConfig, VersionStats,
 };
 use crate::error::Result;
 
@@ -24,23 +38,62 @@ pub struct NodeObservation {
     pub region: Region,
     /// Its status.
     pub status: NodeStatus,
-    /// Whether it reports the new version loaded (digest verified).
-    pub has_new_version: bool,
-    /// The revision of the routing table it applied for the module.
-    pub routing_revision: Option<u64>,
+    /// Versions of the module it reports loaded (digests verified).
+    pub loaded: Vec<Version>,
+}
+
+impl NodeObservation {
+    /// A node in `region` with `status` and nothing loaded.
+    pub fn new(node: NodeId, region: Region, status: NodeStatus) -> Self {
+        Self {
+            node,
+            region,
+            status,
+            loaded: Vec::new(),
+        }
+    }
+
+    /// Whether it reports `version` loaded.
+    pub fn has(&self, version: &Version) -> bool {
+        self.loaded.contains(version)
+    }
 }
 
 /// Everything a strategy may look at besides the deployment itself.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Observations {
-    /// The target nodes.
+    /// The target nodes, in id order.
     pub nodes: Vec<NodeObservation>,
-    /// Statistics of the new version since the current step started,
-    /// merged over the nodes.
-    pub new_version: Option<VersionStats>,
-    /// Statistics of the old version over the same period.
-    pub old_version: Option<VersionStats>,
+    /// Cumulative statistics of each version of the module, merged over
+    /// the target nodes.
+    pub stats: Vec<VersionStats>,
+}
+
+impl Observations {
+    /// Observations of `nodes` (sorted here by id) with `stats`.
+    pub fn new(mut nodes: Vec<NodeObservation>, stats: Vec<VersionStats>) -> Self {
+        nodes.sort_by_key(|n| n.node);
+        Self { nodes, stats }
+    }
+
+    /// The merged statistics of `version`, if any node counted calls.
+    pub fn stats_of(&self, version: &Version) -> Option<&VersionStats> {
+        self.stats.iter().find(|s| &s.version == version)
+    }
+
+    /// The observations of the nodes in `region` only.
+    pub fn in_region(&self, region: &Region) -> Observations {
+        Observations {
+            nodes: self
+                .nodes
+                .iter()
+                .filter(|n| &n.region == region)
+                .cloned()
+                .collect(),
+            stats: self.stats.clone(),
+        }
+    }
 }
 
 /// One thing the orchestrator must do for a decision.
@@ -102,6 +155,26 @@ impl Decision {
             note: note.into(),
         }
     }
+}
+
+/// The strategy that runs `config`.
+pub fn for_config(config: &StrategyConfig) -> Box<dyn DeploymentStrategy> {
+    match config {
+        StrategyConfig::Canary(_) => Box::new(Canary),
+        StrategyConfig::BlueGreen(_) => Box::new(BlueGreen),
+        StrategyConfig::Rolling(_) => Box::new(Rolling),
+        StrategyConfig::Regional(_) => Box::new(Regional),
+        StrategyConfig::AbTest(_) => Box::new(AbTest),
+    }
+}
+
+/// The next decision for `deployment` by its own strategy.
+pub fn decide(
+    deployment: &ModuleDeployment,
+    observations: &Observations,
+    now: DateTime<Utc>,
+) -> Result<Decision> {
+    for_config(&deployment.strategy).decide(deployment, observations, now)
 }
 
 /// A deployment strategy.
