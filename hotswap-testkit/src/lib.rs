@@ -7,6 +7,7 @@ pub mod artifacts;
 pub mod deployments;
 pub mod edge;
 pub mod fixtures;
+pub mod fleet;
 pub mod interfaces;
 pub mod modules;
 pub mod nodes;

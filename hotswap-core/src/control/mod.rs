@@ -1,4 +1,11 @@
-//! The control plane's view of edge nodes.
+//! The control plane: how it reaches edge nodes, brings versions onto
+//! them, and drives deployments.
+
+mod distribution;
+mod orchestrator;
+
+pub use distribution::{RetryPolicy, load_with_retries};
+pub use orchestrator::{Operation, Orchestrator, OrchestratorConfig};
 
 use std::fmt;
 

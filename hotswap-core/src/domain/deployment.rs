@@ -100,6 +100,8 @@ pub enum ReasonCode {
     NoEligibleNodes,
     /// A newer deployment of the same module replaced it.
     Superseded,
+    /// A target node stopped heartbeating and the policy pauses.
+    NodeUnhealthy,
 }
 
 /// Why a deployment is in its phase.
@@ -357,6 +359,9 @@ pub struct DeploymentProgress {
     pub baseline: Vec<VersionStats>,
     /// The inner strategy's progress within the current stage.
     pub inner: Option<Box<DeploymentProgress>>,
+    /// When the orchestrator should evaluate the deployment again
+    /// (`None`: only on an event such as an operator's request).
+    pub next_check: Option<DateTime<Utc>>,
 }
 
 /// One rollout of a module from one version to another.

@@ -1,0 +1,434 @@
+//! The orchestrator over in-memory repositories and a simulated fleet,
+//! driven by a manual clock: strategies reach every node, faults roll back
+//! by themselves, a restarted control plane ends with the same event log,
+//! and two replicas never act on one deployment at once.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hotswap_core::Error;
+use hotswap_core::clock::{Clock, ManualClock};
+use hotswap_core::control::{Operation, Orchestrator, OrchestratorConfig, RetryPolicy};
+use hotswap_core::domain::{
+    BatchSize, BlueGreenConfig, CanaryConfig, DeploymentEvent, DeploymentPhase, EdgeNode,
+    Environment, ModuleDeployment, ReasonCode, Region, RegionalConfig, RollingConfig,
+    StrategyConfig,
+};
+use hotswap_core::repository::memory::{
+    MemoryDeploymentRepository, MemoryModuleRepository, MemoryNodeRepository,
+};
+use hotswap_core::repository::{DeploymentRepository, ModuleRepository, NodeRepository};
+use hotswap_testkit::fleet::SimFleet;
+use hotswap_testkit::sample;
+use semver::Version;
+
+const TICK: Duration = Duration::from_secs(10);
+
+struct World {
+    clock: ManualClock,
+    deployments: Arc<MemoryDeploymentRepository>,
+    nodes: Arc<MemoryNodeRepository>,
+    modules: Arc<MemoryModuleRepository>,
+    fleet: SimFleet,
+    members: Vec<EdgeNode>,
+}
+
+fn v(s: &str) -> Version {
+    Version::parse(s).unwrap()
+}
+
+impl World {
+    /// Nodes in `regions`, echo 1.0.0 and 2.0.0 registered, and 1.0.0
+    /// deployed everywhere.
+    async fn new(regions: &[&str], per_region: usize) -> Self {
+        let clock = ManualClock::new(sample::time(1_000_000));
+        let w = Self {
+            deployments: Arc::new(MemoryDeploymentRepository::new()),
+            nodes: Arc::new(MemoryNodeRepository::new()),
+            modules: Arc::new(MemoryModuleRepository::new()),
+            fleet: SimFleet::new(),
+            members: Vec::new(),
+            clock,
+        };
+        for version in ["1.0.0", "2.0.0"] {
+            let mut m = sample::module("echo", version);
+            m.limits = hotswap_core::domain::ResourceLimits::default();
+            w.modules.create(&m).await.unwrap();
+        }
+        let members = w
+            .fleet
+            .spawn(&*w.nodes, regions, per_region, w.clock.now())
+            .await
+            .unwrap();
+        let mut w = Self { members, ..w };
+        let first = w.deploy(None, "1.0.0", StrategyConfig::default()).await;
+        let done = w.drive(&w.orchestrator("cp-1"), first.id, 10).await;
+        assert_eq!(done.phase, DeploymentPhase::Succeeded);
+        w.members = w.nodes_now().await;
+        w
+    }
+
+    fn orchestrator(&self, replica: &str) -> Orchestrator {
+        Orchestrator::new(
+            self.deployments.clone(),
+            self.nodes.clone(),
+            self.modules.clone(),
+            Arc::new(self.fleet.clone()),
+            Arc::new(self.clock.clone()),
+            OrchestratorConfig::new(replica).with_retry(RetryPolicy::new(
+                3,
+                Duration::ZERO,
+                Duration::ZERO,
+            )),
+        )
+    }
+
+    async fn nodes_now(&self) -> Vec<EdgeNode> {
+        let mut out = Vec::new();
+        for n in &self.members {
+            out.push(self.nodes.get(n.id).await.unwrap());
+        }
+        out
+    }
+
+    async fn deploy(
+        &self,
+        from: Option<&str>,
+        to: &str,
+        strategy: StrategyConfig,
+    ) -> ModuleDeployment {
+        let mut d = ModuleDeployment::new(
+            sample::name("echo"),
+            from.map(v),
+            v(to),
+            strategy,
+            Environment::Production,
+            "alice",
+            self.clock.now(),
+        );
+        d.health.min_samples = 100;
+        d.health.max_error_rate = 0.05;
+        let d = self.orchestrator("cp-1").create(d).await.unwrap();
+        self.orchestrator("cp-1").execute(d.id).await.unwrap()
+    }
+
+    /// Up to `rounds` rounds of: traffic, heartbeats, due evaluations, and
+    /// the clock moving on one tick.
+    async fn drive(
+        &self,
+        orch: &Orchestrator,
+        id: hotswap_core::domain::DeploymentId,
+        rounds: usize,
+    ) -> ModuleDeployment {
+        for _ in 0..rounds {
+            let d = self.deployments.get(id).await.unwrap();
+            if d.phase != DeploymentPhase::Progressing {
+                return d;
+            }
+            self.fleet.traffic(&sample::name("echo"), 100);
+            self.fleet
+                .heartbeat(&*self.nodes, self.clock.now())
+                .await
+                .unwrap();
+            orch.run_due().await.unwrap();
+            self.clock.advance(TICK);
+        }
+        self.deployments.get(id).await.unwrap()
+    }
+
+    fn tables(&self) -> Vec<(String, Version, Option<u8>)> {
+        self.members
+            .iter()
+            .map(|n| {
+                let t = self
+                    .fleet
+                    .routing(n.id, &sample::name("echo"))
+                    .expect("routed");
+                (
+                    n.region.to_string(),
+                    t.stable,
+                    t.candidate.map(|c| c.weight),
+                )
+            })
+            .collect()
+    }
+
+    async fn events(&self, id: hotswap_core::domain::DeploymentId) -> Vec<DeploymentEvent> {
+        self.orchestrator("reader").status(id).await.unwrap().1
+    }
+}
+
+fn canary() -> StrategyConfig {
+    StrategyConfig::Canary(CanaryConfig::new(
+        vec![10, 50, 100],
+        Duration::from_secs(60),
+    ))
+}
+
+#[tokio::test]
+async fn canary_rolls_back_by_itself_when_the_new_version_errors() {
+    let w = World::new(&["eu"], 4).await;
+    w.fleet.set_error_rate(&v("2.0.0"), 0.3);
+    let d = w.deploy(Some("1.0.0"), "2.0.0", canary()).await;
+    let d = w.drive(&w.orchestrator("cp-1"), d.id, 30).await;
+    assert_eq!(d.phase, DeploymentPhase::RolledBack);
+    assert_eq!(d.reason.code, ReasonCode::HealthCheckFailed);
+    assert!(
+        w.tables()
+            .iter()
+            .all(|(_, stable, candidate)| *stable == v("1.0.0") && candidate.is_none())
+    );
+    for n in &w.members {
+        assert_eq!(w.fleet.loaded(n.id, &sample::name("echo")), [v("1.0.0")]);
+    }
+    let events = w.events(d.id).await;
+    assert!(
+        events.iter().any(|e| e.message.contains("error rate")),
+        "the log says why"
+    );
+    assert!(events.windows(2).all(|p| p[1].seq == p[0].seq + 1));
+}
+
+#[tokio::test]
+async fn canary_completes_when_healthy_and_reports_progress() {
+    let w = World::new(&["eu"], 3).await;
+    let orch = w.orchestrator("cp-1");
+    let d = w.deploy(Some("1.0.0"), "2.0.0", canary()).await;
+    let mid = w.drive(&orch, d.id, 3).await;
+    assert_eq!(mid.phase, DeploymentPhase::Progressing);
+    assert_eq!(
+        (mid.progress.traffic_percent, mid.progress.nodes_targeted),
+        (10, 3)
+    );
+    let d = w.drive(&orch, d.id, 40).await;
+    assert_eq!(d.phase, DeploymentPhase::Succeeded);
+    assert!(
+        w.tables()
+            .iter()
+            .all(|(_, stable, c)| *stable == v("2.0.0") && c.is_none())
+    );
+}
+
+#[tokio::test]
+async fn blue_green_switch_and_rollback_reach_every_node() {
+    let w = World::new(&["eu", "us"], 2).await;
+    let orch = w.orchestrator("cp-1");
+    let d = w
+        .deploy(
+            Some("1.0.0"),
+            "2.0.0",
+            StrategyConfig::BlueGreen(BlueGreenConfig::default()),
+        )
+        .await;
+    let d = w.drive(&orch, d.id, 3).await;
+    assert!(
+        w.tables()
+            .iter()
+            .all(|(_, stable, _)| *stable == v("1.0.0"))
+    );
+    let d = orch
+        .operate(d.id, Operation::Promote { full: true }, "bob")
+        .await
+        .unwrap();
+    assert_eq!(d.progress.traffic_percent, 100);
+    assert!(
+        w.tables()
+            .iter()
+            .all(|(_, stable, _)| *stable == v("2.0.0")),
+        "the switch reaches every node"
+    );
+    let d = orch
+        .operate(d.id, Operation::Rollback, "bob")
+        .await
+        .unwrap();
+    assert_eq!(
+        (d.phase, d.reason.code),
+        (DeploymentPhase::RolledBack, ReasonCode::ManualRollback)
+    );
+    assert!(
+        w.tables()
+            .iter()
+            .all(|(_, stable, _)| *stable == v("1.0.0")),
+        "the switch back reaches every node"
+    );
+    let e = orch
+        .operate(d.id, Operation::Pause, "bob")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Conflict { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn rolling_pauses_on_a_failed_batch_and_resumes() {
+    let w = World::new(&["eu"], 4).await;
+    let orch = w.orchestrator("cp-1");
+    let mut cfg = RollingConfig::default();
+    (cfg.batch, cfg.pause_on_failure, cfg.evaluation_period_secs) = (BatchSize::Count(2), true, 30);
+    w.fleet.set_error_rate(&v("2.0.0"), 0.5);
+    let d = w
+        .deploy(Some("1.0.0"), "2.0.0", StrategyConfig::Rolling(cfg))
+        .await;
+    let d = w.drive(&orch, d.id, 10).await;
+    assert_eq!(
+        (d.phase, d.reason.code),
+        (DeploymentPhase::Paused, ReasonCode::HealthCheckFailed)
+    );
+    assert_eq!(
+        w.tables()
+            .iter()
+            .filter(|(_, s, _)| *s == v("2.0.0"))
+            .count(),
+        2,
+        "one batch"
+    );
+    w.fleet.set_error_rate(&v("2.0.0"), 0.0);
+    let d = orch.operate(d.id, Operation::Resume, "bob").await.unwrap();
+    assert_eq!(d.phase, DeploymentPhase::Progressing);
+    let d = w.drive(&orch, d.id, 40).await;
+    assert_eq!(d.phase, DeploymentPhase::Succeeded);
+    assert!(w.tables().iter().all(|(_, s, _)| *s == v("2.0.0")));
+}
+
+#[tokio::test]
+async fn regional_rolls_back_only_the_failing_region() {
+    let w = World::new(&["eu", "us"], 2).await;
+    let orch = w.orchestrator("cp-1");
+    let mut cfg = RegionalConfig::new(vec![Region::new("eu").unwrap(), Region::new("us").unwrap()]);
+    cfg.inner = Box::new(canary());
+    cfg.inter_region_wait_secs = 30;
+    let d = w
+        .deploy(Some("1.0.0"), "2.0.0", StrategyConfig::Regional(cfg))
+        .await;
+    // eu goes through healthy; us starts failing once eu is done.
+    let mut d = d;
+    for _ in 0..60 {
+        d = w.drive(&orch, d.id, 1).await;
+        if d.progress.stage == 1 {
+            let us: Vec<_> = w
+                .members
+                .iter()
+                .filter(|n| n.region.as_str() == "us")
+                .map(|n| n.id)
+                .collect();
+            w.fleet.set_error_rate_on(&us, &v("2.0.0"), 0.4);
+        }
+        if d.phase != DeploymentPhase::Progressing {
+            break;
+        }
+    }
+    assert_eq!(d.phase, DeploymentPhase::RolledBack, "{}", d.reason.message);
+    for (region, stable, candidate) in w.tables() {
+        let want = if region == "eu" {
+            v("2.0.0")
+        } else {
+            v("1.0.0")
+        };
+        assert_eq!((stable, candidate), (want, None), "{region}");
+    }
+}
+
+/// The event log without timestamps' representation differences.
+fn log(events: &[DeploymentEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            serde_json::to_string(&(e.seq, e.at, e.kind, e.phase, &e.message, &e.data)).unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_restarted_control_plane_finishes_with_the_same_event_log() {
+    let plain = World::new(&["eu"], 3).await;
+    let d = plain.deploy(Some("1.0.0"), "2.0.0", canary()).await;
+    let uninterrupted = plain.drive(&plain.orchestrator("cp-1"), d.id, 40).await;
+    assert_eq!(uninterrupted.phase, DeploymentPhase::Succeeded);
+
+    let restarted = World::new(&["eu"], 3).await;
+    let d = restarted.deploy(Some("1.0.0"), "2.0.0", canary()).await;
+    let first = restarted.orchestrator("cp-1");
+    let mid = restarted.drive(&first, d.id, 8).await;
+    assert_eq!(mid.phase, DeploymentPhase::Progressing);
+    drop(first);
+    // A new process of the same replica on the same repository.
+    let second = restarted.orchestrator("cp-1");
+    let done = restarted.drive(&second, d.id, 40).await;
+    assert_eq!(done.phase, DeploymentPhase::Succeeded);
+    assert_eq!(
+        log(&plain.events(uninterrupted.id).await),
+        log(&restarted.events(done.id).await)
+    );
+}
+
+#[tokio::test]
+async fn two_orchestrators_never_both_act_on_one_deployment() {
+    let w = World::new(&["eu"], 2).await;
+    let a = w.orchestrator("cp-a");
+    let b = w.orchestrator("cp-b");
+    let d = ModuleDeployment::new(
+        sample::name("echo"),
+        Some(v("1.0.0")),
+        v("2.0.0"),
+        canary(),
+        Environment::Production,
+        "alice",
+        w.clock.now(),
+    );
+    let d = a.create(d).await.unwrap();
+    let (ra, rb) = tokio::join!(a.execute(d.id), b.execute(d.id));
+    assert!(
+        ra.is_ok() != rb.is_ok(),
+        "exactly one starts it: {ra:?} / {rb:?}"
+    );
+    let (winner, loser) = if ra.is_ok() { (&a, &b) } else { (&b, &a) };
+    let e = loser.tick(d.id).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Conflict { reason, .. } if reason.contains("cp-")),
+        "{e}"
+    );
+    assert_eq!(
+        loser.run_due().await.unwrap(),
+        0,
+        "the other replica's deployments are skipped"
+    );
+    // Once the holder stops renewing, the lease lapses and the other takes over.
+    w.clock.advance(Duration::from_secs(31));
+    loser.tick(d.id).await.unwrap();
+    assert!(matches!(
+        winner.tick(d.id).await.unwrap_err(),
+        Error::Conflict { .. }
+    ));
+}
+
+#[tokio::test]
+async fn unregistered_versions_and_overlapping_deployments_are_refused() {
+    let w = World::new(&["eu"], 1).await;
+    let orch = w.orchestrator("cp-1");
+    let d = ModuleDeployment::new(
+        sample::name("echo"),
+        Some(v("1.0.0")),
+        v("9.9.9"),
+        canary(),
+        Environment::Production,
+        "alice",
+        w.clock.now(),
+    );
+    let e = orch.create(d).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid version: echo@9.9.9 is not registered"
+    );
+    w.deploy(Some("1.0.0"), "2.0.0", canary()).await;
+    let again = ModuleDeployment::new(
+        sample::name("echo"),
+        Some(v("1.0.0")),
+        v("2.0.0"),
+        canary(),
+        Environment::Production,
+        "alice",
+        w.clock.now(),
+    );
+    let e = orch.create(again).await.unwrap_err();
+    assert!(matches!(e, Error::Conflict { .. }), "{e}");
+}

@@ -1,0 +1,373 @@
+//! A simulated fleet: N in-process edge nodes behind [`NodeControl`], with
+//! injectable faults (error rate and latency per version, dead nodes,
+//! failed loads, lost heartbeats), all deterministic, so orchestrator tests
+//! driven by a manual clock give the same event log every run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use hotswap_core::control::{NodeControl, NodeState};
+use hotswap_core::domain::{
+    EdgeNode, LoadedVersion, ModuleName, NodeCapabilities, NodeId, NodeStatus, Region,
+    RoutingTable, RuntimeKind, VersionStats, WasiVersion, WasmModule,
+};
+use hotswap_core::repository::NodeRepository;
+use hotswap_core::{Error, Result};
+use semver::Version;
+
+/// Faults to inject.
+#[derive(Debug, Default)]
+struct Faults {
+    error_rate: BTreeMap<Version, f64>,
+    node_error_rate: BTreeMap<(NodeId, Version), f64>,
+    latency_us: BTreeMap<Version, u64>,
+    dead: BTreeSet<NodeId>,
+    silent: BTreeSet<NodeId>,
+    failing_loads: BTreeMap<NodeId, u32>,
+}
+
+#[derive(Debug, Default)]
+struct SimNode {
+    loaded: BTreeMap<(ModuleName, Version), LoadedVersion>,
+    routing: BTreeMap<ModuleName, RoutingTable>,
+    stats: BTreeMap<(ModuleName, Version), VersionStats>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    nodes: BTreeMap<NodeId, SimNode>,
+    faults: Faults,
+    load_calls: u64,
+}
+
+/// The simulated fleet; cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct SimFleet {
+    state: Arc<Mutex<State>>,
+}
+
+fn unreachable_node(node: &EdgeNode) -> Error {
+    Error::Unavailable {
+        service: format!("node {}", node.name),
+        temporary: true,
+        reason: "connection refused".into(),
+        source: None,
+    }
+}
+
+impl SimFleet {
+    /// An empty fleet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Register `per_region` wasmtime nodes (components, WASI 1 and 0.2,
+    /// 1 GiB) in each of `regions` in `repo`, healthy as of `now`, named
+    /// `<region>-<n>`.
+    pub async fn spawn(
+        &self,
+        repo: &dyn NodeRepository,
+        regions: &[&str],
+        per_region: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<EdgeNode>> {
+        let mut out = Vec::new();
+        for r in regions {
+            for i in 0..per_region {
+                let caps = NodeCapabilities::new(RuntimeKind::Wasmtime, 1 << 30)
+                    .with_wasi(WasiVersion::Preview1)
+                    .with_wasi(WasiVersion::Preview2)
+                    .with_components(true);
+                let mut node = EdgeNode::new(
+                    format!("{r}-{i}"),
+                    Region::new(*r)?,
+                    format!("http://{r}-{i}.sim:8080"),
+                    caps,
+                    now,
+                );
+                node.status = NodeStatus::Healthy;
+                node.last_heartbeat = Some(now);
+                let node = repo.create(&node).await?;
+                self.lock().nodes.insert(node.id, SimNode::default());
+                out.push(node);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Calls of `version` fail at `rate` (0.0..=1.0) from now on.
+    pub fn set_error_rate(&self, version: &Version, rate: f64) {
+        self.lock().faults.error_rate.insert(version.clone(), rate);
+    }
+
+    /// Calls of `version` on `nodes` fail at `rate`, overriding the
+    /// fleet-wide rate there.
+    pub fn set_error_rate_on(&self, nodes: &[NodeId], version: &Version, rate: f64) {
+        let mut state = self.lock();
+        for n in nodes {
+            state
+                .faults
+                .node_error_rate
+                .insert((*n, version.clone()), rate);
+        }
+    }
+
+    /// Calls of `version` take `micros` from now on (default 1 ms).
+    pub fn set_latency(&self, version: &Version, micros: u64) {
+        self.lock()
+            .faults
+            .latency_us
+            .insert(version.clone(), micros);
+    }
+
+    /// Kill a node: it answers nothing and sends no heartbeats.
+    pub fn kill(&self, node: NodeId) {
+        self.lock().faults.dead.insert(node);
+    }
+
+    /// The node's heartbeats stop reaching the control plane (it still
+    /// answers commands).
+    pub fn silence(&self, node: NodeId) {
+        self.lock().faults.silent.insert(node);
+    }
+
+    /// The next `times` loads on `node` fail.
+    pub fn fail_loads(&self, node: NodeId, times: u32) {
+        self.lock().faults.failing_loads.insert(node, times);
+    }
+
+    /// Load commands received so far.
+    pub fn load_calls(&self) -> u64 {
+        self.lock().load_calls
+    }
+
+    /// The routing table `node` holds for `module`.
+    pub fn routing(&self, node: NodeId, module: &ModuleName) -> Option<RoutingTable> {
+        self.lock().nodes.get(&node)?.routing.get(module).cloned()
+    }
+
+    /// The versions of `module` loaded on `node`.
+    pub fn loaded(&self, node: NodeId, module: &ModuleName) -> Vec<Version> {
+        self.lock()
+            .nodes
+            .get(&node)
+            .map(|n| {
+                n.loaded
+                    .keys()
+                    .filter(|(m, _)| m == module)
+                    .map(|(_, v)| v.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Serve `calls` calls of `module` on every live node, split across
+    /// versions exactly by its routing table's weights and bucket rules,
+    /// failing and taking time as the faults say.
+    pub fn traffic(&self, module: &ModuleName, calls: u64) {
+        let mut state = self.lock();
+        let State { nodes, faults, .. } = &mut *state;
+        for (id, node) in nodes.iter_mut() {
+            if faults.dead.contains(id) {
+                continue;
+            }
+            let Some(table) = node.routing.get(module) else {
+                continue;
+            };
+            for (version, share) in split(table, calls) {
+                if share == 0 {
+                    continue;
+                }
+                let rate = faults
+                    .node_error_rate
+                    .get(&(*id, version.clone()))
+                    .or_else(|| faults.error_rate.get(&version))
+                    .copied()
+                    .unwrap_or(0.0);
+                let errors = ((share as f64) * rate).round() as u64;
+                let latency = faults.latency_us.get(&version).copied().unwrap_or(1_000);
+                let stats = node
+                    .stats
+                    .entry((module.clone(), version.clone()))
+                    .or_insert_with(|| VersionStats::new(module.clone(), version.clone()));
+                stats.calls += share;
+                stats.errors += errors.min(share);
+                stats.traps += errors.min(share);
+                stats.latency.record_n(latency, share);
+            }
+        }
+    }
+
+    /// Send a heartbeat from every live, heard node: the control plane's
+    /// record gets what the node has loaded and counted, and is healthy as
+    /// of `now`.
+    pub async fn heartbeat(&self, repo: &dyn NodeRepository, now: DateTime<Utc>) -> Result<()> {
+        let reports: Vec<(NodeId, Vec<LoadedVersion>, Vec<VersionStats>)> = {
+            let state = self.lock();
+            state
+                .nodes
+                .iter()
+                .filter(|(id, _)| {
+                    !state.faults.dead.contains(id) && !state.faults.silent.contains(id)
+                })
+                .map(|(id, n)| {
+                    (
+                        *id,
+                        n.loaded.values().cloned().collect(),
+                        n.stats.values().cloned().collect(),
+                    )
+                })
+                .collect()
+        };
+        for (id, loaded, stats) in reports {
+            let mut node = repo.get(id).await?;
+            node.loaded = loaded;
+            node.stats = stats;
+            node.last_heartbeat = Some(now);
+            node.status = NodeStatus::Healthy;
+            repo.update(&node).await?;
+        }
+        Ok(())
+    }
+}
+
+/// How `calls` calls divide over the versions of `table`: bucket rules by
+/// their width, the candidate by its weight of the rest, the stable version
+/// the remainder.
+fn split(table: &RoutingTable, calls: u64) -> Vec<(Version, u64)> {
+    use hotswap_core::domain::RouteMatch;
+    let mut out = Vec::new();
+    let mut rest_percent = 100u64;
+    for rule in &table.rules {
+        if let RouteMatch::Buckets { from, to } = rule.when {
+            let width = u64::from(to - from);
+            out.push((rule.version.clone(), calls * width / 100));
+            rest_percent -= width.min(rest_percent);
+        }
+    }
+    let rest = calls - out.iter().map(|(_, n)| n).sum::<u64>();
+    let candidate = table
+        .candidate
+        .as_ref()
+        .map_or(0, |c| rest * u64::from(c.weight) / 100);
+    if let Some(c) = &table.candidate {
+        out.push((c.version.clone(), candidate));
+    }
+    if rest_percent > 0 {
+        out.push((table.stable.clone(), rest - candidate));
+    }
+    out
+}
+
+#[async_trait]
+impl NodeControl for SimFleet {
+    async fn load(&self, node: &EdgeNode, module: &WasmModule) -> Result<LoadedVersion> {
+        let mut state = self.lock();
+        state.load_calls += 1;
+        if state.faults.dead.contains(&node.id) {
+            return Err(unreachable_node(node));
+        }
+        if let Some(left) = state.faults.failing_loads.get_mut(&node.id)
+            && *left > 0
+        {
+            *left -= 1;
+            return Err(Error::internal(format!(
+                "{} could not compile the module",
+                node.name
+            )));
+        }
+        let sim = state
+            .nodes
+            .get_mut(&node.id)
+            .ok_or_else(|| Error::not_found("node", node.id.to_string()))?;
+        let loaded = LoadedVersion {
+            module: module.name.clone(),
+            version: module.version.clone(),
+            digest: module.digest,
+        };
+        sim.loaded.insert(
+            (module.name.clone(), module.version.clone()),
+            loaded.clone(),
+        );
+        Ok(loaded)
+    }
+
+    async fn unload(&self, node: &EdgeNode, module: &ModuleName, version: &Version) -> Result<()> {
+        let mut state = self.lock();
+        if state.faults.dead.contains(&node.id) {
+            return Err(unreachable_node(node));
+        }
+        let sim = state
+            .nodes
+            .get_mut(&node.id)
+            .ok_or_else(|| Error::not_found("node", node.id.to_string()))?;
+        if sim
+            .routing
+            .get(module)
+            .is_some_and(|t| t.versions().contains(&version))
+        {
+            return Err(Error::conflict(
+                format!("{module}@{version}"),
+                "the routing table still sends calls to it",
+            ));
+        }
+        sim.loaded.remove(&(module.clone(), version.clone()));
+        Ok(())
+    }
+
+    async fn apply_routing(&self, node: &EdgeNode, table: &RoutingTable) -> Result<()> {
+        let mut state = self.lock();
+        if state.faults.dead.contains(&node.id) {
+            return Err(unreachable_node(node));
+        }
+        let sim = state
+            .nodes
+            .get_mut(&node.id)
+            .ok_or_else(|| Error::not_found("node", node.id.to_string()))?;
+        table.validate()?;
+        for v in table.versions() {
+            if !sim.loaded.contains_key(&(table.module.clone(), v.clone())) {
+                return Err(Error::invalid(
+                    "table",
+                    format!("{}@{v} is not loaded on {}", table.module, node.name),
+                ));
+            }
+        }
+        if let Some(held) = sim.routing.get(&table.module)
+            && (held.revision > table.revision
+                || (held.revision == table.revision && held != table))
+        {
+            return Err(Error::conflict(
+                format!("routing of {}", table.module),
+                format!(
+                    "revision {} is not newer than {}",
+                    table.revision, held.revision
+                ),
+            ));
+        }
+        sim.routing.insert(table.module.clone(), table.clone());
+        Ok(())
+    }
+
+    async fn state(&self, node: &EdgeNode) -> Result<NodeState> {
+        let state = self.lock();
+        if state.faults.dead.contains(&node.id) {
+            return Err(unreachable_node(node));
+        }
+        let sim = state
+            .nodes
+            .get(&node.id)
+            .ok_or_else(|| Error::not_found("node", node.id.to_string()))?;
+        let mut out = NodeState::default();
+        out.loaded = sim.loaded.values().cloned().collect();
+        out.routing = sim.routing.values().cloned().collect();
+        out.stats = sim.stats.values().cloned().collect();
+        Ok(out)
+    }
+}
