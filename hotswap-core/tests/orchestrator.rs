@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use hotswap_core::Error;
 use hotswap_core::clock::{Clock, ManualClock};
-use hotswap_core::control::{Operation, Orchestrator, OrchestratorConfig, RetryPolicy};
+use hotswap_core::control::{
+    NodeService, Operation, Orchestrator, OrchestratorConfig, RetryPolicy,
+};
 use hotswap_core::domain::{
     BatchSize, BlueGreenConfig, CanaryConfig, DeploymentEvent, DeploymentPhase, EdgeNode,
     Environment, ModuleDeployment, ReasonCode, Region, RegionalConfig, RollingConfig,
@@ -31,6 +33,7 @@ struct World {
     nodes: Arc<MemoryNodeRepository>,
     modules: Arc<MemoryModuleRepository>,
     fleet: SimFleet,
+    service: NodeService,
     members: Vec<EdgeNode>,
 }
 
@@ -43,9 +46,11 @@ impl World {
     /// deployed everywhere.
     async fn new(regions: &[&str], per_region: usize) -> Self {
         let clock = ManualClock::new(sample::time(1_000_000));
+        let nodes = Arc::new(MemoryNodeRepository::new());
         let w = Self {
             deployments: Arc::new(MemoryDeploymentRepository::new()),
-            nodes: Arc::new(MemoryNodeRepository::new()),
+            service: NodeService::new(nodes.clone(), Arc::new(clock.clone())),
+            nodes,
             modules: Arc::new(MemoryModuleRepository::new()),
             fleet: SimFleet::new(),
             members: Vec::new(),
@@ -128,9 +133,10 @@ impl World {
             }
             self.fleet.traffic(&sample::name("echo"), 100);
             self.fleet
-                .heartbeat(&*self.nodes, self.clock.now())
+                .heartbeat(&self.service, self.clock.now())
                 .await
                 .unwrap();
+            self.service.check_health().await.unwrap();
             orch.run_due().await.unwrap();
             self.clock.advance(TICK);
         }
@@ -431,4 +437,60 @@ async fn unregistered_versions_and_overlapping_deployments_are_refused() {
     );
     let e = orch.create(again).await.unwrap_err();
     assert!(matches!(e, Error::Conflict { .. }), "{e}");
+}
+
+async fn stale_node_mid_canary(
+    policy: hotswap_core::domain::StaleNodePolicy,
+) -> (World, ModuleDeployment) {
+    let w = World::new(&["eu"], 3).await;
+    let orch = w.orchestrator("cp-1");
+    let mut d = ModuleDeployment::new(
+        sample::name("echo"),
+        Some(v("1.0.0")),
+        v("2.0.0"),
+        canary(),
+        Environment::Production,
+        "alice",
+        w.clock.now(),
+    );
+    d.health.min_samples = 100;
+    d.stale_nodes = policy;
+    let d = orch.create(d).await.unwrap();
+    orch.execute(d.id).await.unwrap();
+    let d = w.drive(&orch, d.id, 2).await;
+    assert_eq!(d.progress.traffic_percent, 10);
+    w.fleet.kill(w.members[0].id);
+    // Two minutes and more of silence.
+    let d = w.drive(&orch, d.id, 14).await;
+    let dead = w.nodes.get(w.members[0].id).await.unwrap();
+    assert_eq!(dead.status, hotswap_core::domain::NodeStatus::Unhealthy);
+    (w, d)
+}
+
+#[tokio::test]
+async fn a_node_that_goes_stale_is_excluded_by_default() {
+    let (w, d) = stale_node_mid_canary(hotswap_core::domain::StaleNodePolicy::Exclude).await;
+    let d = w.drive(&w.orchestrator("cp-1"), d.id, 40).await;
+    assert_eq!(d.phase, DeploymentPhase::Succeeded);
+    assert_eq!(d.progress.nodes_targeted, 2, "the dead node is left out");
+    for n in &w.members[1..] {
+        assert_eq!(
+            w.fleet.routing(n.id, &sample::name("echo")).unwrap().stable,
+            v("2.0.0")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_node_that_goes_stale_pauses_when_the_policy_says_so() {
+    let (w, d) = stale_node_mid_canary(hotswap_core::domain::StaleNodePolicy::Pause).await;
+    assert_eq!(
+        (d.phase, d.reason.code),
+        (DeploymentPhase::Paused, ReasonCode::NodeUnhealthy)
+    );
+    assert!(
+        d.reason.message.contains(&w.members[0].name),
+        "{}",
+        d.reason.message
+    );
 }

@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use hotswap_core::control::{NodeControl, NodeState};
+use hotswap_core::control::{Execution, NodeControl, NodeService, NodeState};
 use hotswap_core::domain::{
-    EdgeNode, LoadedVersion, ModuleName, NodeCapabilities, NodeId, NodeStatus, Region,
-    RoutingTable, RuntimeKind, VersionStats, WasiVersion, WasmModule,
+    EdgeNode, Heartbeat, LoadedVersion, ModuleName, NodeCapabilities, NodeId, NodeStatus, Region,
+    RouteContext, RoutingTable, RuntimeKind, Value, VersionStats, WasiVersion, WasmModule,
 };
 use hotswap_core::repository::NodeRepository;
+use hotswap_core::runtime::CallOutput;
 use hotswap_core::{Error, Result};
 use semver::Version;
 
@@ -204,10 +205,9 @@ impl SimFleet {
         }
     }
 
-    /// Send a heartbeat from every live, heard node: the control plane's
-    /// record gets what the node has loaded and counted, and is healthy as
-    /// of `now`.
-    pub async fn heartbeat(&self, repo: &dyn NodeRepository, now: DateTime<Utc>) -> Result<()> {
+    /// Send a heartbeat from every live, heard node to `service`, with
+    /// what the node has loaded and counted, sent at `now`.
+    pub async fn heartbeat(&self, service: &NodeService, now: DateTime<Utc>) -> Result<()> {
         let reports: Vec<(NodeId, Vec<LoadedVersion>, Vec<VersionStats>)> = {
             let state = self.lock();
             state
@@ -226,12 +226,10 @@ impl SimFleet {
                 .collect()
         };
         for (id, loaded, stats) in reports {
-            let mut node = repo.get(id).await?;
-            node.loaded = loaded;
-            node.stats = stats;
-            node.last_heartbeat = Some(now);
-            node.status = NodeStatus::Healthy;
-            repo.update(&node).await?;
+            let mut beat = Heartbeat::new(now);
+            beat.loaded = loaded;
+            beat.stats = stats;
+            service.heartbeat(id, beat).await?;
         }
         Ok(())
     }
@@ -353,6 +351,31 @@ impl NodeControl for SimFleet {
         }
         sim.routing.insert(table.module.clone(), table.clone());
         Ok(())
+    }
+
+    async fn execute(&self, node: &EdgeNode, execution: &Execution) -> Result<CallOutput> {
+        let mut state = self.lock();
+        if state.faults.dead.contains(&node.id) {
+            return Err(unreachable_node(node));
+        }
+        let sim = state
+            .nodes
+            .get_mut(&node.id)
+            .ok_or_else(|| Error::not_found("node", node.id.to_string()))?;
+        let table = sim
+            .routing
+            .get(&execution.module)
+            .ok_or_else(|| Error::not_found("module", execution.module.to_string()))?;
+        let ctx = RouteContext {
+            key: execution.key.as_deref(),
+            pin: execution.pin.as_ref(),
+            ..RouteContext::default()
+        };
+        let (version, _) = table.choose(&ctx)?;
+        Ok(CallOutput::from_values(vec![
+            Value::String(node.name.clone()),
+            Value::String(version.to_string()),
+        ]))
     }
 
     async fn state(&self, node: &EdgeNode) -> Result<NodeState> {

@@ -2,10 +2,16 @@
 //! them, and drives deployments.
 
 mod distribution;
+mod nodes;
 mod orchestrator;
+mod registration;
+mod router;
 
 pub use distribution::{RetryPolicy, load_with_retries};
+pub use nodes::{AlertHook, NodeHealthConfig, NodeService};
 pub use orchestrator::{Operation, Orchestrator, OrchestratorConfig};
+pub use registration::{ModuleRegistrar, Registration};
+pub use router::ExecutionRouter;
 
 use std::fmt;
 
@@ -13,8 +19,11 @@ use async_trait::async_trait;
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{EdgeNode, LoadedVersion, ModuleName, RoutingTable, VersionStats, WasmModule};
+use crate::domain::{
+    EdgeNode, LoadedVersion, ModuleName, Region, RoutingTable, VersionStats, WasmModule,
+};
 use crate::error::Result;
+use crate::runtime::{CallOutput, Invocation};
 
 /// What a node reports about itself.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -53,4 +62,38 @@ pub trait NodeControl: Send + Sync + fmt::Debug + 'static {
 
     /// What the node has loaded, routes and has counted.
     async fn state(&self, node: &EdgeNode) -> Result<NodeState>;
+
+    /// Run `execution` on `node`, which picks the version by its routing
+    /// table (or the pin). An unreachable or full node is `Unavailable`
+    /// or `LimitExceeded`, so the caller may try another.
+    async fn execute(&self, node: &EdgeNode, execution: &Execution) -> Result<CallOutput>;
+}
+
+/// A call to run somewhere in the fleet.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Execution {
+    /// The module.
+    pub module: ModuleName,
+    /// The function and its input.
+    pub call: Invocation,
+    /// A version the caller asks for.
+    pub pin: Option<Version>,
+    /// The caller's routing key, for sticky splits.
+    pub key: Option<String>,
+    /// The caller's region, preferred when choosing a node.
+    pub region: Option<Region>,
+}
+
+impl Execution {
+    /// `call` on `module`, without pin, key or region.
+    pub fn new(module: ModuleName, call: Invocation) -> Self {
+        Self {
+            module,
+            call,
+            pin: None,
+            key: None,
+            region: None,
+        }
+    }
 }

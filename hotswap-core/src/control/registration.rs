@@ -1,0 +1,149 @@
+//! Registering a module version: inspect the binary, take its interface
+//! and check it against the module's history (through the interface
+//! service when one is configured), store the blob, create the version.
+//! A refused registration leaves no row; a blob stored just before a
+//! refused row is an orphan the sweep removes ([`crate::storage`]).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use semver::Version;
+
+use crate::clock::Clock;
+use crate::domain::{Labels, ModuleName, ResourceLimits, WasmModule};
+use crate::error::{Error, Result};
+use crate::inspect::{InspectOptions, inspect};
+use crate::interface::{Caller, InterfaceService, Override};
+use crate::repository::ModuleRepository;
+use crate::storage::{ModuleStorage, store_module_version};
+
+/// One module version to register.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Registration {
+    /// The module's name.
+    pub name: ModuleName,
+    /// The version.
+    pub version: Version,
+    /// The wasm binary.
+    pub bytes: Bytes,
+    /// Limits for every call of the version (defaults when `None`).
+    pub limits: Option<ResourceLimits>,
+    /// Labels.
+    pub labels: Labels,
+    /// An admin's override of an incompatible interface, with its reason.
+    pub override_: Option<Override>,
+}
+
+impl Registration {
+    /// `name@version` from `bytes`, with default limits and no labels.
+    pub fn new(name: ModuleName, version: Version, bytes: impl Into<Bytes>) -> Self {
+        Self {
+            name,
+            version,
+            bytes: bytes.into(),
+            limits: None,
+            labels: Labels::new(),
+            override_: None,
+        }
+    }
+}
+
+/// Registers module versions.
+#[derive(Clone, Debug)]
+pub struct ModuleRegistrar {
+    storage: Arc<dyn ModuleStorage>,
+    modules: Arc<dyn ModuleRepository>,
+    interfaces: Option<InterfaceService>,
+    clock: Arc<dyn Clock>,
+    inspect: InspectOptions,
+}
+
+impl ModuleRegistrar {
+    /// A registrar storing blobs in `storage` and versions in `modules`,
+    /// without interface checks.
+    pub fn new(
+        storage: Arc<dyn ModuleStorage>,
+        modules: Arc<dyn ModuleRepository>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            storage,
+            modules,
+            interfaces: None,
+            clock,
+            inspect: InspectOptions::default(),
+        }
+    }
+
+    /// Check every version's interface through `service`.
+    #[must_use]
+    pub fn with_interfaces(mut self, service: InterfaceService) -> Self {
+        self.interfaces = Some(service);
+        self
+    }
+
+    /// Inspect binaries under `options` (size cap).
+    #[must_use]
+    pub fn with_inspect_options(mut self, options: InspectOptions) -> Self {
+        self.inspect = options;
+        self
+    }
+
+    /// Register `r` for `caller`: invalid bytes are `Invalid` naming the
+    /// problem, a duplicate version is `Conflict`, an incompatible
+    /// interface is `Incompatible` with the findings (unless an admin
+    /// overrides); nothing is stored then.
+    pub async fn register(&self, r: Registration, caller: &Caller) -> Result<WasmModule> {
+        let info = inspect(&r.bytes, &self.inspect)?;
+        let mut module = WasmModule::new(
+            r.name,
+            r.version,
+            info.digest,
+            info.size_bytes,
+            info.kind,
+            caller.name.clone(),
+            self.clock.now(),
+        );
+        module.wasi = info.wasi;
+        module.exports = info.exports;
+        module.imports = info.imports;
+        module.labels = r.labels;
+        if let Some(limits) = r.limits {
+            module.limits = limits;
+        }
+        module.validate()?;
+        // Refused before any blob is written; a concurrent duplicate that
+        // slips past this is refused by the row's uniqueness, and its blob
+        // is an orphan the sweep removes.
+        if self
+            .modules
+            .get_version(&module.name, &module.version)
+            .await
+            .is_ok()
+        {
+            return Err(Error::AlreadyExists {
+                kind: "module version",
+                id: module.reference(),
+            });
+        }
+        match &self.interfaces {
+            Some(service) => {
+                service
+                    .register_module_version(
+                        &*self.storage,
+                        &*self.modules,
+                        module,
+                        r.bytes,
+                        caller,
+                        r.override_.as_ref(),
+                    )
+                    .await
+            }
+            None => {
+                store_module_version(&*self.storage, &*self.modules, &module, r.bytes).await?;
+                Ok(module)
+            }
+        }
+    }
+}
