@@ -8,161 +8,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hotswap_core::Error;
-use hotswap_core::clock::{Clock, ManualClock};
-use hotswap_core::control::{
-    NodeService, Operation, Orchestrator, OrchestratorConfig, RetryPolicy,
-};
+use hotswap_core::clock::Clock;
+use hotswap_core::control::{Operation, RetryPolicy};
 use hotswap_core::domain::{
-    BatchSize, BlueGreenConfig, CanaryConfig, DeploymentEvent, DeploymentPhase, EdgeNode,
-    Environment, ModuleDeployment, ReasonCode, Region, RegionalConfig, RollingConfig,
-    StrategyConfig,
+    BatchSize, BlueGreenConfig, CanaryConfig, DeploymentEvent, DeploymentPhase, Environment,
+    ModuleDeployment, ReasonCode, Region, RegionalConfig, RollingConfig, StrategyConfig,
 };
-use hotswap_core::repository::memory::{
-    MemoryDeploymentRepository, MemoryModuleRepository, MemoryNodeRepository,
-};
-use hotswap_core::repository::{DeploymentRepository, ModuleRepository, NodeRepository};
-use hotswap_testkit::fleet::SimFleet;
+use hotswap_core::repository::NodeRepository;
 use hotswap_testkit::sample;
+use hotswap_testkit::simulation::Simulation as World;
 use semver::Version;
-
-const TICK: Duration = Duration::from_secs(10);
-
-struct World {
-    clock: ManualClock,
-    deployments: Arc<MemoryDeploymentRepository>,
-    nodes: Arc<MemoryNodeRepository>,
-    modules: Arc<MemoryModuleRepository>,
-    fleet: SimFleet,
-    service: NodeService,
-    members: Vec<EdgeNode>,
-}
 
 fn v(s: &str) -> Version {
     Version::parse(s).unwrap()
-}
-
-impl World {
-    /// Nodes in `regions`, echo 1.0.0 and 2.0.0 registered, and 1.0.0
-    /// deployed everywhere.
-    async fn new(regions: &[&str], per_region: usize) -> Self {
-        let clock = ManualClock::new(sample::time(1_000_000));
-        let nodes = Arc::new(MemoryNodeRepository::new());
-        let w = Self {
-            deployments: Arc::new(MemoryDeploymentRepository::new()),
-            service: NodeService::new(nodes.clone(), Arc::new(clock.clone())),
-            nodes,
-            modules: Arc::new(MemoryModuleRepository::new()),
-            fleet: SimFleet::new(),
-            members: Vec::new(),
-            clock,
-        };
-        for version in ["1.0.0", "2.0.0"] {
-            let mut m = sample::module("echo", version);
-            m.limits = hotswap_core::domain::ResourceLimits::default();
-            w.modules.create(&m).await.unwrap();
-        }
-        let members = w
-            .fleet
-            .spawn(&*w.nodes, regions, per_region, w.clock.now())
-            .await
-            .unwrap();
-        let mut w = Self { members, ..w };
-        let first = w.deploy(None, "1.0.0", StrategyConfig::default()).await;
-        let done = w.drive(&w.orchestrator("cp-1"), first.id, 10).await;
-        assert_eq!(done.phase, DeploymentPhase::Succeeded);
-        w.members = w.nodes_now().await;
-        w
-    }
-
-    fn orchestrator(&self, replica: &str) -> Orchestrator {
-        Orchestrator::new(
-            self.deployments.clone(),
-            self.nodes.clone(),
-            self.modules.clone(),
-            Arc::new(self.fleet.clone()),
-            Arc::new(self.clock.clone()),
-            OrchestratorConfig::new(replica).with_retry(RetryPolicy::new(
-                3,
-                Duration::ZERO,
-                Duration::ZERO,
-            )),
-        )
-    }
-
-    async fn nodes_now(&self) -> Vec<EdgeNode> {
-        let mut out = Vec::new();
-        for n in &self.members {
-            out.push(self.nodes.get(n.id).await.unwrap());
-        }
-        out
-    }
-
-    async fn deploy(
-        &self,
-        from: Option<&str>,
-        to: &str,
-        strategy: StrategyConfig,
-    ) -> ModuleDeployment {
-        let mut d = ModuleDeployment::new(
-            sample::name("echo"),
-            from.map(v),
-            v(to),
-            strategy,
-            Environment::Production,
-            "alice",
-            self.clock.now(),
-        );
-        d.health.min_samples = 100;
-        d.health.max_error_rate = 0.05;
-        let d = self.orchestrator("cp-1").create(d).await.unwrap();
-        self.orchestrator("cp-1").execute(d.id).await.unwrap()
-    }
-
-    /// Up to `rounds` rounds of: traffic, heartbeats, due evaluations, and
-    /// the clock moving on one tick.
-    async fn drive(
-        &self,
-        orch: &Orchestrator,
-        id: hotswap_core::domain::DeploymentId,
-        rounds: usize,
-    ) -> ModuleDeployment {
-        for _ in 0..rounds {
-            let d = self.deployments.get(id).await.unwrap();
-            if d.phase != DeploymentPhase::Progressing {
-                return d;
-            }
-            self.fleet.traffic(&sample::name("echo"), 100);
-            self.fleet
-                .heartbeat(&self.service, self.clock.now())
-                .await
-                .unwrap();
-            self.service.check_health().await.unwrap();
-            orch.run_due().await.unwrap();
-            self.clock.advance(TICK);
-        }
-        self.deployments.get(id).await.unwrap()
-    }
-
-    fn tables(&self) -> Vec<(String, Version, Option<u8>)> {
-        self.members
-            .iter()
-            .map(|n| {
-                let t = self
-                    .fleet
-                    .routing(n.id, &sample::name("echo"))
-                    .expect("routed");
-                (
-                    n.region.to_string(),
-                    t.stable,
-                    t.candidate.map(|c| c.weight),
-                )
-            })
-            .collect()
-    }
-
-    async fn events(&self, id: hotswap_core::domain::DeploymentId) -> Vec<DeploymentEvent> {
-        self.orchestrator("reader").status(id).await.unwrap().1
-    }
 }
 
 fn canary() -> StrategyConfig {
@@ -492,5 +350,88 @@ async fn a_node_that_goes_stale_pauses_when_the_policy_says_so() {
         d.reason.message.contains(&w.members[0].name),
         "{}",
         d.reason.message
+    );
+}
+
+#[tokio::test]
+async fn reconciliation_repairs_a_restarted_node_and_a_missed_push() {
+    use hotswap_core::control::Reconciler;
+    let w = World::new(&["eu"], 3).await;
+    let orch = w.orchestrator("cp-1");
+    let d = w
+        .deploy(
+            Some("1.0.0"),
+            "2.0.0",
+            StrategyConfig::BlueGreen(BlueGreenConfig::default()),
+        )
+        .await;
+    let d = w.drive(&orch, d.id, 3).await;
+    // eu-1 is down while the switch goes out: it misses the push.
+    w.fleet.kill(w.members[1].id);
+    let d = orch
+        .operate(d.id, Operation::Promote { full: true }, "bob")
+        .await
+        .unwrap();
+    assert_eq!(d.progress.traffic_percent, 100);
+    w.fleet.revive(w.members[1].id);
+    // eu-0 restarts empty.
+    w.fleet.restart(w.members[0].id);
+    let reconciler = Reconciler::new(
+        w.deployments.clone(),
+        w.modules.clone(),
+        Arc::new(w.fleet.clone()),
+        Arc::new(w.clock.clone()),
+    )
+    .with_retry(RetryPolicy::new(2, Duration::ZERO, Duration::ZERO));
+    let echo = sample::name("echo");
+    let restarted = reconciler.reconcile(&w.members[0]).await.unwrap();
+    assert_eq!(
+        restarted.loaded.len(),
+        2,
+        "both versions while the rollout runs: {restarted:?}"
+    );
+    assert_eq!(
+        w.fleet.routing(w.members[0].id, &echo).unwrap().stable,
+        v("1.0.0")
+    );
+    // The rollout finishes; reconciliation then enforces its outcome.
+    w.clock.advance(Duration::from_secs(700));
+    let d = w.drive(&orch, d.id, 3).await;
+    assert_eq!(d.phase, DeploymentPhase::Succeeded);
+    for n in &w.members[..2] {
+        let fixed = reconciler.reconcile(n).await.unwrap();
+        assert!(fixed.failed.is_empty(), "{fixed:?}");
+        let table = w.fleet.routing(n.id, &echo).unwrap();
+        assert_eq!(
+            (table.stable, table.candidate),
+            (v("2.0.0"), None),
+            "{}",
+            n.name
+        );
+    }
+    let again = reconciler.reconcile(&w.members[1]).await.unwrap();
+    assert_eq!(
+        again,
+        hotswap_core::control::Reconciled::default(),
+        "nothing left to repair"
+    );
+}
+
+/// A rollout over 10,000 simulated nodes completes in the simulation
+/// (benches/benches/control.rs measures decisions per second and memory).
+#[tokio::test]
+async fn a_rollout_over_ten_thousand_nodes_completes() {
+    let mut w = World::new(&["eu", "us", "ap", "sa"], 2_500).await;
+    w.traffic_every = 100;
+    let orch = w.orchestrator("cp-1");
+    let d = w.deploy(Some("1.0.0"), "2.0.0", canary()).await;
+    let d = w.drive(&orch, d.id, 40).await;
+    assert_eq!(d.phase, DeploymentPhase::Succeeded, "{}", d.reason.message);
+    assert_eq!(d.progress.nodes_targeted, 10_000);
+    let echo = sample::name("echo");
+    assert!(
+        w.members
+            .iter()
+            .all(|n| w.fleet.routing(n.id, &echo).unwrap().stable == v("2.0.0"))
     );
 }

@@ -132,6 +132,19 @@ impl SimFleet {
         self.lock().faults.dead.insert(node);
     }
 
+    /// Bring a killed node back as it was.
+    pub fn revive(&self, node: NodeId) {
+        self.lock().faults.dead.remove(&node);
+    }
+
+    /// Restart a node: it comes back with nothing loaded or routed and its
+    /// counters at zero.
+    pub fn restart(&self, node: NodeId) {
+        let mut state = self.lock();
+        state.faults.dead.remove(&node);
+        state.nodes.insert(node, SimNode::default());
+    }
+
     /// The node's heartbeats stop reaching the control plane (it still
     /// answers commands).
     pub fn silence(&self, node: NodeId) {
@@ -172,10 +185,15 @@ impl SimFleet {
     /// versions exactly by its routing table's weights and bucket rules,
     /// failing and taking time as the faults say.
     pub fn traffic(&self, module: &ModuleName, calls: u64) {
+        self.traffic_sampled(module, calls, 1);
+    }
+
+    /// [`SimFleet::traffic`] on every `every`-th node only (in id order).
+    pub fn traffic_sampled(&self, module: &ModuleName, calls: u64, every: usize) {
         let mut state = self.lock();
         let State { nodes, faults, .. } = &mut *state;
-        for (id, node) in nodes.iter_mut() {
-            if faults.dead.contains(id) {
+        for (i, (id, node)) in nodes.iter_mut().enumerate() {
+            if faults.dead.contains(id) || i % every.max(1) != 0 {
                 continue;
             }
             let Some(table) = node.routing.get(module) else {

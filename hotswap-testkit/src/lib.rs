@@ -14,6 +14,7 @@ pub mod nodes;
 pub mod orphans;
 pub mod runtime;
 pub mod sample;
+pub mod simulation;
 pub mod storage;
 
 use std::future::Future;

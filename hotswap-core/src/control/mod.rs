@@ -4,12 +4,14 @@
 mod distribution;
 mod nodes;
 mod orchestrator;
+mod reconcile;
 mod registration;
 mod router;
 
 pub use distribution::{RetryPolicy, load_with_retries};
 pub use nodes::{AlertHook, NodeHealthConfig, NodeService};
 pub use orchestrator::{Operation, Orchestrator, OrchestratorConfig};
+pub use reconcile::{Reconciled, Reconciler};
 pub use registration::{ModuleRegistrar, Registration};
 pub use router::ExecutionRouter;
 

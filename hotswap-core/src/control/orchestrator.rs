@@ -5,7 +5,7 @@
 //! events in one compare-and-set. A restarted control plane (a new
 //! orchestrator on the same repository) resumes where the log ends.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,8 +19,8 @@ use super::distribution::{RetryPolicy, load_with_retries};
 use crate::clock::Clock;
 use crate::domain::{
     DeploymentEvent, DeploymentId, DeploymentPhase, EdgeNode, EventKind, LoadedVersion,
-    ModuleDeployment, NodeStatus, OperatorRequest, ReasonCode, StaleNodePolicy, StrategyConfig,
-    VersionStats, WasmModule,
+    ModuleDeployment, NodeId, NodeStatus, OperatorRequest, ReasonCode, StaleNodePolicy,
+    StrategyConfig, VersionStats, WasmModule,
 };
 use crate::error::{Error, Result};
 use crate::repository::{
@@ -104,6 +104,14 @@ pub struct Orchestrator {
 struct Fleet {
     nodes: Vec<EdgeNode>,
     observations: Observations,
+}
+
+impl Fleet {
+    /// The target nodes among `ids`, in the order of `ids`.
+    fn members(&self, ids: &[NodeId]) -> Vec<&EdgeNode> {
+        let by_id: HashMap<NodeId, &EdgeNode> = self.nodes.iter().map(|n| (n.id, n)).collect();
+        ids.iter().filter_map(|id| by_id.get(id).copied()).collect()
+    }
 }
 
 impl Orchestrator {
@@ -465,11 +473,7 @@ impl Orchestrator {
             let (kind, message, data) = match action {
                 Action::Load { nodes, version } => {
                     let module = self.module(&d, version).await?;
-                    let targets: Vec<&EdgeNode> = fleet
-                        .nodes
-                        .iter()
-                        .filter(|n| nodes.contains(&n.id))
-                        .collect();
+                    let targets = fleet.members(nodes);
                     let results = join_all(targets.iter().map(|n| self.load(n, &module))).await;
                     let failed: Vec<String> = targets
                         .iter()
@@ -497,11 +501,7 @@ impl Orchestrator {
                     }
                 }
                 Action::Route { nodes, table } => {
-                    let targets: Vec<&EdgeNode> = fleet
-                        .nodes
-                        .iter()
-                        .filter(|n| nodes.contains(&n.id))
-                        .collect();
+                    let targets = fleet.members(nodes);
                     let results =
                         join_all(targets.iter().map(|n| self.control.apply_routing(n, table)))
                             .await;
@@ -522,11 +522,7 @@ impl Orchestrator {
                     )
                 }
                 Action::Unload { nodes, version } => {
-                    let targets: Vec<&EdgeNode> = fleet
-                        .nodes
-                        .iter()
-                        .filter(|n| nodes.contains(&n.id))
-                        .collect();
+                    let targets = fleet.members(nodes);
                     let results = join_all(
                         targets
                             .iter()

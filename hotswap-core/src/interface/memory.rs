@@ -84,7 +84,7 @@ impl InterfaceRegistry for MemoryInterfaceRegistry {
     ) -> Result<Page<WitInterface>> {
         let s = self.state.read();
         page_in_memory(
-            s.interfaces.values().filter(|i| filter.matches(i)).cloned(),
+            s.interfaces.values().filter(|i| filter.matches(i)),
             page,
             2,
             |i| vec![i.package.to_string(), i.id.to_string()],

@@ -132,21 +132,27 @@ where
     }
 }
 
-pub(crate) fn page_in_memory<T: Clone>(
-    items: impl Iterator<Item = T>,
+/// One page of `items` ordered by `key`; only the items on the page are
+/// cloned.
+pub(crate) fn page_in_memory<'a, T: Clone + 'a>(
+    items: impl Iterator<Item = &'a T>,
     page: &PageRequest,
     parts: usize,
     key: impl Fn(&T) -> Vec<String>,
 ) -> Result<Page<T>> {
     let after = page.after_key(parts)?;
-    let mut keyed: Vec<(Vec<String>, T)> = items
-        .map(|t| (key(&t), t))
+    let mut keyed: Vec<(Vec<String>, &T)> = items
+        .map(|t| (key(t), t))
         .filter(|(k, _)| after.as_ref().is_none_or(|a| k > a))
         .collect();
+    let take = (page.limit as usize + 1).min(keyed.len());
+    if take < keyed.len() {
+        keyed.select_nth_unstable_by(take, |a, b| a.0.cmp(&b.0));
+        keyed.truncate(take);
+    }
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    keyed.truncate(page.limit as usize + 1);
     Ok(Page::from_overfetch(
-        keyed.into_iter().map(|(_, t)| t).collect(),
+        keyed.into_iter().map(|(_, t)| t.clone()).collect(),
         page.limit,
         key,
     ))
@@ -173,7 +179,7 @@ mod tests {
         let mut seen = Vec::new();
         let mut req = PageRequest::first(10);
         loop {
-            let page = page_in_memory(items.iter().copied(), &req, 1, key).unwrap();
+            let page = page_in_memory(items.iter(), &req, 1, key).unwrap();
             seen.extend(page.items);
             match page.next {
                 Some(c) => req = PageRequest::after(10, c),

@@ -86,8 +86,7 @@ impl DeploymentRepository for MemoryDeploymentRepository {
         page_in_memory(
             rows.values()
                 .map(|r| &r.deployment)
-                .filter(|d| filter.matches(d))
-                .cloned(),
+                .filter(|d| filter.matches(d)),
             page,
             1,
             |d| vec![d.id.to_string()],

@@ -60,12 +60,9 @@ impl ModuleRepository for MemoryModuleRepository {
 
     async fn list(&self, filter: &ModuleFilter, page: &PageRequest) -> Result<Page<WasmModule>> {
         let rows = self.rows.read();
-        page_in_memory(
-            rows.values().filter(|m| filter.matches(m)).cloned(),
-            page,
-            2,
-            |m| vec![m.name.to_string(), m.id.to_string()],
-        )
+        page_in_memory(rows.values().filter(|m| filter.matches(m)), page, 2, |m| {
+            vec![m.name.to_string(), m.id.to_string()]
+        })
     }
 
     async fn update(&self, id: ModuleId, update: &ModuleUpdate) -> Result<WasmModule> {

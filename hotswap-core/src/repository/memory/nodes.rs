@@ -58,20 +58,19 @@ impl NodeRepository for MemoryNodeRepository {
 
     async fn list(&self, filter: &NodeFilter, page: &PageRequest) -> Result<Page<EdgeNode>> {
         let rows = self.rows.read();
-        page_in_memory(
-            rows.values().filter(|n| filter.matches(n)).cloned(),
-            page,
-            1,
-            |n| vec![n.id.to_string()],
-        )
+        page_in_memory(rows.values().filter(|n| filter.matches(n)), page, 1, |n| {
+            vec![n.id.to_string()]
+        })
     }
 
     async fn update(&self, node: &EdgeNode) -> Result<EdgeNode> {
         node.validate()?;
         let mut rows = self.rows.write();
-        if rows
-            .values()
-            .any(|n| n.name == node.name && n.id != node.id)
+        let renamed = rows.get(&node.id).is_some_and(|n| n.name != node.name);
+        if renamed
+            && rows
+                .values()
+                .any(|n| n.name == node.name && n.id != node.id)
         {
             return Err(Error::already_exists("node", &node.name));
         }
