@@ -435,3 +435,139 @@ async fn a_rollout_over_ten_thousand_nodes_completes() {
             .all(|n| w.fleet.routing(n.id, &echo).unwrap().stable == v("2.0.0"))
     );
 }
+
+#[tokio::test]
+async fn failed_loads_are_retried_and_a_version_no_node_loads_fails_the_rollout() {
+    let w = World::new(&["eu"], 2).await;
+    let orch = w.orchestrator("cp-1");
+    // Two failures, then success: within the three attempts.
+    w.fleet.fail_loads(w.members[0].id, 2);
+    let calls = w.fleet.load_calls();
+    let d = w.deploy(Some("1.0.0"), "2.0.0", canary()).await;
+    assert_eq!(
+        w.fleet.load_calls() - calls,
+        4,
+        "3 attempts on one node, 1 on the other"
+    );
+    let d = w.drive(&orch, d.id, 40).await;
+    assert_eq!(d.phase, DeploymentPhase::Succeeded);
+
+    // Every node refuses every attempt: the rollout fails, routing untouched.
+    let w = World::new(&["eu"], 2).await;
+    for n in &w.members {
+        w.fleet.fail_loads(n.id, 100);
+    }
+    let d = w.deploy(Some("1.0.0"), "2.0.0", canary()).await;
+    assert_eq!(
+        (d.phase, d.reason.code),
+        (DeploymentPhase::Failed, ReasonCode::DistributionFailed)
+    );
+    assert!(
+        w.tables()
+            .iter()
+            .all(|(_, s, c)| *s == v("1.0.0") && c.is_none())
+    );
+    let events = w.events(d.id).await;
+    let failed = events
+        .iter()
+        .find(|e| e.kind == hotswap_core::domain::EventKind::LoadFailed)
+        .expect("logged");
+    assert!(failed.data.to_string().contains("eu-0"), "{}", failed.data);
+}
+
+#[tokio::test]
+async fn a_node_whose_heartbeats_are_lost_is_marked_unhealthy_and_left_out() {
+    let w = World::new(&["eu"], 3).await;
+    let orch = w.orchestrator("cp-1");
+    w.fleet.silence(w.members[2].id);
+    let d = w.deploy(Some("1.0.0"), "2.0.0", canary()).await;
+    let d = w.drive(&orch, d.id, 60).await;
+    assert_eq!(d.phase, DeploymentPhase::Succeeded);
+    let silent = w.nodes.get(w.members[2].id).await.unwrap();
+    assert_eq!(silent.status, hotswap_core::domain::NodeStatus::Unhealthy);
+    assert_eq!(d.progress.nodes_targeted, 2);
+}
+
+#[tokio::test]
+async fn an_ab_test_splits_traffic_and_promotes_the_chosen_variant() {
+    use hotswap_core::domain::{AbTestConfig, AbVariant, SplitBy};
+    let w = World::new(&["eu"], 2).await;
+    let orch = w.orchestrator("cp-1");
+    let variant = |name: &str, version: &str, weight| AbVariant {
+        name: name.into(),
+        version: v(version),
+        weight,
+    };
+    let mut cfg = AbTestConfig::new(vec![
+        variant("control", "1.0.0", 80),
+        variant("next", "2.0.0", 20),
+    ]);
+    cfg.split = SplitBy::Key;
+    let d = w
+        .deploy(Some("1.0.0"), "2.0.0", StrategyConfig::AbTest(cfg))
+        .await;
+    let d = w.drive(&orch, d.id, 5).await;
+    assert_eq!(
+        (d.phase, d.progress.traffic_percent),
+        (DeploymentPhase::Progressing, 20)
+    );
+    // Statistics per variant, as the nodes report them.
+    let nodes = w.nodes_now().await;
+    let calls = |ver: &str| -> u64 {
+        nodes
+            .iter()
+            .flat_map(|n| n.stats.iter())
+            .filter(|s| s.version == v(ver))
+            .map(|s| s.calls)
+            .sum()
+    };
+    let (control, next) = (calls("1.0.0"), calls("2.0.0"));
+    assert!(
+        next > 0 && control > 3 * next,
+        "about 80/20: {control} / {next}"
+    );
+    let d = orch
+        .operate(d.id, Operation::PromoteVariant("next".into()), "carol")
+        .await
+        .unwrap();
+    assert_eq!(
+        (d.phase, d.reason.code),
+        (DeploymentPhase::Succeeded, ReasonCode::ManualPromote)
+    );
+    assert!(w.tables().iter().all(|(_, s, _)| *s == v("2.0.0")));
+}
+
+#[tokio::test]
+async fn busy_nodes_are_left_out_and_per_node_progress_is_readable() {
+    let w = World::new(&["eu"], 3).await;
+    w.fleet.set_in_flight(w.members[0].id, 900);
+    w.fleet.heartbeat(&w.service, w.clock.now()).await.unwrap();
+    let orch = hotswap_core::control::Orchestrator::new(
+        w.deployments.clone(),
+        w.nodes.clone(),
+        w.modules.clone(),
+        Arc::new(w.fleet.clone()),
+        Arc::new(w.clock.clone()),
+        hotswap_core::control::OrchestratorConfig::new("cp-1")
+            .with_retry(RetryPolicy::new(1, Duration::ZERO, Duration::ZERO))
+            .with_max_in_flight(500),
+    );
+    let d = ModuleDeployment::new(
+        sample::name("echo"),
+        Some(v("1.0.0")),
+        v("2.0.0"),
+        canary(),
+        Environment::Production,
+        "alice",
+        w.clock.now(),
+    );
+    let d = orch.create(d).await.unwrap();
+    orch.execute(d.id).await.unwrap();
+    let progress = orch.node_progress(d.id).await.unwrap();
+    assert_eq!(progress.len(), 2, "the busy node is not a target");
+    assert!(
+        progress
+            .iter()
+            .all(|p| p.has_new && p.has_old && p.name != w.members[0].name)
+    );
+}

@@ -27,6 +27,7 @@ struct Faults {
     dead: BTreeSet<NodeId>,
     silent: BTreeSet<NodeId>,
     failing_loads: BTreeMap<NodeId, u32>,
+    in_flight: BTreeMap<NodeId, u64>,
 }
 
 #[derive(Debug, Default)]
@@ -156,6 +157,11 @@ impl SimFleet {
         self.lock().faults.failing_loads.insert(node, times);
     }
 
+    /// `node` reports `calls` in flight in its heartbeats.
+    pub fn set_in_flight(&self, node: NodeId, calls: u64) {
+        self.lock().faults.in_flight.insert(node, calls);
+    }
+
     /// Load commands received so far.
     pub fn load_calls(&self) -> u64 {
         self.lock().load_calls
@@ -226,7 +232,7 @@ impl SimFleet {
     /// Send a heartbeat from every live, heard node to `service`, with
     /// what the node has loaded and counted, sent at `now`.
     pub async fn heartbeat(&self, service: &NodeService, now: DateTime<Utc>) -> Result<()> {
-        let reports: Vec<(NodeId, Vec<LoadedVersion>, Vec<VersionStats>)> = {
+        let reports: Vec<(NodeId, u64, Vec<LoadedVersion>, Vec<VersionStats>)> = {
             let state = self.lock();
             state
                 .nodes
@@ -237,14 +243,16 @@ impl SimFleet {
                 .map(|(id, n)| {
                     (
                         *id,
+                        state.faults.in_flight.get(id).copied().unwrap_or(0),
                         n.loaded.values().cloned().collect(),
                         n.stats.values().cloned().collect(),
                     )
                 })
                 .collect()
         };
-        for (id, loaded, stats) in reports {
+        for (id, in_flight, loaded, stats) in reports {
             let mut beat = Heartbeat::new(now);
+            beat.metrics.in_flight = in_flight;
             beat.loaded = loaded;
             beat.stats = stats;
             service.heartbeat(id, beat).await?;

@@ -10,7 +10,7 @@ mod router;
 
 pub use distribution::{RetryPolicy, load_with_retries};
 pub use nodes::{AlertHook, NodeHealthConfig, NodeService};
-pub use orchestrator::{Operation, Orchestrator, OrchestratorConfig};
+pub use orchestrator::{NodeProgress, Operation, Orchestrator, OrchestratorConfig};
 pub use reconcile::{Reconciled, Reconciler};
 pub use registration::{ModuleRegistrar, Registration};
 pub use router::ExecutionRouter;

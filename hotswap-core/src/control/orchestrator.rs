@@ -39,6 +39,9 @@ pub struct OrchestratorConfig {
     pub lease_ttl: Duration,
     /// How loads are retried.
     pub retry: RetryPolicy,
+    /// Nodes reporting at least this many calls in flight have no room
+    /// for another version and are left out of rollouts (`None`: no cap).
+    pub max_in_flight: Option<u64>,
 }
 
 impl OrchestratorConfig {
@@ -48,6 +51,7 @@ impl OrchestratorConfig {
             replica: replica.into(),
             lease_ttl: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            max_in_flight: None,
         }
     }
 }
@@ -57,6 +61,13 @@ impl OrchestratorConfig {
     #[must_use]
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Leave out nodes with `max` or more calls in flight.
+    #[must_use]
+    pub fn with_max_in_flight(mut self, max: u64) -> Self {
+        self.max_in_flight = Some(max);
         self
     }
 
@@ -87,6 +98,24 @@ pub enum Operation {
     Rollback,
     /// Stop; routing returns to the old version.
     Abort,
+}
+
+/// Where one target node of a deployment stands.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct NodeProgress {
+    /// The node.
+    pub node: NodeId,
+    /// Its name.
+    pub name: String,
+    /// Its region.
+    pub region: String,
+    /// Its status.
+    pub status: NodeStatus,
+    /// Whether it has the new version loaded.
+    pub has_new: bool,
+    /// Whether it has the old version loaded.
+    pub has_old: bool,
 }
 
 /// Drives deployments over the repositories and the nodes.
@@ -340,6 +369,28 @@ impl Orchestrator {
         }
     }
 
+    /// Where each target node of `id` stands: its status and whether it
+    /// has the old and the new version loaded.
+    pub async fn node_progress(&self, id: DeploymentId) -> Result<Vec<NodeProgress>> {
+        let d = self.deployments.get(id).await?;
+        let fleet = self.fleet(&d).await?;
+        Ok(fleet
+            .nodes
+            .iter()
+            .map(|n| NodeProgress {
+                node: n.id,
+                name: n.name.clone(),
+                region: n.region.to_string(),
+                status: n.status,
+                has_new: n.has_loaded(&d.module, &d.to_version),
+                has_old: d
+                    .from_version
+                    .as_ref()
+                    .is_some_and(|v| n.has_loaded(&d.module, v)),
+            })
+            .collect())
+    }
+
     /// The deployment and its whole event log.
     pub async fn status(
         &self,
@@ -399,6 +450,10 @@ impl Orchestrator {
                     && d.target.matches(n)
                     && n.capabilities.supports(module.kind, module.wasi).is_ok()
                     && n.capabilities.memory_bytes >= module.limits.max_memory_bytes
+                    && self
+                        .config
+                        .max_in_flight
+                        .is_none_or(|max| n.metrics.in_flight < max)
             })
             .collect();
         let mut stats: BTreeMap<Version, VersionStats> = BTreeMap::new();
