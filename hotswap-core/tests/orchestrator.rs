@@ -571,3 +571,51 @@ async fn busy_nodes_are_left_out_and_per_node_progress_is_readable() {
             .all(|p| p.has_new && p.has_old && p.name != w.members[0].name)
     );
 }
+
+#[tokio::test]
+async fn a_node_that_loads_other_bytes_is_refused_at_once() {
+    use hotswap_core::control::load_with_retries;
+    let w = World::new(&["eu"], 1).await;
+    w.fleet.corrupt_loads(w.members[0].id);
+    let calls = w.fleet.load_calls();
+    let module = sample::module("echo", "2.0.0");
+    let clock: Arc<dyn Clock> = Arc::new(w.clock.clone());
+    let e = load_with_retries(
+        &w.fleet,
+        &clock,
+        RetryPolicy::new(5, Duration::ZERO, Duration::ZERO),
+        &w.members[0],
+        &module,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(e, Error::DigestMismatch { expected, .. } if expected == module.digest),
+        "{e}"
+    );
+    assert_eq!(
+        w.fleet.load_calls() - calls,
+        1,
+        "retrying cannot fix the bytes"
+    );
+}
+
+#[test]
+fn backoff_doubles_up_to_the_cap_with_jitter() {
+    let p = RetryPolicy::new(6, Duration::from_millis(100), Duration::from_millis(500));
+    for _ in 0..50 {
+        let (b2, b3, b6) = (p.backoff(2), p.backoff(3), p.backoff(6));
+        assert!(
+            b2 >= Duration::from_millis(50) && b2 <= Duration::from_millis(100),
+            "{b2:?}"
+        );
+        assert!(
+            b3 >= Duration::from_millis(100) && b3 <= Duration::from_millis(200),
+            "{b3:?}"
+        );
+        assert!(
+            b6 >= Duration::from_millis(250) && b6 <= Duration::from_millis(500),
+            "capped: {b6:?}"
+        );
+    }
+}

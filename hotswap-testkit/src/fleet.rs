@@ -28,6 +28,7 @@ struct Faults {
     silent: BTreeSet<NodeId>,
     failing_loads: BTreeMap<NodeId, u32>,
     in_flight: BTreeMap<NodeId, u64>,
+    corrupt: BTreeSet<NodeId>,
 }
 
 #[derive(Debug, Default)]
@@ -155,6 +156,12 @@ impl SimFleet {
     /// The next `times` loads on `node` fail.
     pub fn fail_loads(&self, node: NodeId, times: u32) {
         self.lock().faults.failing_loads.insert(node, times);
+    }
+
+    /// `node` loads damaged bytes: it reports a digest other than the
+    /// version's.
+    pub fn corrupt_loads(&self, node: NodeId) {
+        self.lock().faults.corrupt.insert(node);
     }
 
     /// `node` reports `calls` in flight in its heartbeats.
@@ -306,6 +313,11 @@ impl NodeControl for SimFleet {
                 node.name
             )));
         }
+        let digest = if state.faults.corrupt.contains(&node.id) {
+            hotswap_core::domain::Digest::of(b"damaged in transit")
+        } else {
+            module.digest
+        };
         let sim = state
             .nodes
             .get_mut(&node.id)
@@ -313,7 +325,7 @@ impl NodeControl for SimFleet {
         let loaded = LoadedVersion {
             module: module.name.clone(),
             version: module.version.clone(),
-            digest: module.digest,
+            digest,
         };
         sim.loaded.insert(
             (module.name.clone(), module.version.clone()),
