@@ -7,7 +7,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use futures::executor::block_on;
 use hotswap_benches::{big_module, paired_ratio, runtime, selected};
 use hotswap_core::domain::{Digest, Value};
@@ -33,6 +34,30 @@ fn now(module: &dyn CompiledModule, call: Invocation) {
         InvokeNow::Done(out) => drop(black_box(out.unwrap())),
         InvokeNow::Later(call) => panic!("{call:?} did not run at once"),
     }
+}
+
+/// The paired ratio wasmer / wasmtime adapter of group `g`, then a
+/// criterion group measuring both (more functions may be added before it
+/// is finished).
+fn side_by_side<'c>(
+    c: &'c mut Criterion,
+    g: &str,
+    rounds: usize,
+    batch: u32,
+    wasmtime_adapter: &mut dyn FnMut(),
+    wasmer_adapter: &mut dyn FnMut(),
+) -> BenchmarkGroup<'c, WallTime> {
+    paired_ratio(
+        &format!("{g} wasmer/wasmtime adapter"),
+        rounds,
+        batch,
+        &mut *wasmtime_adapter,
+        &mut *wasmer_adapter,
+    );
+    let mut group = c.benchmark_group(g);
+    group.bench_function("wasmtime_adapter", |b| b.iter(&mut *wasmtime_adapter));
+    group.bench_function("wasmer_adapter", |b| b.iter(&mut *wasmer_adapter));
+    group
 }
 
 /// A raw wasmer engine (Cranelift, defaults) and `bytes` compiled on it.
@@ -65,22 +90,13 @@ fn core_add(c: &mut Criterion) {
     };
     let g = "runtimes_core_add";
     paired_ratio(
-        &format!("{g} wasmer/wasmtime adapter"),
-        200,
-        2_000,
-        &mut wasmtime_adapter,
-        &mut wasmer_adapter,
-    );
-    paired_ratio(
         &format!("{g} wasmer adapter/raw wasmer"),
         200,
         2_000,
         &mut raw,
         &mut wasmer_adapter,
     );
-    let mut group = c.benchmark_group(g);
-    group.bench_function("wasmtime_adapter", |b| b.iter(&mut wasmtime_adapter));
-    group.bench_function("wasmer_adapter", |b| b.iter(&mut wasmer_adapter));
+    let mut group = side_by_side(c, g, 200, 2_000, &mut wasmtime_adapter, &mut wasmer_adapter);
     group.bench_function("raw_wasmer", |b| b.iter(&mut raw));
     group.finish();
 }
@@ -97,16 +113,7 @@ fn fresh_instance_with_memory(c: &mut Criterion) {
     let mut wasmtime_adapter = || now(&*wt, call());
     let mut wasmer_adapter = || now(&*wr, call());
     let g = "runtimes_instance_with_memory";
-    paired_ratio(
-        &format!("{g} wasmer/wasmtime adapter"),
-        100,
-        1_000,
-        &mut wasmtime_adapter,
-        &mut wasmer_adapter,
-    );
-    let mut group = c.benchmark_group(g);
-    group.bench_function("wasmtime_adapter", |b| b.iter(&mut wasmtime_adapter));
-    group.bench_function("wasmer_adapter", |b| b.iter(&mut wasmer_adapter));
+    let group = side_by_side(c, g, 100, 1_000, &mut wasmtime_adapter, &mut wasmer_adapter);
     group.finish();
 }
 
@@ -137,16 +144,7 @@ fn wasi_echo(c: &mut Criterion) {
     let mut wasmtime_adapter = || run(&*wt);
     let mut wasmer_adapter = || run(&*wr);
     let g = "runtimes_wasi_echo_1k";
-    paired_ratio(
-        &format!("{g} wasmer/wasmtime adapter"),
-        60,
-        200,
-        &mut wasmtime_adapter,
-        &mut wasmer_adapter,
-    );
-    let mut group = c.benchmark_group(g);
-    group.bench_function("wasmtime_adapter", |b| b.iter(&mut wasmtime_adapter));
-    group.bench_function("wasmer_adapter", |b| b.iter(&mut wasmer_adapter));
+    let group = side_by_side(c, g, 60, 200, &mut wasmtime_adapter, &mut wasmer_adapter);
     group.finish();
 }
 

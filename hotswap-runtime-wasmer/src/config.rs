@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hotswap_core::runtime::kit;
 use hotswap_core::{Error, Result};
 
 /// What the wasmer runtime allows and how it enforces it.
@@ -140,28 +141,8 @@ impl WasmerConfig {
 
     /// Refuse zero or absurd values, naming the field.
     pub fn validate(&self) -> Result<()> {
-        if self.max_instances == 0 || self.max_instances > 100_000 {
-            return Err(Error::invalid(
-                "max_instances",
-                format!("{} is outside 1..=100000", self.max_instances),
-            ));
-        }
-        if self.max_memory_bytes < hotswap_core::domain::WASM_PAGE_BYTES
-            || self.max_memory_bytes > hotswap_core::domain::MAX_MEMORY_BYTES
-        {
-            return Err(Error::invalid(
-                "max_memory_bytes",
-                "must be between one 64 KiB page and 4 GiB",
-            ));
-        }
-        if self.timeout_tick < Duration::from_millis(1)
-            || self.timeout_tick > Duration::from_secs(1)
-        {
-            return Err(Error::invalid(
-                "timeout_tick",
-                "must be between 1 ms and 1 s",
-            ));
-        }
+        kit::check_pool(self.max_instances, self.max_memory_bytes)?;
+        kit::check_tick("timeout_tick", self.timeout_tick)?;
         if self.max_output_bytes == 0 {
             return Err(Error::invalid("max_output_bytes", "must not be zero"));
         }

@@ -38,16 +38,12 @@ pub(crate) struct Shared {
 impl Shared {
     /// A slot of the runtime, then one of the version's `gate`.
     async fn enter<'a>(&'a self, gate: &'a Gate) -> Result<(Slot<'a>, Slot<'a>)> {
-        let engine = self.engine_gate.enter().await?;
-        let version = gate.enter().await?;
-        Ok((engine, version))
+        kit::enter_both(&self.engine_gate, gate).await
     }
 
     /// Both slots of [`Shared::enter`] if both are free now.
     fn try_enter<'a>(&'a self, gate: &'a Gate) -> Option<(Slot<'a>, Slot<'a>)> {
-        let engine = self.engine_gate.try_take()?;
-        let version = gate.try_take()?;
-        Some((engine, version))
+        kit::try_enter_both(&self.engine_gate, gate)
     }
 }
 

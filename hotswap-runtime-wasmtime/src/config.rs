@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hotswap_core::runtime::kit;
 use hotswap_core::{Error, Result};
 
 /// How the wasmtime engine is built and what calls may use.
@@ -156,29 +157,14 @@ impl WasmtimeConfig {
 
     /// Refuse zero or absurd values, naming the field.
     pub fn validate(&self) -> Result<()> {
-        if self.max_instances == 0 || self.max_instances > 100_000 {
-            return Err(Error::invalid(
-                "max_instances",
-                format!("{} is outside 1..=100000", self.max_instances),
-            ));
-        }
-        if self.max_memory_bytes < hotswap_core::domain::WASM_PAGE_BYTES
-            || self.max_memory_bytes > hotswap_core::domain::MAX_MEMORY_BYTES
-        {
-            return Err(Error::invalid(
-                "max_memory_bytes",
-                "must be between one 64 KiB page and 4 GiB",
-            ));
-        }
+        kit::check_pool(self.max_instances, self.max_memory_bytes)?;
         if self.max_stack_bytes < 16 * 1024 || self.max_stack_bytes > 64 * 1024 * 1024 {
             return Err(Error::invalid(
                 "max_stack_bytes",
                 "must be between 16 KiB and 64 MiB",
             ));
         }
-        if self.epoch_tick < Duration::from_millis(1) || self.epoch_tick > Duration::from_secs(1) {
-            return Err(Error::invalid("epoch_tick", "must be between 1 ms and 1 s"));
-        }
+        kit::check_tick("epoch_tick", self.epoch_tick)?;
         if self.max_output_bytes == 0 {
             return Err(Error::invalid("max_output_bytes", "must not be zero"));
         }

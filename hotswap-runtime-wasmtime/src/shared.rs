@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hotswap_core::domain::ResourceLimits;
-use hotswap_core::runtime::kit::{Gate, Slot};
+use hotswap_core::runtime::kit::{Gate, Slot, enter_both, try_enter_both};
 use hotswap_core::{Error, Result};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::WasiCtxBuilder;
@@ -48,16 +48,12 @@ impl Pipes {
 impl Shared {
     /// A slot of the engine's pool, then one of the version's `gate`.
     pub(crate) async fn enter<'a>(&'a self, gate: &'a Gate) -> Result<(Slot<'a>, Slot<'a>)> {
-        let engine = self.engine_gate.enter().await?;
-        let version = gate.enter().await?;
-        Ok((engine, version))
+        enter_both(&self.engine_gate, gate).await
     }
 
     /// Both slots of [`Shared::enter`] if both are free now.
     pub(crate) fn try_enter<'a>(&'a self, gate: &'a Gate) -> Option<(Slot<'a>, Slot<'a>)> {
-        let engine = self.engine_gate.try_take()?;
-        let version = gate.try_take()?;
-        Some((engine, version))
+        try_enter_both(&self.engine_gate, gate)
     }
 
     /// Epoch ticks to allow a call of `timeout`: one extra tick because the

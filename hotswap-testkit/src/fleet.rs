@@ -45,6 +45,18 @@ struct State {
     load_calls: u64,
 }
 
+impl State {
+    /// The simulation of `node`, or the error a caller of a dead node sees.
+    fn live(&mut self, node: &EdgeNode) -> Result<&mut SimNode> {
+        if self.faults.dead.contains(&node.id) {
+            return Err(unreachable_node(node));
+        }
+        self.nodes
+            .get_mut(&node.id)
+            .ok_or_else(|| Error::not_found("node", node.id.to_string()))
+    }
+}
+
 /// The simulated fleet; cheap to clone.
 #[derive(Clone, Debug, Default)]
 pub struct SimFleet {
@@ -301,9 +313,7 @@ impl NodeControl for SimFleet {
     async fn load(&self, node: &EdgeNode, module: &WasmModule) -> Result<LoadedVersion> {
         let mut state = self.lock();
         state.load_calls += 1;
-        if state.faults.dead.contains(&node.id) {
-            return Err(unreachable_node(node));
-        }
+        state.live(node)?;
         if let Some(left) = state.faults.failing_loads.get_mut(&node.id)
             && *left > 0
         {
@@ -318,10 +328,7 @@ impl NodeControl for SimFleet {
         } else {
             module.digest
         };
-        let sim = state
-            .nodes
-            .get_mut(&node.id)
-            .ok_or_else(|| Error::not_found("node", node.id.to_string()))?;
+        let sim = state.live(node)?;
         let loaded = LoadedVersion {
             module: module.name.clone(),
             version: module.version.clone(),
@@ -336,13 +343,7 @@ impl NodeControl for SimFleet {
 
     async fn unload(&self, node: &EdgeNode, module: &ModuleName, version: &Version) -> Result<()> {
         let mut state = self.lock();
-        if state.faults.dead.contains(&node.id) {
-            return Err(unreachable_node(node));
-        }
-        let sim = state
-            .nodes
-            .get_mut(&node.id)
-            .ok_or_else(|| Error::not_found("node", node.id.to_string()))?;
+        let sim = state.live(node)?;
         if sim
             .routing
             .get(module)
@@ -359,13 +360,7 @@ impl NodeControl for SimFleet {
 
     async fn apply_routing(&self, node: &EdgeNode, table: &RoutingTable) -> Result<()> {
         let mut state = self.lock();
-        if state.faults.dead.contains(&node.id) {
-            return Err(unreachable_node(node));
-        }
-        let sim = state
-            .nodes
-            .get_mut(&node.id)
-            .ok_or_else(|| Error::not_found("node", node.id.to_string()))?;
+        let sim = state.live(node)?;
         table.validate()?;
         for v in table.versions() {
             if !sim.loaded.contains_key(&(table.module.clone(), v.clone())) {
@@ -393,13 +388,7 @@ impl NodeControl for SimFleet {
 
     async fn execute(&self, node: &EdgeNode, execution: &Execution) -> Result<CallOutput> {
         let mut state = self.lock();
-        if state.faults.dead.contains(&node.id) {
-            return Err(unreachable_node(node));
-        }
-        let sim = state
-            .nodes
-            .get_mut(&node.id)
-            .ok_or_else(|| Error::not_found("node", node.id.to_string()))?;
+        let sim = state.live(node)?;
         let table = sim
             .routing
             .get(&execution.module)
@@ -417,14 +406,8 @@ impl NodeControl for SimFleet {
     }
 
     async fn state(&self, node: &EdgeNode) -> Result<NodeState> {
-        let state = self.lock();
-        if state.faults.dead.contains(&node.id) {
-            return Err(unreachable_node(node));
-        }
-        let sim = state
-            .nodes
-            .get(&node.id)
-            .ok_or_else(|| Error::not_found("node", node.id.to_string()))?;
+        let mut state = self.lock();
+        let sim = state.live(node)?;
         let mut out = NodeState::default();
         out.loaded = sim.loaded.values().cloned().collect();
         out.routing = sim.routing.values().cloned().collect();

@@ -105,6 +105,21 @@ impl Gate {
     }
 }
 
+/// A slot of `outer` (a runtime's whole pool), then one of `inner` (a
+/// version's); waiting for each as [`Gate::enter`] does.
+pub async fn enter_both<'a>(outer: &'a Gate, inner: &'a Gate) -> Result<(Slot<'a>, Slot<'a>)> {
+    let outer = outer.enter().await?;
+    let inner = inner.enter().await?;
+    Ok((outer, inner))
+}
+
+/// Both slots of [`enter_both`] if both are free now.
+pub fn try_enter_both<'a>(outer: &'a Gate, inner: &'a Gate) -> Option<(Slot<'a>, Slot<'a>)> {
+    let outer = outer.try_take()?;
+    let inner = inner.try_take()?;
+    Some((outer, inner))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

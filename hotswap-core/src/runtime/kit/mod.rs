@@ -5,10 +5,12 @@
 
 mod artifacts;
 mod compile_cache;
+mod config;
 mod exports;
 mod gate;
 
 pub use artifacts::{ArtifactCache, META_LEN};
 pub use compile_cache::{CompileCache, CompileCounters, Compiler, off_the_hot_path};
+pub use config::{check_pool, check_tick};
 pub use exports::{Export, Exports, WasiInput, arguments, invoke_now, stdin};
-pub use gate::{Gate, Slot};
+pub use gate::{Gate, Slot, enter_both, try_enter_both};
