@@ -11,8 +11,8 @@ use hotswap_core::Error;
 use hotswap_core::clock::Clock;
 use hotswap_core::control::{Operation, RetryPolicy};
 use hotswap_core::domain::{
-    BatchSize, BlueGreenConfig, CanaryConfig, DeploymentEvent, DeploymentPhase, Environment,
-    ModuleDeployment, ReasonCode, Region, RegionalConfig, RollingConfig, StrategyConfig,
+    BatchSize, BlueGreenConfig, CanaryConfig, DeploymentEvent, DeploymentPhase, ModuleDeployment,
+    ReasonCode, Region, RegionalConfig, RollingConfig, StrategyConfig,
 };
 use hotswap_core::repository::NodeRepository;
 use hotswap_testkit::sample;
@@ -230,15 +230,7 @@ async fn two_orchestrators_never_both_act_on_one_deployment() {
     let w = World::new(&["eu"], 2).await;
     let a = w.orchestrator("cp-a");
     let b = w.orchestrator("cp-b");
-    let d = ModuleDeployment::new(
-        sample::name("echo"),
-        Some(v("1.0.0")),
-        v("2.0.0"),
-        canary(),
-        Environment::Production,
-        "alice",
-        w.clock.now(),
-    );
+    let d = w.pending(Some("1.0.0"), "2.0.0", canary());
     let d = a.create(d).await.unwrap();
     let (ra, rb) = tokio::join!(a.execute(d.id), b.execute(d.id));
     assert!(
@@ -269,30 +261,14 @@ async fn two_orchestrators_never_both_act_on_one_deployment() {
 async fn unregistered_versions_and_overlapping_deployments_are_refused() {
     let w = World::new(&["eu"], 1).await;
     let orch = w.orchestrator("cp-1");
-    let d = ModuleDeployment::new(
-        sample::name("echo"),
-        Some(v("1.0.0")),
-        v("9.9.9"),
-        canary(),
-        Environment::Production,
-        "alice",
-        w.clock.now(),
-    );
+    let d = w.pending(Some("1.0.0"), "9.9.9", canary());
     let e = orch.create(d).await.unwrap_err();
     assert_eq!(
         e.to_string(),
         "invalid version: echo@9.9.9 is not registered"
     );
     w.deploy(Some("1.0.0"), "2.0.0", canary()).await;
-    let again = ModuleDeployment::new(
-        sample::name("echo"),
-        Some(v("1.0.0")),
-        v("2.0.0"),
-        canary(),
-        Environment::Production,
-        "alice",
-        w.clock.now(),
-    );
+    let again = w.pending(Some("1.0.0"), "2.0.0", canary());
     let e = orch.create(again).await.unwrap_err();
     assert!(matches!(e, Error::Conflict { .. }), "{e}");
 }
@@ -302,15 +278,7 @@ async fn stale_node_mid_canary(
 ) -> (World, ModuleDeployment) {
     let w = World::new(&["eu"], 3).await;
     let orch = w.orchestrator("cp-1");
-    let mut d = ModuleDeployment::new(
-        sample::name("echo"),
-        Some(v("1.0.0")),
-        v("2.0.0"),
-        canary(),
-        Environment::Production,
-        "alice",
-        w.clock.now(),
-    );
+    let mut d = w.pending(Some("1.0.0"), "2.0.0", canary());
     d.health.min_samples = 100;
     d.stale_nodes = policy;
     let d = orch.create(d).await.unwrap();
@@ -552,15 +520,7 @@ async fn busy_nodes_are_left_out_and_per_node_progress_is_readable() {
             .with_retry(RetryPolicy::new(1, Duration::ZERO, Duration::ZERO))
             .with_max_in_flight(500),
     );
-    let d = ModuleDeployment::new(
-        sample::name("echo"),
-        Some(v("1.0.0")),
-        v("2.0.0"),
-        canary(),
-        Environment::Production,
-        "alice",
-        w.clock.now(),
-    );
+    let d = w.pending(Some("1.0.0"), "2.0.0", canary());
     let d = orch.create(d).await.unwrap();
     orch.execute(d.id).await.unwrap();
     let progress = orch.node_progress(d.id).await.unwrap();

@@ -107,14 +107,15 @@ impl Simulation {
         out
     }
 
-    /// Create and start a deployment of echo (min 100 samples, 5 % errors).
-    pub async fn deploy(
+    /// A deployment of echo by alice to production, not stored, with the
+    /// default health criteria.
+    pub fn pending(
         &self,
         from: Option<&str>,
         to: &str,
         strategy: StrategyConfig,
     ) -> ModuleDeployment {
-        let mut d = ModuleDeployment::new(
+        ModuleDeployment::new(
             sample::name("echo"),
             from.map(v),
             v(to),
@@ -122,7 +123,17 @@ impl Simulation {
             Environment::Production,
             "alice",
             self.clock.now(),
-        );
+        )
+    }
+
+    /// Create and start a deployment of echo (min 100 samples, 5 % errors).
+    pub async fn deploy(
+        &self,
+        from: Option<&str>,
+        to: &str,
+        strategy: StrategyConfig,
+    ) -> ModuleDeployment {
+        let mut d = self.pending(from, to, strategy);
         d.health.min_samples = 100;
         d.health.max_error_rate = 0.05;
         let d = self
