@@ -215,14 +215,15 @@ async fn routing_prefers_the_callers_region_then_the_least_busy_node() {
         Invocation::json("add", serde_json::json!([1, 2])),
     );
     e.region = Some(sample::region("eu"));
-    let (node, out) = router.execute(&e).await.unwrap();
+    let done = router.execute(&e).await.unwrap();
+    let (node, out) = (done.node, done.routed);
     assert_eq!(node, nodes[1].id, "eu-1 is in eu and less busy than eu-0");
     assert_eq!(
-        out.values[1],
+        out.output.values[1],
         hotswap_core::domain::Value::String("1.0.0".into())
     );
     e.region = Some(sample::region("us"));
-    assert_eq!(router.execute(&e).await.unwrap().0, nodes[2].id);
+    assert_eq!(router.execute(&e).await.unwrap().node, nodes[2].id);
 }
 
 #[tokio::test]
@@ -236,7 +237,7 @@ async fn an_unreachable_node_is_skipped_and_the_error_names_every_node_tried() {
     e.region = Some(sample::region("eu"));
     fleet.kill(nodes[1].id);
     assert_eq!(
-        router.execute(&e).await.unwrap().0,
+        router.execute(&e).await.unwrap().node,
         nodes[0].id,
         "the next eu node"
     );

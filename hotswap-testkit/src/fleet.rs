@@ -13,6 +13,7 @@ use hotswap_core::domain::{
     EdgeNode, Heartbeat, LoadedVersion, ModuleName, NodeCapabilities, NodeId, NodeStatus, Region,
     RouteContext, RoutingTable, RuntimeKind, Value, VersionStats, WasiVersion, WasmModule,
 };
+use hotswap_core::edge::Routed;
 use hotswap_core::repository::NodeRepository;
 use hotswap_core::runtime::CallOutput;
 use hotswap_core::{Error, Result};
@@ -386,7 +387,7 @@ impl NodeControl for SimFleet {
         Ok(())
     }
 
-    async fn execute(&self, node: &EdgeNode, execution: &Execution) -> Result<CallOutput> {
+    async fn execute(&self, node: &EdgeNode, execution: &Execution) -> Result<Routed> {
         let mut state = self.lock();
         let sim = state.live(node)?;
         let table = sim
@@ -398,11 +399,15 @@ impl NodeControl for SimFleet {
             pin: execution.pin.as_ref(),
             ..RouteContext::default()
         };
-        let (version, _) = table.choose(&ctx)?;
-        Ok(CallOutput::from_values(vec![
-            Value::String(node.name.clone()),
-            Value::String(version.to_string()),
-        ]))
+        let (version, reason) = table.choose(&ctx)?;
+        Ok(Routed::new(
+            version.clone(),
+            reason,
+            CallOutput::from_values(vec![
+                Value::String(node.name.clone()),
+                Value::String(version.to_string()),
+            ]),
+        ))
     }
 
     async fn state(&self, node: &EdgeNode) -> Result<NodeState> {

@@ -2,18 +2,22 @@
 //! them, and drives deployments.
 
 mod distribution;
+mod driver;
 mod nodes;
 mod orchestrator;
+mod plane;
 mod reconcile;
 mod registration;
 mod router;
 
 pub use distribution::{RetryPolicy, load_with_retries};
+pub use driver::{ControlLoop, ControlLoopConfig, TickReport};
 pub use nodes::{AlertHook, NodeHealthConfig, NodeService};
 pub use orchestrator::{NodeProgress, Operation, Orchestrator, OrchestratorConfig};
+pub use plane::{Backends, ControlPlane, ControlPlaneConfig};
 pub use reconcile::{Reconciled, Reconciler};
 pub use registration::{ModuleRegistrar, Registration};
-pub use router::ExecutionRouter;
+pub use router::{Executed, ExecutionRouter};
 
 use std::fmt;
 
@@ -24,11 +28,13 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{
     EdgeNode, LoadedVersion, ModuleName, Region, RoutingTable, VersionStats, WasmModule,
 };
+use crate::edge::Routed;
 use crate::error::Result;
-use crate::runtime::{CallOutput, Invocation};
+use crate::runtime::Invocation;
 
 /// What a node reports about itself.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 #[non_exhaustive]
 pub struct NodeState {
@@ -66,9 +72,10 @@ pub trait NodeControl: Send + Sync + fmt::Debug + 'static {
     async fn state(&self, node: &EdgeNode) -> Result<NodeState>;
 
     /// Run `execution` on `node`, which picks the version by its routing
-    /// table (or the pin). An unreachable or full node is `Unavailable`
-    /// or `LimitExceeded`, so the caller may try another.
-    async fn execute(&self, node: &EdgeNode, execution: &Execution) -> Result<CallOutput>;
+    /// table (or the pin); returns the version that served and why. An
+    /// unreachable or full node is `Unavailable` or `LimitExceeded`, so the
+    /// caller may try another.
+    async fn execute(&self, node: &EdgeNode, execution: &Execution) -> Result<Routed>;
 }
 
 /// A call to run somewhere in the fleet.
@@ -85,6 +92,8 @@ pub struct Execution {
     pub key: Option<String>,
     /// The caller's region, preferred when choosing a node.
     pub region: Option<Region>,
+    /// Request headers as `(name, value)`, for header routing rules.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Execution {
@@ -96,6 +105,7 @@ impl Execution {
             pin: None,
             key: None,
             region: None,
+            headers: Vec::new(),
         }
     }
 }

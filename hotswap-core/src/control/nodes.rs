@@ -126,6 +126,32 @@ impl NodeService {
         self.nodes.create(&node).await
     }
 
+    /// Register `node`, or, when a node of that name is registered already,
+    /// take it back under its old id: a restarted node comes back with the
+    /// address, region and capabilities it reports now and nothing loaded,
+    /// `Registering` until its first heartbeat.
+    pub async fn join(&self, node: EdgeNode) -> Result<EdgeNode> {
+        match self.register(node.clone()).await {
+            Err(Error::AlreadyExists { .. }) => {}
+            other => return other,
+        }
+        let id = self.nodes.get_by_name(&node.name).await?.id;
+        let now = self.clock.now();
+        self.update(id, |n| {
+            n.region = node.region.clone();
+            n.zone = node.zone.clone();
+            n.labels = node.labels.clone();
+            n.endpoint = node.endpoint.clone();
+            n.capabilities = node.capabilities.clone();
+            n.status = NodeStatus::Registering;
+            n.loaded.clear();
+            n.stats.clear();
+            n.metrics = Default::default();
+            n.registered_at = now;
+        })
+        .await
+    }
+
     /// Record a heartbeat of node `id`: metrics, per-version statistics and
     /// loaded versions (those whose digest differs from the registered
     /// version's are dropped and the error says which), and the status it

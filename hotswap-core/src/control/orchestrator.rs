@@ -101,7 +101,8 @@ pub enum Operation {
 }
 
 /// Where one target node of a deployment stands.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct NodeProgress {
     /// The node.

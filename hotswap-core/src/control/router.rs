@@ -7,9 +7,21 @@ use std::sync::Arc;
 
 use super::{Execution, NodeControl};
 use crate::domain::{EdgeNode, NodeId};
+use crate::edge::Routed;
 use crate::error::{Error, Result};
 use crate::repository::{NodeFilter, NodeRepository, all_items};
-use crate::runtime::CallOutput;
+
+/// A call that ran: where, and what it returned.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Executed {
+    /// The node that ran it.
+    pub node: NodeId,
+    /// That node's name.
+    pub node_name: String,
+    /// The version, the reason it was chosen, and the output.
+    pub routed: Routed,
+}
 
 /// Routes calls to nodes.
 #[derive(Clone, Debug)]
@@ -47,10 +59,10 @@ impl ExecutionRouter {
     }
 
     /// Run `execution` on the best node that takes it; returns that node
-    /// and the output. Errors of the call itself (a trap, bad arguments)
+    /// and what the call returned. Errors of the call itself (a trap, bad arguments)
     /// come back at once; a node that is unreachable or full is skipped,
     /// and when none is left the error names every node tried and why.
-    pub async fn execute(&self, execution: &Execution) -> Result<(NodeId, CallOutput)> {
+    pub async fn execute(&self, execution: &Execution) -> Result<Executed> {
         let candidates = self.candidates(execution).await?;
         if candidates.is_empty() {
             let what = match &execution.pin {
@@ -67,7 +79,13 @@ impl ExecutionRouter {
         let mut tried = Vec::new();
         for node in &candidates {
             match self.control.execute(node, execution).await {
-                Ok(out) => return Ok((node.id, out)),
+                Ok(routed) => {
+                    return Ok(Executed {
+                        node: node.id,
+                        node_name: node.name.clone(),
+                        routed,
+                    });
+                }
                 Err(e @ (Error::Unavailable { .. } | Error::LimitExceeded { .. })) => {
                     tried.push(format!("{} ({e})", node.name));
                 }

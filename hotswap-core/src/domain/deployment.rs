@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 
 /// The environment a deployment targets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Environment {
     /// Development.
@@ -22,6 +23,7 @@ pub enum Environment {
 
 /// Where a deployment stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeploymentPhase {
     /// Created, not started.
@@ -69,6 +71,7 @@ impl DeploymentPhase {
 
 /// Machine-readable cause of the current phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ReasonCode {
@@ -106,6 +109,7 @@ pub enum ReasonCode {
 
 /// Why a deployment is in its phase.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhaseReason {
     /// Machine-readable code.
     pub code: ReasonCode,
@@ -115,6 +119,7 @@ pub struct PhaseReason {
 
 /// Which nodes a deployment targets. Empty lists match every node.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TargetSelector {
@@ -134,6 +139,7 @@ impl TargetSelector {
 
 /// What to do when a health evaluation has too few samples.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InconclusivePolicy {
     /// Pause and wait for an operator.
@@ -145,6 +151,7 @@ pub enum InconclusivePolicy {
 
 /// The outcome of judging a version's statistics against [`HealthCriteria`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum HealthVerdict {
     /// Within the criteria.
@@ -163,6 +170,7 @@ pub enum HealthVerdict {
 
 /// When a new version counts as healthy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct HealthCriteria {
@@ -300,6 +308,7 @@ impl HealthCriteria {
 /// What an operator asked a running deployment to do; the strategy acts on
 /// it at its next decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "request", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum OperatorRequest {
@@ -318,6 +327,7 @@ pub enum OperatorRequest {
 
 /// What a rollout does when a target node stops heartbeating mid-rollout.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StaleNodePolicy {
     /// Leave it out and go on with the nodes that remain.
@@ -329,6 +339,7 @@ pub enum StaleNodePolicy {
 
 /// How far a deployment has come; owned by its strategy.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 #[non_exhaustive]
 pub struct DeploymentProgress {
@@ -358,6 +369,7 @@ pub struct DeploymentProgress {
     /// health is judged on what was counted since.
     pub baseline: Vec<VersionStats>,
     /// The inner strategy's progress within the current stage.
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub inner: Option<Box<DeploymentProgress>>,
     /// When the orchestrator should evaluate the deployment again
     /// (`None`: only on an event such as an operator's request).
@@ -366,6 +378,7 @@ pub struct DeploymentProgress {
 
 /// One rollout of a module from one version to another.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct ModuleDeployment {
     /// Identity.
@@ -373,8 +386,10 @@ pub struct ModuleDeployment {
     /// The module.
     pub module: ModuleName,
     /// The version being replaced (`None` for a first deployment).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub from_version: Option<Version>,
     /// The version being rolled out.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub to_version: Version,
     /// How.
     pub strategy: StrategyConfig,
@@ -501,6 +516,7 @@ impl ModuleDeployment {
 
 /// What a deployment event records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EventKind {
@@ -524,6 +540,7 @@ pub enum EventKind {
 
 /// One entry of a deployment's append-only event log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct DeploymentEvent {
     /// Position in the log, 1-based and contiguous; assigned on append.

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 /// Displayed and serialized as 64 lowercase hex characters; parsing also
 /// accepts upper case and an optional `sha256:` prefix.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, pattern = "^[0-9a-f]{64}$"))]
 #[serde(try_from = "String", into = "String")]
 pub struct Digest([u8; 32]);
 

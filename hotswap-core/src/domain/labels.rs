@@ -20,6 +20,7 @@ pub const MAX_LABEL_VALUE_LEN: usize = 255;
 /// allowed inside (not first or last). Values: up to 255 printable
 /// characters (no control characters). At most 64 labels.
 #[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(
     try_from = "BTreeMap<String, String>",
     into = "BTreeMap<String, String>"

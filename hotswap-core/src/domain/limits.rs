@@ -30,6 +30,7 @@ pub const MAX_AGGREGATE_MEMORY_BYTES: u64 = 256 * 1024 * 1024 * 1024;
 /// Unknown fields are refused so a misspelt limit never silently falls back
 /// to its default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "ResourceLimitsInput")]
 #[non_exhaustive]
 pub struct ResourceLimits {

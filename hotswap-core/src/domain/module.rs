@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 
 /// Whether a binary is a core wasm module or a component.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ModuleKind {
     /// A core WebAssembly module.
@@ -19,6 +20,7 @@ pub enum ModuleKind {
 
 /// The WASI version a module is written against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WasiVersion {
     /// `wasi_snapshot_preview1` imports in a core module.
@@ -29,6 +31,7 @@ pub enum WasiVersion {
 
 /// What an import or export is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     /// A function.
@@ -55,6 +58,7 @@ pub enum ItemKind {
 
 /// One export of a module version.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Export {
     /// The export name, e.g. `add` or `hotswap:demo/greeter@0.1.0`.
     pub name: String,
@@ -68,6 +72,7 @@ pub struct Export {
 
 /// One import of a module version.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Import {
     /// The module (core) or empty (component) the import comes from.
     pub module: String,
@@ -85,6 +90,7 @@ pub struct Import {
 /// `(name, version)` is unique and a version is never overwritten; only its
 /// labels and default limits may change after registration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct WasmModule {
     /// Identity of this version.
@@ -92,6 +98,7 @@ pub struct WasmModule {
     /// Module name.
     pub name: ModuleName,
     /// Semver version.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub version: Version,
     /// SHA-256 of the raw bytes.
     pub digest: Digest,
@@ -137,6 +144,7 @@ pub struct WasmModule {
 /// Who registered a version whose interface broke its package's mode,
 /// why, and what it broke.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InterfaceOverride {
     /// The admin.
     pub by: String,

@@ -17,6 +17,7 @@ pub const MAX_MODULE_NAME_LEN: usize = 64;
 /// leading, trailing or doubled separators. The same name is safe in URLs,
 /// object keys, metric labels and file names.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct ModuleName(String);
 
@@ -39,6 +40,7 @@ impl ModuleName {
 /// Pattern: 1 to 32 lowercase ASCII letters and digits in words joined by
 /// single `-`, starting with a letter or digit.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Region(String);
 

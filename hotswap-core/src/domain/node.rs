@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 
 /// A wasm runtime an edge node can host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RuntimeKind {
     /// Wasmtime.
@@ -20,6 +21,7 @@ pub enum RuntimeKind {
 
 /// What a node can run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct NodeCapabilities {
     /// Runtimes the node hosts (at least one).
@@ -110,6 +112,7 @@ fn has_duplicates<T: Ord + Clone>(items: &[T]) -> bool {
 
 /// The life-cycle state of a node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NodeStatus {
     /// Registered, no heartbeat yet.
@@ -133,6 +136,7 @@ impl NodeStatus {
 
 /// Resource use a node reports with each heartbeat.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 #[non_exhaustive]
 pub struct NodeMetrics {
@@ -177,10 +181,12 @@ impl NodeMetrics {
 
 /// A module version loaded on a node, with the digest the node verified.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoadedVersion {
     /// Module name.
     pub module: ModuleName,
     /// Module version.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub version: Version,
     /// Digest of the bytes the node loaded.
     pub digest: Digest,
@@ -188,6 +194,7 @@ pub struct LoadedVersion {
 
 /// What a node sends with each heartbeat.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct Heartbeat {
     /// When the node sent it (node clock).
@@ -233,6 +240,7 @@ pub const MAX_NODE_NAME_LEN: usize = 63;
 
 /// An edge node as the control plane knows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct EdgeNode {
     /// Identity.

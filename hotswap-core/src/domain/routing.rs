@@ -11,8 +11,10 @@ pub const BUCKETS: u8 = 100;
 
 /// A version with a share of traffic.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WeightedVersion {
     /// The version.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub version: Version,
     /// Percent of calls (0..=100).
     pub weight: u8,
@@ -20,6 +22,7 @@ pub struct WeightedVersion {
 
 /// What a routing rule matches.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "match", rename_all = "snake_case")]
 pub enum RouteMatch {
     /// A request header (name case-insensitive) with exactly this value.
@@ -47,11 +50,13 @@ pub enum RouteMatch {
 
 /// A rule sending matching calls to a version; rules are tried in order.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteRule {
     /// What the rule matches.
     #[serde(flatten)]
     pub when: RouteMatch,
     /// The version matching calls go to.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub version: Version,
 }
 
@@ -60,11 +65,13 @@ pub struct RouteRule {
 /// Order of precedence: an allowed pin, then the first matching rule, then
 /// the candidate's weight, then the stable version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct RoutingTable {
     /// The module.
     pub module: ModuleName,
     /// The version that takes all traffic not sent elsewhere.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub stable: Version,
     /// A version taking `weight` percent of the remaining calls.
     #[serde(default)]
@@ -75,6 +82,7 @@ pub struct RoutingTable {
     /// Versions a caller may ask for explicitly (e.g. blue-green preview).
     /// The stable and candidate versions can always be pinned.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub pinnable: Vec<Version>,
     /// Bumped by the control plane on every change; an edge host ignores a
     /// table older than the one it has.
@@ -96,7 +104,9 @@ pub struct RouteContext<'a> {
 }
 
 /// Why a version was chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "by", content = "rule", rename_all = "snake_case")]
 pub enum RouteReason {
     /// The caller pinned it.
     Pin,

@@ -162,11 +162,13 @@ impl<'de> Deserialize<'de> for LatencyHistogram {
 /// version was loaded; a heartbeat carries them and the control plane merges
 /// them across nodes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct VersionStats {
     /// Module name.
     pub module: ModuleName,
     /// Module version.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub version: semver::Version,
     /// Calls completed (successful or not).
     pub calls: u64,
@@ -313,5 +315,53 @@ mod tests {
         assert!(s.validate().unwrap_err().to_string().contains("traps"));
         let other = VersionStats::new(name, semver::Version::new(2, 0, 0));
         assert!(s.merge(&other).is_err());
+    }
+}
+
+#[cfg(feature = "openapi")]
+mod schema {
+    use std::borrow::Cow;
+
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    use utoipa::openapi::{RefOr, Schema};
+
+    impl utoipa::PartialSchema for super::LatencyHistogram {
+        fn schema() -> RefOr<Schema> {
+            let int = || {
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::Type(Type::Integer))
+                    .minimum(Some(0))
+                    .build()
+            };
+            let pair = ArrayBuilder::new()
+                .prefix_items([int(), int()])
+                .min_items(Some(2))
+                .max_items(Some(2))
+                .build();
+            ObjectBuilder::new()
+                .description(Some(
+                    "Latency histogram: `counts` holds [microseconds, count] pairs",
+                ))
+                .property(
+                    "unit",
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::Type(Type::String))
+                        .enum_values(Some(["us"])),
+                )
+                .required("unit")
+                .property(
+                    "counts",
+                    ArrayBuilder::new().items(RefOr::T(Schema::from(pair))),
+                )
+                .required("counts")
+                .build()
+                .into()
+        }
+    }
+
+    impl utoipa::ToSchema for super::LatencyHistogram {
+        fn name() -> Cow<'static, str> {
+            Cow::Borrowed("LatencyHistogram")
+        }
     }
 }

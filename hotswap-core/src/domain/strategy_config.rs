@@ -18,6 +18,7 @@ pub const MAX_PERIOD_SECS: u64 = 30 * 24 * 3600;
 
 /// How a deployment moves traffic and nodes to the new version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum StrategyConfig {
@@ -76,6 +77,7 @@ fn period(field: &str, secs: u64, min: u64) -> Result<()> {
 
 /// Canary: traffic-weight steps with an evaluation period per step.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct CanaryConfig {
@@ -142,6 +144,7 @@ impl CanaryConfig {
 
 /// Blue-green: green loaded everywhere, then one switch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct BlueGreenConfig {
@@ -176,6 +179,7 @@ impl BlueGreenConfig {
 
 /// How many nodes a rolling batch takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BatchSize {
     /// A fixed number of nodes.
@@ -197,6 +201,7 @@ impl BatchSize {
 
 /// Rolling: replace the version in batches of nodes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RollingConfig {
@@ -239,6 +244,7 @@ impl RollingConfig {
 
 /// Regional: an inner strategy run one region at a time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RegionalConfig {
@@ -246,6 +252,7 @@ pub struct RegionalConfig {
     pub regions: Vec<Region>,
     /// The strategy used inside each region (not regional itself).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub inner: Box<StrategyConfig>,
     /// Wait between finishing one region and starting the next, seconds;
     /// the regions done so far must stay healthy through it.
@@ -258,6 +265,7 @@ pub struct RegionalConfig {
 
 /// What a regional rollout rolls back when a region fails.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RegionalRollback {
     /// Only the failing region; regions already done keep the new version.
@@ -315,6 +323,7 @@ impl RegionalConfig {
 
 /// How an A/B test assigns calls to variants.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum SplitBy {
     /// Each call independently by variant weight.
@@ -332,11 +341,13 @@ pub enum SplitBy {
 
 /// One arm of an A/B test.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AbVariant {
     /// Variant name, e.g. `a`, `control`.
     pub name: String,
     /// The module version it runs.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub version: Version,
     /// Percent of calls it gets (weights sum to 100).
     pub weight: u8,
@@ -344,6 +355,7 @@ pub struct AbVariant {
 
 /// A/B test: variants compared side by side.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct AbTestConfig {

@@ -10,6 +10,7 @@
 //!   running call holds them; the last few routed versions stay loaded for
 //!   instant rollback.
 
+mod agent;
 mod stats;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -27,6 +28,7 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::runtime::{CallOutput, CompiledModule, Invocation, ModuleSource, RuntimeHost};
+pub use agent::{DEFAULT_STAGING_BYTES, EdgeAgent, LocalNodes};
 use stats::Counters;
 
 /// How the edge host keeps versions.
@@ -89,6 +91,17 @@ pub struct Routed {
     pub reason: RouteReason,
     /// Its output.
     pub output: CallOutput,
+}
+
+impl Routed {
+    /// `output` of `version`, chosen for `reason`.
+    pub fn new(version: Version, reason: RouteReason, output: CallOutput) -> Self {
+        Self {
+            version,
+            reason,
+            output,
+        }
+    }
 }
 
 /// Loaded module versions and their routing on one edge node.

@@ -27,6 +27,7 @@ pub const MAX_WIT_BYTES: usize = 1024 * 1024;
 /// A WIT package name, `namespace:name`, each part kebab-case
 /// (`[a-z][a-z0-9]*` words joined by `-`), e.g. `hotswap:image-resize`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct PackageName(String);
 
@@ -79,6 +80,7 @@ impl From<PackageName> for String {
 
 /// Who approved an interface, and when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Approval {
     /// The approving admin.
     pub by: String,
@@ -95,6 +97,7 @@ impl Approval {
 
 /// One registered version of a WIT package.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[non_exhaustive]
 pub struct WitInterface {
     /// Identity.
@@ -102,6 +105,7 @@ pub struct WitInterface {
     /// The package.
     pub package: PackageName,
     /// The package version (`None` for unversioned packages).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub version: Option<Version>,
     /// The WIT source text.
     pub wit: String,
@@ -166,6 +170,7 @@ impl WitInterface {
 
 /// How new versions of a package must relate to earlier ones.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CompatibilityMode {
     /// No check.
@@ -187,6 +192,7 @@ pub enum CompatibilityMode {
 
 /// Which interfaces to list.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct InterfaceFilter {
     /// Only this package.

@@ -195,6 +195,9 @@ pub struct CallOutput {
     pub exit_code: Option<i32>,
     /// Fuel used, when metering is on.
     pub fuel_consumed: Option<u64>,
+    /// The results as JSON, when they arrived from another process as
+    /// JSON rather than as typed values.
+    pub json: Option<Json>,
 }
 
 impl CallOutput {
@@ -210,7 +213,7 @@ impl CallOutput {
     /// several.
     pub fn results_json(&self) -> Json {
         match self.values.as_slice() {
-            [] => Json::Null,
+            [] => self.json.clone().unwrap_or(Json::Null),
             [one] => one.to_json(),
             many => Json::Array(many.iter().map(Value::to_json).collect()),
         }

@@ -21,6 +21,7 @@ use surface::Surface;
 
 /// One incompatibility: the rule, where, and the old and new shapes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Finding {
     /// The rule broken, e.g. `removed_export`, `record_fields`.
     pub rule: String,

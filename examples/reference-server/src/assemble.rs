@@ -1,0 +1,195 @@
+//! Building the parts every role needs from its options: the blob store,
+//! the database, the token keys, the runtime, node-health timing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hotswap_core::control::{ControlLoopConfig, NodeHealthConfig};
+use hotswap_core::runtime::RuntimeHost;
+use hotswap_core::storage::ModuleStorage;
+use hotswap_core::{Error, Result};
+use hotswap_http::auth::{AuthConfig, Authenticator, TokenSigner, VerifyKey};
+use hotswap_store_s3::{Backend, ObjectStorageConfig};
+use hotswap_store_sql::SqlStore;
+
+use crate::cli::{AuthArgs, RuntimeChoice, StorageArgs, TimingArgs};
+
+/// The blob store the options name: S3 when a bucket is set, else the
+/// storage folder, else `default_dir`; `None` when there is none of them.
+pub(crate) fn storage(
+    args: &StorageArgs,
+    default_dir: Option<&Path>,
+) -> Result<Option<Arc<dyn ModuleStorage>>> {
+    let mut config = if let Some(bucket) = &args.s3_bucket {
+        ObjectStorageConfig::new(Backend::S3 {
+            bucket: bucket.clone(),
+            endpoint: args.s3_endpoint.clone(),
+            region: args.s3_region.clone().unwrap_or_else(|| "us-east-1".into()),
+            access_key_id: args.s3_access_key_id.clone(),
+            secret_access_key: args.s3_secret_access_key.clone(),
+            allow_http: args
+                .s3_endpoint
+                .as_deref()
+                .is_some_and(|e| e.starts_with("http://")),
+        })
+    } else if let Some(dir) = args.storage_dir.as_deref().or(default_dir) {
+        ObjectStorageConfig::new(Backend::Local {
+            root: dir.to_path_buf(),
+        })
+    } else {
+        return Ok(None);
+    };
+    if let Some(prefix) = &args.s3_prefix {
+        config = config.with_prefix(prefix.clone());
+    }
+    Ok(Some(Arc::new(config.build()?)))
+}
+
+/// The database at `url`: `postgres://...`, or `sqlite://PATH` / a path.
+pub(crate) async fn database(url: &str, schema: Option<&str>) -> Result<SqlStore> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let mut config = hotswap_store_postgres::PostgresConfig::new(url);
+        if let Some(s) = schema {
+            config = config.with_schema(s);
+        }
+        config.connect().await
+    } else {
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        hotswap_store_sqlite::SqliteConfig::new(path).open().await
+    }
+}
+
+fn read(field: &str, path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|e| Error::invalid(field, format!("cannot read {}: {e}", path.display())))
+}
+
+/// The HS256 secret the options give (inline or in a file), else `fallback`.
+pub(crate) fn secret(args: &AuthArgs, fallback: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
+    if let Some(s) = &args.jwt_secret {
+        return Ok(Some(s.as_bytes().to_vec()));
+    }
+    if let Some(path) = &args.jwt_secret_file {
+        let mut bytes = read("jwt_secret_file", path)?;
+        while bytes.last().is_some_and(u8::is_ascii_whitespace) {
+            bytes.pop();
+        }
+        return Ok(Some(bytes));
+    }
+    Ok(fallback.map(<[u8]>::to_vec))
+}
+
+/// The verifier of incoming tokens: the HS256 secret and every public key.
+pub(crate) fn authenticator(args: &AuthArgs, secret: Option<&[u8]>) -> Result<Arc<Authenticator>> {
+    let mut config = AuthConfig::new();
+    if let Some(s) = secret {
+        config = config.with_key(VerifyKey::Hs256 {
+            kid: None,
+            secret: s.to_vec(),
+        });
+    }
+    for path in &args.jwt_public_key {
+        let pem = String::from_utf8(read("jwt_public_key", path)?).map_err(|_| {
+            Error::invalid(
+                "jwt_public_key",
+                format!("{} is not PEM text", path.display()),
+            )
+        })?;
+        let kid = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        // A PEM public key says its algorithm only inside; try both.
+        let rsa = AuthConfig::new().with_key(VerifyKey::Rs256 {
+            kid: kid.clone(),
+            pem: pem.clone(),
+        });
+        config = config.with_key(if rsa.build().is_ok() {
+            VerifyKey::Rs256 { kid, pem }
+        } else {
+            VerifyKey::EdDsa { kid, pem }
+        });
+    }
+    if let Some(iss) = &args.jwt_issuer {
+        config = config.with_issuer(iss.clone());
+    }
+    if let Some(aud) = &args.jwt_audience {
+        config = config.with_audience(aud.clone());
+    }
+    Ok(Arc::new(config.build()?))
+}
+
+/// A signer for the tokens this process sends: the signing key when
+/// given, else the HS256 secret; `None` when there is neither.
+pub(crate) fn signer(args: &AuthArgs, secret: Option<&[u8]>) -> Result<Option<TokenSigner>> {
+    let mut signer = match (&args.jwt_signing_key, secret) {
+        (Some(path), _) => {
+            let pem = read("jwt_signing_key", path)?;
+            let signer =
+                TokenSigner::rs256_pem(&pem).or_else(|_| TokenSigner::ed25519_pem(&pem))?;
+            match path.file_stem() {
+                Some(stem) => signer.with_kid(stem.to_string_lossy()),
+                None => signer,
+            }
+        }
+        (None, Some(s)) => TokenSigner::hs256(s)?,
+        (None, None) => return Ok(None),
+    };
+    if let Some(iss) = &args.jwt_issuer {
+        signer = signer.with_issuer(iss.clone());
+    }
+    if let Some(aud) = &args.jwt_audience {
+        signer = signer.with_audience(aud.clone());
+    }
+    Ok(Some(signer))
+}
+
+/// The runtime an edge node runs modules on.
+pub(crate) fn runtime(
+    choice: RuntimeChoice,
+    artifact_dir: Option<PathBuf>,
+) -> Result<Arc<dyn RuntimeHost>> {
+    match choice {
+        RuntimeChoice::Wasmtime => {
+            let mut config = hotswap_runtime_wasmtime::WasmtimeConfig::from_env()?;
+            if let Some(dir) = artifact_dir {
+                config = config.with_artifact_dir(dir);
+            }
+            Ok(Arc::new(hotswap_runtime_wasmtime::WasmtimeRuntime::new(
+                config,
+            )?))
+        }
+        #[cfg(feature = "wasmer")]
+        RuntimeChoice::Wasmer => {
+            let mut config = hotswap_runtime_wasmer::WasmerConfig::from_env()?;
+            if let Some(dir) = artifact_dir {
+                config = config.with_artifact_dir(dir);
+            }
+            Ok(Arc::new(hotswap_runtime_wasmer::WasmerRuntime::new(
+                config,
+            )?))
+        }
+        #[cfg(not(feature = "wasmer"))]
+        RuntimeChoice::Wasmer => Err(Error::invalid(
+            "runtime",
+            "this hotswap was built without wasmer; rebuild with `--features wasmer`",
+        )),
+    }
+}
+
+/// Node-health thresholds from the options (defaults: 30 s heartbeats,
+/// unhealthy after 120 s, offline after 600 s).
+pub(crate) fn node_health(t: &TimingArgs) -> Result<NodeHealthConfig> {
+    let d = NodeHealthConfig::default();
+    let secs = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_secs);
+    NodeHealthConfig::new(
+        secs(t.heartbeat_secs, d.heartbeat_interval),
+        secs(t.unhealthy_after_secs, d.unhealthy_after),
+        secs(t.offline_after_secs, d.offline_after),
+    )
+}
+
+/// The control loop's tick from the options.
+pub(crate) fn control_loop(t: &TimingArgs, health: &NodeHealthConfig) -> ControlLoopConfig {
+    let d = ControlLoopConfig::default();
+    let tick = t.tick_ms.map_or(d.tick, Duration::from_millis);
+    ControlLoopConfig::new(tick, health.heartbeat_interval.max(tick))
+}

@@ -1,0 +1,423 @@
+//! The command line. Every option can also come from a `HOTSWAP_*`
+//! environment variable (named in `--help`) or from the configuration
+//! file (`--config`, a TOML file with the same names); a flag beats the
+//! environment, which beats the file.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run WebAssembly modules on an edge fleet and replace them with zero
+/// downtime.
+#[derive(Debug, Parser)]
+#[command(name = "hotswap", version)]
+pub(crate) struct Cli {
+    /// A TOML configuration file.
+    #[arg(long, global = true, env = "HOTSWAP_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Everything in one process: control plane and one local edge node,
+    /// on SQLite and a local folder under the data directory.
+    Serve(ServeArgs),
+    /// A control plane: the API, deployments and node health, on Postgres
+    /// (or SQLite) and S3 (or a folder).
+    ControlPlane(ControlPlaneArgs),
+    /// An edge node: runs modules and reports to a control plane.
+    Edge(EdgeArgs),
+    /// Module versions.
+    #[command(subcommand)]
+    Module(ModuleCommand),
+    /// Roll a module version out.
+    Deploy(DeployArgs),
+    /// Look at or steer a rollout.
+    Rollout(RolloutArgs),
+    /// Call a function through the control plane.
+    Call(CallArgs),
+    /// List the edge nodes.
+    Nodes(ClientArgs),
+    /// Mint a token with the configured HS256 secret or signing key.
+    Token(TokenArgs),
+}
+
+/// How to verify and mint tokens.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct AuthArgs {
+    /// HS256 shared secret (at least 32 bytes).
+    #[arg(long, env = "HOTSWAP_JWT_SECRET", hide_env_values = true)]
+    pub(crate) jwt_secret: Option<String>,
+    /// File holding the HS256 secret.
+    #[arg(long, env = "HOTSWAP_JWT_SECRET_FILE")]
+    pub(crate) jwt_secret_file: Option<PathBuf>,
+    /// RS256 or Ed25519 public keys (PEM files) to accept tokens under;
+    /// comma-separated in the environment.
+    #[arg(long, env = "HOTSWAP_JWT_PUBLIC_KEYS", value_delimiter = ',')]
+    pub(crate) jwt_public_key: Vec<PathBuf>,
+    /// Private key (PEM, RSA or Ed25519) to mint the tokens this process
+    /// sends, when not using the HS256 secret.
+    #[arg(long, env = "HOTSWAP_JWT_SIGNING_KEY")]
+    pub(crate) jwt_signing_key: Option<PathBuf>,
+    /// Required token issuer.
+    #[arg(long, env = "HOTSWAP_JWT_ISSUER")]
+    pub(crate) jwt_issuer: Option<String>,
+    /// Required token audience.
+    #[arg(long, env = "HOTSWAP_JWT_AUDIENCE")]
+    pub(crate) jwt_audience: Option<String>,
+}
+
+/// Storage of module binaries.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct StorageArgs {
+    /// S3 bucket (S3 storage when set).
+    #[arg(long, env = "HOTSWAP_S3_BUCKET")]
+    pub(crate) s3_bucket: Option<String>,
+    /// S3-compatible endpoint (path-style requests).
+    #[arg(long, env = "HOTSWAP_S3_ENDPOINT")]
+    pub(crate) s3_endpoint: Option<String>,
+    /// S3 region.
+    #[arg(long, env = "HOTSWAP_S3_REGION")]
+    pub(crate) s3_region: Option<String>,
+    /// S3 access key id.
+    #[arg(long, env = "HOTSWAP_S3_ACCESS_KEY_ID")]
+    pub(crate) s3_access_key_id: Option<String>,
+    /// S3 secret access key.
+    #[arg(long, env = "HOTSWAP_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub(crate) s3_secret_access_key: Option<String>,
+    /// Key prefix inside the bucket.
+    #[arg(long, env = "HOTSWAP_S3_PREFIX")]
+    pub(crate) s3_prefix: Option<String>,
+    /// A local folder for binaries (when no bucket is set).
+    #[arg(long, env = "HOTSWAP_STORAGE_DIR")]
+    pub(crate) storage_dir: Option<PathBuf>,
+}
+
+/// Node health and control-loop timing.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct TimingArgs {
+    /// Seconds between a node's heartbeats.
+    #[arg(long, env = "HOTSWAP_HEARTBEAT_SECS")]
+    pub(crate) heartbeat_secs: Option<u64>,
+    /// Seconds of silence after which a node is unhealthy.
+    #[arg(long, env = "HOTSWAP_UNHEALTHY_AFTER_SECS")]
+    pub(crate) unhealthy_after_secs: Option<u64>,
+    /// Seconds of silence after which a node is offline.
+    #[arg(long, env = "HOTSWAP_OFFLINE_AFTER_SECS")]
+    pub(crate) offline_after_secs: Option<u64>,
+    /// Milliseconds between control-loop ticks.
+    #[arg(long, env = "HOTSWAP_TICK_MS")]
+    pub(crate) tick_ms: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HOTSWAP_LISTEN")]
+    pub(crate) listen: Option<String>,
+    /// Folder for the database, binaries, artifacts and the dev secret.
+    #[arg(long, env = "HOTSWAP_DATA_DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Runtime of the local edge node.
+    #[arg(long, env = "HOTSWAP_RUNTIME")]
+    pub(crate) runtime: Option<RuntimeChoice>,
+    #[command(flatten)]
+    pub(crate) auth: AuthArgs,
+    #[command(flatten)]
+    pub(crate) timing: TimingArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ControlPlaneArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HOTSWAP_LISTEN")]
+    pub(crate) listen: Option<String>,
+    /// `postgres://...`, or `sqlite://PATH` for a single replica.
+    #[arg(long, env = "HOTSWAP_DATABASE_URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
+    /// Postgres schema of this installation.
+    #[arg(long, env = "HOTSWAP_DATABASE_SCHEMA")]
+    pub(crate) database_schema: Option<String>,
+    /// This replica's name (owner of deployment leases); the host name
+    /// and process id by default.
+    #[arg(long, env = "HOTSWAP_REPLICA")]
+    pub(crate) replica: Option<String>,
+    #[command(flatten)]
+    pub(crate) storage: StorageArgs,
+    #[command(flatten)]
+    pub(crate) auth: AuthArgs,
+    #[command(flatten)]
+    pub(crate) timing: TimingArgs,
+}
+
+/// Which wasm runtime an edge node uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RuntimeChoice {
+    /// Wasmtime (core modules, components, WASI 1 and 0.2).
+    Wasmtime,
+    /// Wasmer with Cranelift (core modules, WASI 1); needs the `wasmer`
+    /// build feature.
+    Wasmer,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EdgeArgs {
+    /// The control plane's URL.
+    #[arg(long, env = "HOTSWAP_CONTROL_PLANE")]
+    pub(crate) control_plane: Option<String>,
+    /// This node's name (DNS-label style); the host name by default.
+    #[arg(long, env = "HOTSWAP_NODE_NAME")]
+    pub(crate) name: Option<String>,
+    /// Region.
+    #[arg(long, env = "HOTSWAP_REGION")]
+    pub(crate) region: Option<String>,
+    /// Zone within the region.
+    #[arg(long, env = "HOTSWAP_ZONE")]
+    pub(crate) zone: Option<String>,
+    /// Labels, `key=value,key=value`.
+    #[arg(long, env = "HOTSWAP_LABELS")]
+    pub(crate) labels: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "HOTSWAP_LISTEN")]
+    pub(crate) listen: Option<String>,
+    /// URL the control plane reaches this node at (`http://<listen>` by
+    /// default).
+    #[arg(long, env = "HOTSWAP_ADVERTISE")]
+    pub(crate) advertise: Option<String>,
+    /// Runtime.
+    #[arg(long, env = "HOTSWAP_RUNTIME")]
+    pub(crate) runtime: Option<RuntimeChoice>,
+    /// Memory offered to wasm instances, bytes.
+    #[arg(long, env = "HOTSWAP_NODE_MEMORY_BYTES")]
+    pub(crate) memory_bytes: Option<u64>,
+    /// Token this node sends to the control plane (role `node`); minted
+    /// from the secret or signing key when absent.
+    #[arg(long, env = "HOTSWAP_NODE_TOKEN", hide_env_values = true)]
+    pub(crate) token: Option<String>,
+    /// Folder for compiled artifacts.
+    #[arg(long, env = "HOTSWAP_ARTIFACT_DIR")]
+    pub(crate) artifact_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) storage: StorageArgs,
+    #[command(flatten)]
+    pub(crate) auth: AuthArgs,
+    /// Seconds between heartbeats (the control plane's interval when
+    /// absent).
+    #[arg(long, env = "HOTSWAP_HEARTBEAT_SECS")]
+    pub(crate) heartbeat_secs: Option<u64>,
+}
+
+/// How a client command reaches the control plane.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct ClientArgs {
+    /// The control plane's URL.
+    #[arg(long, env = "HOTSWAP_URL", default_value = "http://127.0.0.1:7070")]
+    pub(crate) url: String,
+    /// Bearer token; `hotswap serve` writes a development admin token to
+    /// `./hotswap-data/admin-token`, used when this is absent.
+    #[arg(long, env = "HOTSWAP_TOKEN", hide_env_values = true)]
+    pub(crate) token: Option<String>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ModuleCommand {
+    /// Register a module version from a .wasm (or .wat) file.
+    Push(PushArgs),
+    /// List module versions.
+    List(ListModulesArgs),
+    /// Delete a module version (admins).
+    Delete(IdArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PushArgs {
+    /// The binary (`.wasm`) or WebAssembly text (`.wat`).
+    pub(crate) file: PathBuf,
+    /// Module name.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// Semver version.
+    #[arg(long)]
+    pub(crate) version: String,
+    /// Labels, `key=value,key=value`.
+    #[arg(long)]
+    pub(crate) labels: Option<String>,
+    /// Wall-clock timeout per call, milliseconds.
+    #[arg(long)]
+    pub(crate) timeout_ms: Option<u64>,
+    /// Largest memory per instance, bytes.
+    #[arg(long)]
+    pub(crate) max_memory_bytes: Option<u64>,
+    /// Fuel budget per call.
+    #[arg(long)]
+    pub(crate) fuel: Option<u64>,
+    /// Register an incompatible interface anyway (admins), with this reason.
+    #[arg(long)]
+    pub(crate) override_reason: Option<String>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListModulesArgs {
+    /// Only this module.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IdArgs {
+    /// The id.
+    pub(crate) id: String,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// Rollout strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StrategyChoice {
+    /// Shift traffic in weighted steps.
+    Canary,
+    /// Load beside the old version, then switch all at once.
+    BlueGreen,
+    /// Replace node by node in batches.
+    Rolling,
+    /// Region by region.
+    Regional,
+    /// Split traffic between variants.
+    Ab,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeployArgs {
+    /// Module name.
+    pub(crate) module: String,
+    /// The version to roll out.
+    pub(crate) version: String,
+    /// Strategy.
+    #[arg(long, value_enum, default_value = "canary")]
+    pub(crate) strategy: StrategyChoice,
+    /// The version to replace (the one serving now by default).
+    #[arg(long)]
+    pub(crate) from: Option<String>,
+    /// Canary traffic steps, percent: `10,25,50,100`.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) steps: Vec<u8>,
+    /// Seconds each step (batch, region) is evaluated.
+    #[arg(long)]
+    pub(crate) period_secs: Option<u64>,
+    /// Rolling: nodes per batch.
+    #[arg(long)]
+    pub(crate) batch: Option<usize>,
+    /// Regional: regions in order, `eu,us`; also limits the targets of
+    /// other strategies.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) regions: Vec<String>,
+    /// A/B: percent of traffic for the new version.
+    #[arg(long)]
+    pub(crate) split: Option<u8>,
+    /// Highest acceptable error rate, 0..1.
+    #[arg(long)]
+    pub(crate) max_error_rate: Option<f64>,
+    /// Calls needed before health counts.
+    #[arg(long)]
+    pub(crate) min_samples: Option<u64>,
+    /// Roll back (instead of pausing) when too few calls were seen.
+    #[arg(long)]
+    pub(crate) rollback_when_inconclusive: bool,
+    /// `development`, `staging` or `production`.
+    #[arg(long, default_value = "development")]
+    pub(crate) environment: String,
+    /// Create without starting.
+    #[arg(long)]
+    pub(crate) no_start: bool,
+    /// Follow the rollout with progress bars until it ends.
+    #[arg(long)]
+    pub(crate) watch: bool,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RolloutArgs {
+    /// What to do.
+    #[arg(value_enum)]
+    pub(crate) action: RolloutAction,
+    /// The deployment id.
+    pub(crate) id: String,
+    /// With `promote`: finish now instead of one step.
+    #[arg(long)]
+    pub(crate) full: bool,
+    /// With `promote`: end an A/B test with this variant.
+    #[arg(long)]
+    pub(crate) variant: Option<String>,
+    /// With `status`: follow until the rollout ends.
+    #[arg(long)]
+    pub(crate) watch: bool,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// Rollout actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RolloutAction {
+    /// Phase, progress, nodes and events.
+    Status,
+    /// Stop at the current step.
+    Pause,
+    /// Go on from a pause.
+    Resume,
+    /// Take the next step now (`--full`: finish).
+    Promote,
+    /// Stop; traffic returns to the old version.
+    Abort,
+    /// Return to the old version.
+    Rollback,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CallArgs {
+    /// Module name.
+    pub(crate) module: String,
+    /// Function.
+    pub(crate) function: String,
+    /// Arguments, each JSON (`2`, `"text"`, `{"a":1}`), or one JSON array.
+    pub(crate) args: Vec<String>,
+    /// Pin this version.
+    #[arg(long)]
+    pub(crate) version: Option<String>,
+    /// Routing key for sticky splits.
+    #[arg(long)]
+    pub(crate) key: Option<String>,
+    /// Preferred region.
+    #[arg(long)]
+    pub(crate) region: Option<String>,
+    /// Standard input for a WASI command (`_start`).
+    #[arg(long)]
+    pub(crate) stdin: Option<String>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenArgs {
+    /// Who the token is for.
+    #[arg(long)]
+    pub(crate) subject: String,
+    /// Roles: viewer, developer, admin, node, control_plane.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub(crate) role: Vec<String>,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    pub(crate) ttl_secs: u64,
+    #[command(flatten)]
+    pub(crate) auth: AuthArgs,
+}

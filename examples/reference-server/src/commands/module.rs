@@ -1,0 +1,112 @@
+//! `hotswap module push|list|delete`.
+
+use hotswap_core::domain::ResourceLimits;
+use hotswap_http::wire::{ModuleListQuery, ModuleMetadata, parse_labels};
+
+use super::{client, print_json, print_table};
+use crate::AppResult;
+use crate::cli::{IdArgs, ListModulesArgs, ModuleCommand, PushArgs};
+
+pub(crate) async fn run(cmd: ModuleCommand) -> AppResult<()> {
+    match cmd {
+        ModuleCommand::Push(a) => push(a).await,
+        ModuleCommand::List(a) => list(a).await,
+        ModuleCommand::Delete(a) => delete(a).await,
+    }
+}
+
+/// The binary in `path`; WebAssembly text (`.wat`) is assembled first.
+fn read_module(path: &std::path::Path) -> AppResult<Vec<u8>> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "wat") {
+        return wat::parse_bytes(&bytes)
+            .map(|b| b.into_owned())
+            .map_err(|e| format!("{}: {e}", path.display()).into());
+    }
+    Ok(bytes)
+}
+
+async fn push(a: PushArgs) -> AppResult<()> {
+    let bytes = read_module(&a.file)?;
+    let limits = if a.timeout_ms.is_some() || a.max_memory_bytes.is_some() || a.fuel.is_some() {
+        let mut l = ResourceLimits::default().with_fuel(a.fuel);
+        if let Some(ms) = a.timeout_ms {
+            l = l.with_timeout(std::time::Duration::from_millis(ms));
+        }
+        if let Some(m) = a.max_memory_bytes {
+            l = l.with_max_memory_bytes(m);
+        }
+        Some(l)
+    } else {
+        None
+    };
+    let meta = ModuleMetadata {
+        name: a.name,
+        version: a.version,
+        limits,
+        labels: match &a.labels {
+            Some(l) => parse_labels("labels", l)?,
+            None => Default::default(),
+        },
+        override_reason: a.override_reason,
+    };
+    let m = client(&a.client)?
+        .upload_module(&meta, bytes.into())
+        .await?;
+    if a.client.json {
+        return print_json(&m);
+    }
+    println!(
+        "registered {}@{} ({:?}, {} bytes, sha256 {})\nid {}",
+        m.name, m.version, m.kind, m.size_bytes, m.digest, m.id
+    );
+    Ok(())
+}
+
+async fn list(a: ListModulesArgs) -> AppResult<()> {
+    let c = client(&a.client)?;
+    let mut query = ModuleListQuery {
+        name: a.name,
+        ..ModuleListQuery::default()
+    };
+    let mut all = Vec::new();
+    loop {
+        let page = c.list_modules(&query).await?;
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(next) => query.cursor = Some(next),
+            None => break,
+        }
+    }
+    if a.client.json {
+        return print_json(&all);
+    }
+    let rows: Vec<Vec<String>> = all
+        .iter()
+        .map(|m| {
+            let exports: Vec<&str> = m.exports.iter().map(|e| e.name.as_str()).collect();
+            vec![
+                m.name.to_string(),
+                m.version.to_string(),
+                format!("{:?}", m.kind).to_lowercase(),
+                m.size_bytes.to_string(),
+                exports.join(","),
+                m.id.to_string(),
+            ]
+        })
+        .collect();
+    print_table(
+        &["NAME", "VERSION", "KIND", "BYTES", "EXPORTS", "ID"],
+        &rows,
+    );
+    Ok(())
+}
+
+async fn delete(a: IdArgs) -> AppResult<()> {
+    let id =
+        a.id.parse()
+            .map_err(|e| format!("{:?} is not a module id: {e}", a.id))?;
+    client(&a.client)?.delete_module(id).await?;
+    println!("deleted {}", a.id);
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! `hotswap control-plane`: the API, deployments and node health over
+//! Postgres (or SQLite) and S3 (or a folder); edge nodes are reached over
+//! HTTP with tokens of the `control_plane` role.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hotswap_core::clock::{Clock, SystemClock};
+use hotswap_core::control::{Backends, ControlPlane, ControlPlaneConfig};
+use hotswap_http::api::{self, ApiState};
+use hotswap_http::auth::{Role, TokenSource};
+use hotswap_http::client::{ClientConfig, HttpNodeControl};
+use hotswap_http::server::{self, ServerLimits};
+
+use super::{listen, spawn_control_loop};
+use crate::AppResult;
+use crate::assemble;
+use crate::cli::ControlPlaneArgs;
+use crate::telemetry;
+
+/// Where a control plane listens unless told otherwise.
+const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
+
+pub(crate) async fn run(args: ControlPlaneArgs) -> AppResult<()> {
+    let telemetry = telemetry::init("hotswap-control-plane")?;
+    let url = args
+        .database_url
+        .as_deref()
+        .ok_or("give the database with --database-url (or HOTSWAP_DATABASE_URL)")?;
+    let db = assemble::database(url, args.database_schema.as_deref()).await?;
+    let storage = assemble::storage(&args.storage, None)?
+        .ok_or("give the blob store with --s3-bucket (and --s3-endpoint) or --storage-dir")?;
+    let secret = assemble::secret(&args.auth, None)?;
+    let auth = assemble::authenticator(&args.auth, secret.as_deref())?;
+    let signer = assemble::signer(&args.auth, secret.as_deref())?.ok_or(
+        "the control plane signs its calls to edge nodes: give --jwt-secret or --jwt-signing-key",
+    )?;
+    let replica = args.replica.clone().unwrap_or_else(|| {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "control-plane".into());
+        format!("{host}-{}", std::process::id())
+    });
+    let token = TokenSource::minted(
+        signer,
+        &replica,
+        &[Role::ControlPlane],
+        Duration::from_secs(3600),
+    );
+    let control =
+        HttpNodeControl::new(token, ClientConfig::default())?.with_storage(storage.clone());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let health = assemble::node_health(&args.timing)?;
+    let config = ControlPlaneConfig::new(replica.clone())
+        .with_node_health(health)
+        .with_control_loop(assemble::control_loop(&args.timing, &health));
+    let backends = Backends::new(
+        db.modules(),
+        db.nodes(),
+        db.deployments(),
+        db.interfaces(),
+        storage,
+        Arc::new(control),
+        clock,
+    );
+    let plane = Arc::new(ControlPlane::new(backends, config));
+    let loop_task = spawn_control_loop(&plane);
+    let listener = listen(args.listen.as_deref().unwrap_or(DEFAULT_LISTEN)).await?;
+    let addr = listener.local_addr()?;
+    let app = api::router(
+        ApiState {
+            plane,
+            auth,
+            metrics: telemetry.metrics(),
+        },
+        ServerLimits::default(),
+    );
+    println!("hotswap control plane {replica} on http://{addr}");
+    server::serve(listener, app, server::shutdown_signal()).await?;
+    loop_task.abort();
+    telemetry.shutdown();
+    Ok(())
+}

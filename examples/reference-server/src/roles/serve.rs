@@ -1,0 +1,164 @@
+//! `hotswap serve`: a control plane and one local edge node in one
+//! process, on SQLite and a folder under the data directory. The local
+//! node is driven in process; its agent API is served beside the
+//! control-plane API.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hotswap_core::clock::{Clock, SystemClock};
+use hotswap_core::control::{Backends, ControlPlane, ControlPlaneConfig};
+use hotswap_core::domain::{EdgeNode, NodeCapabilities, Region, RuntimeKind};
+use hotswap_core::edge::{EdgeAgent, EdgeHost, EdgeHostConfig, LocalNodes};
+use hotswap_http::agent::{AgentState, NodeMetricsSource};
+use hotswap_http::api::ApiState;
+use hotswap_http::auth::Role;
+use hotswap_http::server::{self, ServerLimits};
+
+use super::{listen, spawn_control_loop};
+use crate::AppResult;
+use crate::assemble;
+use crate::cli::{RuntimeChoice, ServeArgs, StorageArgs};
+use crate::node_metrics::ProcMetrics;
+use crate::telemetry;
+
+/// Where `serve` keeps its data unless told otherwise.
+pub(crate) const DEFAULT_DATA_DIR: &str = "./hotswap-data";
+/// Where it listens unless told otherwise.
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
+/// The name of the local edge node.
+const LOCAL_NODE: &str = "local";
+/// How long the printed development admin token lasts.
+const DEV_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The development secret in `dir`, created (random, mode 0600) when missing.
+fn dev_secret(dir: &Path) -> AppResult<Vec<u8>> {
+    let path = dir.join("dev-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(existing.trim().as_bytes().to_vec());
+    }
+    let secret: String = (0..48).map(|_| fastrand::alphanumeric()).collect();
+    write_private(&path, &secret)?;
+    Ok(secret.into_bytes())
+}
+
+fn write_private(path: &Path, text: &str) -> AppResult<()> {
+    std::fs::write(path, text)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
+    let telemetry = telemetry::init("hotswap-serve")?;
+    let data: PathBuf = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+    std::fs::create_dir_all(&data)?;
+    let fallback = dev_secret(&data)?;
+    let secret = assemble::secret(&args.auth, Some(&fallback))?;
+    let auth = assemble::authenticator(&args.auth, secret.as_deref())?;
+    let signer = assemble::signer(&args.auth, secret.as_deref())?
+        .ok_or("serve needs a secret or signing key")?;
+
+    let db = assemble::database(&data.join("hotswap.db").to_string_lossy(), None).await?;
+    let storage = assemble::storage(&StorageArgs::default(), Some(&data.join("modules")))?
+        .ok_or("no storage")?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+
+    let choice = args.runtime.unwrap_or(RuntimeChoice::Wasmtime);
+    let runtime = assemble::runtime(choice, Some(data.join("artifacts")))?;
+    let caps = runtime.capabilities();
+    let host = Arc::new(EdgeHost::new(runtime, EdgeHostConfig::default()));
+    let agent = Arc::new(EdgeAgent::new(host, Some(storage.clone())));
+    let local = LocalNodes::new();
+    local.insert(LOCAL_NODE, agent.clone());
+
+    let health = assemble::node_health(&args.timing)?;
+    let config = ControlPlaneConfig::new("serve")
+        .with_node_health(health)
+        .with_control_loop(assemble::control_loop(&args.timing, &health));
+    let backends = Backends::new(
+        db.modules(),
+        db.nodes(),
+        db.deployments(),
+        db.interfaces(),
+        storage,
+        Arc::new(local),
+        clock.clone(),
+    );
+    let plane = Arc::new(ControlPlane::new(backends, config));
+
+    let listener = listen(args.listen.as_deref().unwrap_or(DEFAULT_LISTEN)).await?;
+    let addr = listener.local_addr()?;
+    let mut capabilities = NodeCapabilities::new(
+        match choice {
+            RuntimeChoice::Wasmtime => RuntimeKind::Wasmtime,
+            RuntimeChoice::Wasmer => RuntimeKind::Wasmer,
+        },
+        ProcMetrics::total_memory_bytes().unwrap_or(1 << 30),
+    )
+    .with_components(caps.components);
+    for w in caps.wasi {
+        capabilities = capabilities.with_wasi(w);
+    }
+    let node = EdgeNode::new(
+        LOCAL_NODE,
+        Region::new(LOCAL_NODE)?,
+        format!("http://{addr}"),
+        capabilities,
+        clock.now(),
+    );
+    let node = plane.nodes.join(node).await?;
+    plane.control_loop.reconcile(&node).await?;
+
+    // The local node's heartbeats go straight to the node service.
+    let metrics = ProcMetrics::new();
+    let (service, beating, node_id) = (plane.nodes.clone(), agent.clone(), node.id);
+    let interval = health.heartbeat_interval;
+    tokio::spawn(async move {
+        loop {
+            let beat = beating.heartbeat(chrono::Utc::now(), metrics.sample());
+            if let Err(e) = service.heartbeat(node_id, beat).await {
+                tracing::warn!(error = %e, "local heartbeat failed");
+            }
+            tokio::time::sleep(interval).await;
+        }
+    });
+    let loop_task = spawn_control_loop(&plane);
+
+    let token = signer.issue("dev-admin", &[Role::Admin], DEV_TOKEN_TTL)?;
+    write_private(&data.join("admin-token"), &token)?;
+    let limits = ServerLimits::default();
+    let app = hotswap_http::combined_router(
+        ApiState {
+            plane: plane.clone(),
+            auth: auth.clone(),
+            metrics: telemetry.metrics(),
+        },
+        AgentState {
+            name: LOCAL_NODE.into(),
+            agent: agent.clone(),
+            auth,
+            metrics: telemetry.metrics(),
+        },
+        limits,
+    );
+    println!("hotswap serving on http://{addr}");
+    println!("data in {}", data.display());
+    println!(
+        "development admin token (also in {}):",
+        data.join("admin-token").display()
+    );
+    println!("export HOTSWAP_URL=http://{addr} HOTSWAP_TOKEN={token}");
+    server::serve(listener, app, server::shutdown_signal()).await?;
+    agent.drain();
+    loop_task.abort();
+    telemetry.shutdown();
+    Ok(())
+}

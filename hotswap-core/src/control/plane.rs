@@ -1,0 +1,272 @@
+//! A whole control plane assembled from its backends: the registrar, the
+//! node service, the orchestrator, the execution router, the interface
+//! service and the control loop, wired once, plus the operations an API
+//! needs that span several of them (deleting a version only when nothing
+//! uses it, the version a module serves now).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use semver::Version;
+
+use super::{
+    AlertHook, ControlLoop, ControlLoopConfig, ExecutionRouter, ModuleRegistrar, NodeControl,
+    NodeHealthConfig, NodeService, Orchestrator, OrchestratorConfig, Reconciler, RetryPolicy,
+};
+use crate::clock::Clock;
+use crate::domain::{DeploymentPhase, ModuleDeployment, ModuleId, ModuleName, WasmModule};
+use crate::error::{Error, Result};
+use crate::inspect::InspectOptions;
+use crate::interface::{InterfaceRegistry, InterfaceService};
+use crate::repository::{
+    DeploymentFilter, DeploymentRepository, ModuleRepository, NodeRepository, all_items,
+};
+use crate::storage::ModuleStorage;
+
+/// What a control plane stores in and talks to.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Backends {
+    /// Module versions.
+    pub modules: Arc<dyn ModuleRepository>,
+    /// Edge nodes.
+    pub nodes: Arc<dyn NodeRepository>,
+    /// Deployments and their events.
+    pub deployments: Arc<dyn DeploymentRepository>,
+    /// WIT interfaces.
+    pub interfaces: Arc<dyn InterfaceRegistry>,
+    /// Module blobs.
+    pub storage: Arc<dyn ModuleStorage>,
+    /// How nodes are reached.
+    pub control: Arc<dyn NodeControl>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Backends {
+    /// Gather the backends.
+    pub fn new(
+        modules: Arc<dyn ModuleRepository>,
+        nodes: Arc<dyn NodeRepository>,
+        deployments: Arc<dyn DeploymentRepository>,
+        interfaces: Arc<dyn InterfaceRegistry>,
+        storage: Arc<dyn ModuleStorage>,
+        control: Arc<dyn NodeControl>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            modules,
+            nodes,
+            deployments,
+            interfaces,
+            storage,
+            control,
+            clock,
+        }
+    }
+}
+
+/// How a control plane behaves.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ControlPlaneConfig {
+    /// This replica's name (the owner of deployment leases).
+    pub replica: String,
+    /// Heartbeat interval and silence thresholds.
+    pub node_health: NodeHealthConfig,
+    /// Tick and reconciliation intervals.
+    pub control_loop: ControlLoopConfig,
+    /// How loads on nodes are retried.
+    pub retry: RetryPolicy,
+    /// How long a deployment lease lasts.
+    pub lease_ttl: Duration,
+    /// Largest module binary accepted.
+    pub max_module_bytes: usize,
+    /// Told about node status changes.
+    pub alerts: Vec<Arc<dyn AlertHook>>,
+}
+
+impl ControlPlaneConfig {
+    /// Defaults for a replica named `replica`.
+    pub fn new(replica: impl Into<String>) -> Self {
+        Self {
+            replica: replica.into(),
+            node_health: NodeHealthConfig::default(),
+            control_loop: ControlLoopConfig::default(),
+            retry: RetryPolicy::default(),
+            lease_ttl: Duration::from_secs(30),
+            max_module_bytes: InspectOptions::default().max_bytes,
+            alerts: Vec::new(),
+        }
+    }
+
+    /// Use these node health thresholds.
+    #[must_use]
+    pub fn with_node_health(mut self, health: NodeHealthConfig) -> Self {
+        self.node_health = health;
+        self
+    }
+
+    /// Use these loop intervals.
+    #[must_use]
+    pub fn with_control_loop(mut self, control_loop: ControlLoopConfig) -> Self {
+        self.control_loop = control_loop;
+        self
+    }
+
+    /// Retry loads under `retry`.
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Accept binaries of at most `bytes`.
+    #[must_use]
+    pub fn with_max_module_bytes(mut self, bytes: usize) -> Self {
+        self.max_module_bytes = bytes;
+        self
+    }
+
+    /// Tell `hook` about node status changes.
+    #[must_use]
+    pub fn with_alerts(mut self, hook: Arc<dyn AlertHook>) -> Self {
+        self.alerts.push(hook);
+        self
+    }
+}
+
+/// A control plane: every service over one set of backends.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ControlPlane {
+    /// The backends.
+    pub backends: Backends,
+    /// Registers module versions (with interface checks).
+    pub registrar: ModuleRegistrar,
+    /// Registers nodes and takes their heartbeats.
+    pub nodes: NodeService,
+    /// Drives deployments.
+    pub orchestrator: Orchestrator,
+    /// Routes executions to nodes.
+    pub router: ExecutionRouter,
+    /// Registers and checks interfaces.
+    pub interfaces: InterfaceService,
+    /// The background loop.
+    pub control_loop: ControlLoop,
+}
+
+impl ControlPlane {
+    /// Wire every service over `backends` under `config`.
+    pub fn new(backends: Backends, config: ControlPlaneConfig) -> Self {
+        let b = &backends;
+        let interfaces = InterfaceService::new(b.interfaces.clone());
+        let registrar = ModuleRegistrar::new(b.storage.clone(), b.modules.clone(), b.clock.clone())
+            .with_interfaces(interfaces.clone())
+            .with_inspect_options(InspectOptions {
+                max_bytes: config.max_module_bytes,
+            });
+        let mut nodes = NodeService::new(b.nodes.clone(), b.clock.clone())
+            .with_config(config.node_health)
+            .with_modules(b.modules.clone());
+        for hook in &config.alerts {
+            nodes = nodes.with_alerts(hook.clone());
+        }
+        let orchestrator = Orchestrator::new(
+            b.deployments.clone(),
+            b.nodes.clone(),
+            b.modules.clone(),
+            b.control.clone(),
+            b.clock.clone(),
+            OrchestratorConfig::new(config.replica.clone())
+                .with_retry(config.retry)
+                .with_lease_ttl(config.lease_ttl),
+        );
+        let router = ExecutionRouter::new(b.nodes.clone(), b.control.clone());
+        let reconciler = Reconciler::new(
+            b.deployments.clone(),
+            b.modules.clone(),
+            b.control.clone(),
+            b.clock.clone(),
+        )
+        .with_retry(config.retry);
+        let control_loop = ControlLoop::new(
+            orchestrator.clone(),
+            nodes.clone(),
+            b.nodes.clone(),
+            reconciler,
+            b.clock.clone(),
+            config.control_loop,
+        );
+        Self {
+            registrar,
+            nodes,
+            orchestrator,
+            router,
+            interfaces,
+            control_loop,
+            backends,
+        }
+    }
+
+    async fn deployments_of(&self, module: &ModuleName) -> Result<Vec<ModuleDeployment>> {
+        let filter = DeploymentFilter::module(module.clone());
+        all_items(|page| {
+            let repo = self.backends.deployments.clone();
+            let filter = filter.clone();
+            async move { repo.list(&filter, &page).await }
+        })
+        .await
+    }
+
+    /// The version `module` serves now: the outcome of its latest finished
+    /// deployment (the new version after success, the old one after a
+    /// rollback, abort or failure), or the old version of a running one.
+    pub async fn serving_version(&self, module: &ModuleName) -> Result<Option<Version>> {
+        // Lists are in creation order: the last one is the latest.
+        let latest = self.deployments_of(module).await?.into_iter().next_back();
+        Ok(latest.and_then(|d| match d.phase {
+            DeploymentPhase::Succeeded => Some(d.to_version),
+            DeploymentPhase::Pending => None,
+            _ => d.from_version,
+        }))
+    }
+
+    /// Delete module version `id` and, when no other version has the same
+    /// bytes, its blob. Refused with `Conflict` while a deployment that is
+    /// not finished names the version, or while the module serves it.
+    pub async fn delete_module(&self, id: ModuleId) -> Result<WasmModule> {
+        let module = self.backends.modules.get(id).await?;
+        let deployments = self.deployments_of(&module.name).await?;
+        if let Some(d) = deployments.iter().find(|d| {
+            !d.phase.is_terminal()
+                && (d.to_version == module.version
+                    || d.from_version.as_ref() == Some(&module.version))
+        }) {
+            return Err(Error::conflict(
+                format!("module {}", module.reference()),
+                format!("deployment {} ({:?}) uses this version", d.id, d.phase),
+            ));
+        }
+        if self.serving_version(&module.name).await?.as_ref() == Some(&module.version) {
+            return Err(Error::conflict(
+                format!("module {}", module.reference()),
+                "this is the version the module serves now; deploy another one first",
+            ));
+        }
+        self.backends.modules.delete(id).await?;
+        if self
+            .backends
+            .modules
+            .count_by_digest(&module.digest)
+            .await?
+            == 0
+        {
+            // A blob left behind here is an orphan the sweep removes.
+            if let Err(e) = self.backends.storage.delete(&module.digest).await {
+                tracing::warn!(digest = %module.digest, error = %e, "blob of a deleted version not removed; the orphan sweep will");
+            }
+        }
+        Ok(module)
+    }
+}

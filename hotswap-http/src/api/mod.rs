@@ -1,0 +1,102 @@
+//! The control-plane API: every route under `/api/v1/wasm`, plus
+//! `/healthz`, `/readyz`, `/metrics` and `/openapi.json`.
+
+mod deployments;
+mod execute;
+mod interfaces;
+mod modules;
+mod nodes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use hotswap_core::control::ControlPlane;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::Authenticator;
+use crate::openapi::{self, ApiDoc};
+use crate::server::{self, ServerLimits};
+use crate::system::{self, Metrics};
+use utoipa_axum::router::UtoipaMethodRouterExt;
+
+/// The prefix of every control-plane route.
+pub const API_PREFIX: &str = "/api/v1/wasm";
+
+/// What the handlers share.
+#[derive(Clone, Debug)]
+pub struct ApiState {
+    /// The control plane.
+    pub plane: Arc<ControlPlane>,
+    /// Token verification.
+    pub auth: Arc<Authenticator>,
+    /// The metrics exposition.
+    pub metrics: Metrics,
+}
+
+impl FromRef<ApiState> for Arc<Authenticator> {
+    fn from_ref(s: &ApiState) -> Self {
+        s.auth.clone()
+    }
+}
+
+impl FromRef<ApiState> for Metrics {
+    fn from_ref(s: &ApiState) -> Self {
+        s.metrics.clone()
+    }
+}
+
+/// The API's routes with their OpenAPI document; uploads take bodies up
+/// to `limits.upload_bytes`.
+pub fn routes(limits: ServerLimits) -> OpenApiRouter<ApiState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(
+            routes!(modules::upload, modules::list)
+                .layer(DefaultBodyLimit::max(limits.upload_bytes)),
+        )
+        .routes(routes!(modules::get, modules::delete))
+        .routes(routes!(deployments::create, deployments::list))
+        .routes(routes!(deployments::get))
+        .routes(routes!(deployments::execute))
+        .routes(routes!(deployments::rollback))
+        .routes(routes!(deployments::pause))
+        .routes(routes!(deployments::resume))
+        .routes(routes!(deployments::promote))
+        .routes(routes!(deployments::abort))
+        .routes(routes!(interfaces::register, interfaces::list))
+        .routes(routes!(interfaces::get))
+        .routes(routes!(interfaces::validate))
+        .routes(routes!(interfaces::approve))
+        .routes(routes!(nodes::register, nodes::list))
+        .routes(routes!(nodes::get))
+        .routes(routes!(nodes::health))
+        .routes(routes!(nodes::heartbeat))
+        .routes(routes!(execute::execute))
+        .routes(routes!(system::healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(system::metrics))
+}
+
+/// The control-plane router, ready to serve: `/openapi.json`, problem
+/// fallbacks, body limits and the request timeout.
+pub fn router(state: ApiState, limits: ServerLimits) -> Router {
+    let (router, doc) = routes(limits).split_for_parts();
+    server::harden(openapi::finish(router, doc).with_state(state), limits)
+}
+
+/// The OpenAPI document of the control-plane API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    openapi::complete(routes(ServerLimits::default()).split_for_parts().1)
+}
+
+/// Ready when the repositories and the blob store answer.
+#[utoipa::path(get, path = "/readyz", tag = "system",
+    responses((status = 200, description = "Ready", body = crate::wire::HealthReport),
+              (status = 503, description = "A backend is down", body = crate::wire::HealthReport)))]
+async fn readyz(
+    axum::extract::State(s): axum::extract::State<ApiState>,
+) -> axum::response::Response {
+    system::readiness(&s.plane).await
+}

@@ -1,0 +1,223 @@
+//! A client of the control-plane API, for edge agents (register,
+//! heartbeat) and for tools such as the CLI (everything else).
+
+use bytes::Bytes;
+use hotswap_core::domain::{
+    DeploymentId, EdgeNode, Heartbeat, ModuleDeployment, ModuleId, NodeId, WasmModule,
+};
+use hotswap_core::interface::WitInterface;
+use hotswap_core::{Error, Result};
+use serde::Serialize;
+
+use super::{ClientConfig, Http, Retry, json};
+use crate::api::API_PREFIX;
+use crate::auth::TokenSource;
+use crate::wire::{
+    CreateDeployment, DeploymentListQuery, DeploymentView, ExecuteRequest, ExecuteResponse,
+    ModuleListQuery, ModuleMetadata, NodeHealth, NodeListQuery, NodeRegistered, Paged,
+    PromoteRequest, RegisterInterface, RegisterNode,
+};
+
+const SERVICE: &str = "control plane";
+
+/// What an operator asks of a deployment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeploymentAction {
+    /// Start it.
+    Execute,
+    /// Pause it.
+    Pause,
+    /// Resume it.
+    Resume,
+    /// Roll it back.
+    Rollback,
+    /// Abort it.
+    Abort,
+}
+
+impl DeploymentAction {
+    fn path(self) -> &'static str {
+        match self {
+            Self::Execute => "execute",
+            Self::Pause => "pause",
+            Self::Resume => "resume",
+            Self::Rollback => "rollback",
+            Self::Abort => "abort",
+        }
+    }
+}
+
+/// Calls the control-plane API.
+#[derive(Clone, Debug)]
+pub struct ControlPlaneClient {
+    http: Http,
+    base: String,
+}
+
+impl ControlPlaneClient {
+    /// A client of the control plane at `base` (e.g. `http://127.0.0.1:7070`).
+    pub fn new(base: &str, token: TokenSource, config: ClientConfig) -> Result<Self> {
+        let base = base.trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::invalid(
+                "control_plane",
+                format!("{base:?} must start with http:// or https://"),
+            ));
+        }
+        Ok(Self {
+            http: Http::new(token, config)?,
+            base: base.to_owned(),
+        })
+    }
+
+    /// The control plane's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{API_PREFIX}{path}", self.base)
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &impl Serialize,
+    ) -> Result<T> {
+        let url = self.url(path);
+        let resp = self
+            .http
+            .send(SERVICE, Retry::Idempotent, |c| c.get(&url).query(query))
+            .await?;
+        json(SERVICE, resp).await
+    }
+
+    async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T> {
+        let url = self.url(path);
+        let resp = self
+            .http
+            .send(SERVICE, Retry::OnConnect, |c| c.post(&url).json(body))
+            .await?;
+        json(SERVICE, resp).await
+    }
+
+    /// Register (or rejoin as) a node.
+    pub async fn register_node(&self, node: &RegisterNode) -> Result<NodeRegistered> {
+        self.post("/nodes", node).await
+    }
+
+    /// Send a heartbeat of node `id`.
+    pub async fn heartbeat(&self, id: NodeId, beat: &Heartbeat) -> Result<()> {
+        let url = self.url(&format!("/nodes/{id}/heartbeat"));
+        self.http
+            .send(SERVICE, Retry::OnConnect, |c| c.post(&url).json(beat))
+            .await
+            .map(drop)
+    }
+
+    /// Register a module version from its bytes.
+    pub async fn upload_module(&self, meta: &ModuleMetadata, bytes: Bytes) -> Result<WasmModule> {
+        let url = self.url("/modules");
+        let metadata = serde_json::to_vec(meta)
+            .map_err(|e| Error::internal(format!("encoding metadata failed: {e}")))?;
+        let resp = self
+            .http
+            .send(SERVICE, Retry::OnConnect, |c| {
+                let form = reqwest::multipart::Form::new()
+                    .part(
+                        "metadata",
+                        reqwest::multipart::Part::bytes(metadata.clone())
+                            .mime_str("application/json")
+                            .unwrap_or_else(|_| reqwest::multipart::Part::bytes(metadata.clone())),
+                    )
+                    .part(
+                        "module",
+                        reqwest::multipart::Part::stream(bytes.clone()).file_name("module.wasm"),
+                    );
+                c.post(&url).multipart(form)
+            })
+            .await?;
+        json(SERVICE, resp).await
+    }
+
+    /// A page of module versions.
+    pub async fn list_modules(&self, query: &ModuleListQuery) -> Result<Paged<WasmModule>> {
+        self.get("/modules", query).await
+    }
+
+    /// One module version.
+    pub async fn get_module(&self, id: ModuleId) -> Result<WasmModule> {
+        self.get(&format!("/modules/{id}"), &()).await
+    }
+
+    /// Delete a module version.
+    pub async fn delete_module(&self, id: ModuleId) -> Result<()> {
+        let url = self.url(&format!("/modules/{id}"));
+        self.http
+            .send(SERVICE, Retry::Idempotent, |c| c.delete(&url))
+            .await
+            .map(drop)
+    }
+
+    /// Create a deployment.
+    pub async fn create_deployment(&self, req: &CreateDeployment) -> Result<ModuleDeployment> {
+        self.post("/deployments", req).await
+    }
+
+    /// A page of deployments.
+    pub async fn list_deployments(
+        &self,
+        query: &DeploymentListQuery,
+    ) -> Result<Paged<ModuleDeployment>> {
+        self.get("/deployments", query).await
+    }
+
+    /// A deployment with its progress and events.
+    pub async fn deployment(&self, id: DeploymentId) -> Result<DeploymentView> {
+        self.get(&format!("/deployments/{id}"), &()).await
+    }
+
+    /// Act on a deployment.
+    pub async fn act(&self, id: DeploymentId, action: DeploymentAction) -> Result<DeploymentView> {
+        self.post(&format!("/deployments/{id}/{}", action.path()), &())
+            .await
+    }
+
+    /// Promote a deployment.
+    pub async fn promote(&self, id: DeploymentId, req: &PromoteRequest) -> Result<DeploymentView> {
+        self.post(&format!("/deployments/{id}/promote"), req).await
+    }
+
+    /// Register an interface version.
+    pub async fn register_interface(&self, req: &RegisterInterface) -> Result<WitInterface> {
+        self.post("/interfaces", req).await
+    }
+
+    /// Run a function in the fleet.
+    pub async fn execute(&self, req: &ExecuteRequest) -> Result<ExecuteResponse> {
+        let url = self.url("/execute");
+        let timeout = self.http.config().execute_timeout;
+        let resp = self
+            .http
+            .send(SERVICE, Retry::OnConnect, |c| {
+                c.post(&url).json(req).timeout(timeout)
+            })
+            .await?;
+        json(SERVICE, resp).await
+    }
+
+    /// A page of nodes.
+    pub async fn list_nodes(&self, query: &NodeListQuery) -> Result<Paged<EdgeNode>> {
+        self.get("/nodes", query).await
+    }
+
+    /// A node's health.
+    pub async fn node_health(&self, id: NodeId) -> Result<NodeHealth> {
+        self.get(&format!("/nodes/{id}/health"), &()).await
+    }
+}

@@ -1,0 +1,181 @@
+//! HTTP clients: [`HttpNodeControl`] (the control plane commanding edge
+//! agents) and [`ControlPlaneClient`] (edge agents and the CLI calling the
+//! control plane). Both send bearer tokens, time out, retry what is safe to
+//! retry, and turn problem responses back into [`hotswap_core::Error`]s.
+
+mod control_plane;
+mod node;
+
+use std::time::Duration;
+
+use hotswap_core::{Error, Result};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+
+pub use control_plane::{ControlPlaneClient, DeploymentAction};
+pub use node::HttpNodeControl;
+
+use crate::auth::TokenSource;
+use crate::problem::Problem;
+
+/// Timeouts and retries of a client.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The most one request may take (function calls have their own).
+    pub timeout: Duration,
+    /// The most a function call may take.
+    pub execute_timeout: Duration,
+    /// The most connecting may take.
+    pub connect_timeout: Duration,
+    /// Attempts after the first: for any request that could not connect,
+    /// and for idempotent ones that timed out or met a `503`.
+    pub retries: u32,
+    /// Wait before the first retry; doubled for each one after.
+    pub backoff: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            execute_timeout: Duration::from_secs(120),
+            connect_timeout: Duration::from_secs(3),
+            retries: 2,
+            backoff: Duration::from_millis(100),
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Set the request timeout.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Set the number of retries.
+    #[must_use]
+    pub fn with_retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+}
+
+/// Whether a request may be sent again after it may have arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// Only when it could not connect.
+    OnConnect,
+    /// Also after a timeout or a `503`.
+    Idempotent,
+}
+
+/// The transport both clients share.
+#[derive(Clone, Debug)]
+pub(crate) struct Http {
+    client: reqwest::Client,
+    token: TokenSource,
+    config: ClientConfig,
+}
+
+impl Http {
+    pub(crate) fn new(token: TokenSource, config: ClientConfig) -> Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::internal(format!("building the HTTP client failed: {e}")))?;
+        Ok(Self {
+            client,
+            token,
+            config,
+        })
+    }
+
+    pub(crate) fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Send the request `build` makes (again for each attempt) to
+    /// `service`, retrying per `retry`; a problem answer is its error.
+    pub(crate) async fn send(
+        &self,
+        service: &str,
+        retry: Retry,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+    ) -> Result<Response> {
+        let mut attempt = 0;
+        loop {
+            let mut req = build(&self.client);
+            if let Some(token) = self.token.token()? {
+                req = req.bearer_auth(token);
+            }
+            let again = attempt < self.config.retries;
+            match req.send().await {
+                Ok(resp) if resp.status().is_success() => return Ok(resp),
+                Ok(resp)
+                    if again
+                        && retry == Retry::Idempotent
+                        && resp.status() == StatusCode::SERVICE_UNAVAILABLE => {}
+                Ok(resp) => return Err(problem(service, resp).await),
+                Err(e)
+                    if again
+                        && (e.is_connect() || (retry == Retry::Idempotent && e.is_timeout())) =>
+                {
+                    tracing::debug!(service, error = %e, attempt, "retrying a request");
+                }
+                Err(e) => return Err(transport(service, e)),
+            }
+            tokio::time::sleep(self.config.backoff.saturating_mul(1 << attempt.min(10))).await;
+            attempt += 1;
+        }
+    }
+}
+
+/// The body of a successful response as `T`.
+pub(crate) async fn json<T: DeserializeOwned>(service: &str, resp: Response) -> Result<T> {
+    let bytes = resp.bytes().await.map_err(|e| transport(service, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::internal(format!(
+            "{service} answered with a body that does not parse: {e}"
+        ))
+    })
+}
+
+fn transport(service: &str, e: reqwest::Error) -> Error {
+    let reason = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    Error::Unavailable {
+        service: service.to_owned(),
+        temporary: true,
+        reason: format!("{reason}: {e}"),
+        source: Some(Box::new(e)),
+    }
+}
+
+async fn problem(service: &str, resp: Response) -> Error {
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    match serde_json::from_str::<Problem>(&text) {
+        Ok(p) => p.into_error(service),
+        Err(_)
+            if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::BAD_GATEWAY =>
+        {
+            Error::Unavailable {
+                service: service.to_owned(),
+                temporary: true,
+                reason: format!("answered {status}: {text}"),
+                source: None,
+            }
+        }
+        Err(_) => Error::internal(format!("{service} answered {status}: {text}")),
+    }
+}

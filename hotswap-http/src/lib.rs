@@ -1,0 +1,43 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+// `Problem` is the error of request handling: built once per refused
+// request and turned into a response at once, never on the success path,
+// so its size costs nothing where it matters.
+#![allow(clippy::result_large_err)]
+
+pub mod agent;
+pub mod api;
+pub mod auth;
+pub mod client;
+pub mod extract;
+mod openapi;
+pub mod problem;
+pub mod server;
+pub mod system;
+pub mod wire;
+
+pub use problem::{PROBLEM_JSON, Problem};
+
+/// One server for an all-in-one setup: the control-plane API and the local
+/// node's edge agent on one listener, with one OpenAPI document.
+pub fn combined_router(
+    api: api::ApiState,
+    agent: agent::AgentState,
+    limits: server::ServerLimits,
+) -> axum::Router {
+    let (api_router, mut doc) = api::routes(limits).split_for_parts();
+    let (agent_router, agent_doc) = agent::agent_routes(limits).split_for_parts();
+    doc.merge(agent_doc);
+    let router = api_router
+        .with_state(api)
+        .merge(agent_router.with_state(agent));
+    server::harden(openapi::finish(router, doc), limits)
+}
+
+/// The OpenAPI document of [`combined_router`].
+pub fn combined_openapi() -> utoipa::openapi::OpenApi {
+    let limits = server::ServerLimits::default();
+    let mut doc = api::routes(limits).split_for_parts().1;
+    doc.merge(agent::agent_routes(limits).split_for_parts().1);
+    openapi::complete(doc)
+}

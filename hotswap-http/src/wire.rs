@@ -1,0 +1,501 @@
+//! Request and response bodies of the control-plane API and the edge
+//! agent, shared by the servers and their clients.
+
+use chrono::{DateTime, Utc};
+use hotswap_core::control::{Execution, NodeProgress};
+use hotswap_core::domain::{
+    DeploymentEvent, DeploymentPhase, EdgeNode, Environment, HealthCriteria, Labels, LoadedVersion,
+    ModuleDeployment, ModuleKind, ModuleName, NodeCapabilities, NodeMetrics, NodeStatus, Region,
+    ResourceLimits, RouteReason, StaleNodePolicy, StrategyConfig, TargetSelector, VersionStats,
+};
+use hotswap_core::edge::Routed;
+use hotswap_core::interface::CompatibilityMode;
+use hotswap_core::interface::compat::Finding;
+use hotswap_core::runtime::{CallInput, CallOutput, Invocation};
+use hotswap_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use utoipa::{IntoParams, ToSchema};
+
+/// One page of a list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Paged<T> {
+    /// The items, in list order.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+impl<T> From<hotswap_core::repository::Page<T>> for Paged<T> {
+    fn from(p: hotswap_core::repository::Page<T>) -> Self {
+        Self {
+            items: p.items,
+            next_cursor: p.next,
+        }
+    }
+}
+
+/// Paging parameters of every list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[serde(default, deny_unknown_fields)]
+pub struct PageQuery {
+    /// Items per page, 1..=1000 (default 100).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The core's page request, validated.
+    pub fn request(&self) -> Result<hotswap_core::repository::PageRequest> {
+        let mut page = hotswap_core::repository::PageRequest::default();
+        if let Some(limit) = self.limit {
+            page.limit = limit;
+        }
+        page.after = self.cursor.clone();
+        page.validate().map_err(|e| e.within("query"))?;
+        Ok(page)
+    }
+}
+
+/// Parse `key=value,key=value` into labels.
+pub fn parse_labels(field: &str, text: &str) -> Result<Labels> {
+    let mut map = std::collections::BTreeMap::new();
+    for pair in text.split(',').filter(|p| !p.is_empty()) {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| Error::invalid(field, format!("{pair:?} is not key=value")))?;
+        map.insert(k.trim().to_owned(), v.trim().to_owned());
+    }
+    Labels::try_from(map).map_err(|e| e.within(field))
+}
+
+/// Metadata of a module version to register (the `metadata` part of a
+/// multipart upload, or the query of a raw one).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModuleMetadata {
+    /// Module name.
+    pub name: String,
+    /// Semver version.
+    pub version: String,
+    /// Limits for every call (defaults when absent).
+    pub limits: Option<ResourceLimits>,
+    /// Labels.
+    pub labels: Labels,
+    /// An admin's reason to register an incompatible interface anyway.
+    pub override_reason: Option<String>,
+}
+
+/// The query of a raw `POST /modules` upload.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadQuery {
+    /// Module name (or header `x-hotswap-name`).
+    pub name: Option<String>,
+    /// Semver version (or header `x-hotswap-version`).
+    pub version: Option<String>,
+    /// Labels as `key=value,key=value` (or header `x-hotswap-labels`).
+    pub labels: Option<String>,
+    /// Largest linear memory, bytes.
+    pub max_memory_bytes: Option<u64>,
+    /// Fuel budget per call.
+    pub fuel: Option<u64>,
+    /// Wall-clock timeout per call, milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// Instances at once per node.
+    pub max_concurrent_instances: Option<u32>,
+    /// Largest wasm stack, bytes.
+    pub max_stack_bytes: Option<u64>,
+    /// An admin's reason to register an incompatible interface anyway.
+    pub override_reason: Option<String>,
+}
+
+/// Filters of `GET /modules`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModuleListQuery {
+    /// Only this module.
+    pub name: Option<String>,
+    /// Only this kind.
+    pub kind: Option<ModuleKind>,
+    /// Only versions with these bytes (sha256 hex).
+    pub digest: Option<String>,
+    /// Only versions with all these labels, `key=value,key=value`.
+    pub labels: Option<String>,
+    /// Items per page, 1..=1000.
+    pub limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// `POST /deployments`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDeployment {
+    /// The module.
+    #[schema(value_type = String)]
+    pub module: ModuleName,
+    /// The version to roll out.
+    pub to_version: String,
+    /// The version to replace; the module's serving version when absent.
+    #[serde(default)]
+    pub from_version: Option<String>,
+    /// How (canary with its defaults when absent).
+    #[serde(default)]
+    pub strategy: StrategyConfig,
+    /// Where.
+    #[serde(default)]
+    pub target: TargetSelector,
+    /// When the new version counts as healthy.
+    #[serde(default)]
+    pub health: HealthCriteria,
+    /// What to do with nodes that go stale mid-rollout.
+    #[serde(default)]
+    pub stale_nodes: StaleNodePolicy,
+    /// Environment (development when absent).
+    #[serde(default = "development")]
+    pub environment: Environment,
+    /// Start at once (as `POST /deployments/{id}/execute` would).
+    #[serde(default)]
+    pub start: bool,
+}
+
+fn development() -> Environment {
+    Environment::Development
+}
+
+/// Filters of `GET /deployments`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeploymentListQuery {
+    /// Only this module.
+    pub module: Option<String>,
+    /// Only this phase.
+    pub phase: Option<DeploymentPhase>,
+    /// Only this environment.
+    pub environment: Option<Environment>,
+    /// Items per page, 1..=1000.
+    pub limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// A deployment with its progress and event log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeploymentView {
+    /// The deployment.
+    pub deployment: ModuleDeployment,
+    /// Percent done: steps (and stages) taken of those planned.
+    pub percent: u8,
+    /// Where each target node stands.
+    pub nodes: Vec<NodeProgress>,
+    /// Every decision, oldest first.
+    pub events: Vec<DeploymentEvent>,
+}
+
+/// How far `d` has come, in percent of its planned steps and stages.
+pub fn percent_done(d: &ModuleDeployment) -> u8 {
+    if d.phase == DeploymentPhase::Succeeded {
+        return 100;
+    }
+    let p = &d.progress;
+    let (done, total) = if p.total_stages > 0 {
+        let inner = p
+            .inner
+            .as_ref()
+            .map_or(0.0, |i| f64::from(i.step) / f64::from(i.total_steps.max(1)));
+        (f64::from(p.stage) + inner, f64::from(p.total_stages))
+    } else {
+        (f64::from(p.step), f64::from(p.total_steps.max(1)))
+    };
+    ((done / total) * 100.0).clamp(0.0, 99.0) as u8
+}
+
+/// `POST /deployments/{id}/promote`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PromoteRequest {
+    /// Finish now instead of taking one step.
+    pub full: bool,
+    /// End an A/B test with this variant.
+    pub variant: Option<String>,
+}
+
+/// `POST /interfaces`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegisterInterface {
+    /// The WIT package text.
+    pub wit: String,
+    /// An admin's reason to register an incompatible version anyway.
+    pub override_reason: Option<String>,
+}
+
+/// `POST /interfaces/{id}/validate`: a candidate next version.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ValidateInterface {
+    /// The candidate WIT text, of the same package.
+    pub wit: String,
+}
+
+/// What registering a candidate would find.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ValidationReport {
+    /// No finding.
+    pub compatible: bool,
+    /// The package's mode it was checked under.
+    pub mode: CompatibilityMode,
+    /// Every incompatibility.
+    pub findings: Vec<Finding>,
+}
+
+/// Filters of `GET /interfaces`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[serde(default, deny_unknown_fields)]
+pub struct InterfaceListQuery {
+    /// Only this package.
+    pub package: Option<String>,
+    /// Only approved (`true`) or unapproved (`false`) versions.
+    pub approved: Option<bool>,
+    /// Items per page, 1..=1000.
+    pub limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// `POST /nodes`: a node announcing itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterNode {
+    /// Unique name, DNS-label style.
+    pub name: String,
+    /// Region.
+    #[schema(value_type = String)]
+    pub region: Region,
+    /// Zone.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// Labels.
+    #[serde(default)]
+    pub labels: Labels,
+    /// Base URL of its edge agent.
+    pub endpoint: String,
+    /// What it runs.
+    pub capabilities: NodeCapabilities,
+}
+
+/// The answer to a registration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NodeRegistered {
+    /// The node as stored, with its id.
+    pub node: EdgeNode,
+    /// How often to heartbeat, in seconds.
+    pub heartbeat_interval_secs: u64,
+}
+
+/// Filters of `GET /nodes`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeListQuery {
+    /// Only this region.
+    pub region: Option<String>,
+    /// Only this status.
+    pub status: Option<NodeStatus>,
+    /// Only nodes with all these labels, `key=value,key=value`.
+    pub labels: Option<String>,
+    /// Items per page, 1..=1000.
+    pub limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// `GET /nodes/{id}/health`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NodeHealth {
+    /// The node.
+    pub name: String,
+    /// Its status.
+    pub status: NodeStatus,
+    /// When its last heartbeat arrived.
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    /// Seconds since then (or since registration).
+    pub silent_for_secs: u64,
+    /// Its latest metrics.
+    pub metrics: NodeMetrics,
+    /// What it has loaded.
+    pub loaded: Vec<LoadedVersion>,
+    /// Its per-version statistics.
+    pub stats: Vec<VersionStats>,
+}
+
+/// `POST /execute` on the control plane or an edge agent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExecuteRequest {
+    /// The module.
+    pub module: String,
+    /// The function; `_start` runs a WASI command with `stdin`.
+    pub function: String,
+    /// Arguments: an array (positional) or an object (by name).
+    #[schema(value_type = Object)]
+    pub args: Json,
+    /// Pin this version.
+    pub version: Option<String>,
+    /// Routing key for sticky splits (user, tenant, session).
+    pub key: Option<String>,
+    /// Preferred region (control plane only).
+    pub region: Option<String>,
+    /// Standard input of a WASI command.
+    pub stdin: Option<String>,
+    /// Request headers for header routing rules, `name -> value`.
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+impl ExecuteRequest {
+    /// The core's execution, with the fields named in errors.
+    pub fn execution(self) -> Result<Execution> {
+        let module = ModuleName::new(self.module).map_err(|e| e.within("module"))?;
+        if self.function.is_empty() {
+            return Err(Error::invalid("function", "name the function to call"));
+        }
+        let call = match self.stdin {
+            Some(stdin) => {
+                let mut call = Invocation::command(stdin.into_bytes());
+                call.function = self.function.into();
+                call
+            }
+            None => {
+                let args = if self.args.is_null() {
+                    Json::Array(Vec::new())
+                } else {
+                    self.args
+                };
+                Invocation::json(self.function, args)
+            }
+        };
+        let mut e = Execution::new(module, call);
+        e.pin = self
+            .version
+            .map(|v| {
+                semver::Version::parse(&v)
+                    .map_err(|err| Error::invalid("version", format!("{v:?}: {err}")))
+            })
+            .transpose()?;
+        e.key = self.key;
+        e.region = self
+            .region
+            .map(|r| Region::new(r).map_err(|e| e.within("region")))
+            .transpose()?;
+        e.headers = self.headers.into_iter().collect();
+        Ok(e)
+    }
+
+    /// The request that carries `e` to an edge agent.
+    pub fn from_execution(e: &Execution) -> Self {
+        let (args, stdin) = match &e.call.input {
+            CallInput::Json(j) => (j.clone(), None),
+            CallInput::Values(v) => (Json::Array(v.iter().map(|x| x.to_json()).collect()), None),
+            CallInput::Stdin(b) => (Json::Null, Some(String::from_utf8_lossy(b).into_owned())),
+            _ => (Json::Null, None),
+        };
+        Self {
+            module: e.module.to_string(),
+            function: e.call.function.to_string(),
+            args,
+            version: e.pin.as_ref().map(ToString::to_string),
+            key: e.key.clone(),
+            region: e.region.as_ref().map(ToString::to_string),
+            stdin,
+            headers: e.headers.iter().cloned().collect(),
+        }
+    }
+}
+
+/// What a call returned.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ExecuteResponse {
+    /// The version that served it.
+    pub version: String,
+    /// Why that version.
+    pub reason: RouteReason,
+    /// The node that ran it (control plane only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// The results: `null` for none, the value for one, an array for more.
+    #[schema(value_type = Object)]
+    pub result: Json,
+    /// Standard output of a WASI command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<String>,
+    /// Standard error of a WASI command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
+    /// Exit code of a WASI command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Fuel used, when metering is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel_consumed: Option<u64>,
+}
+
+impl ExecuteResponse {
+    /// The response for `routed`, run on `node` when named.
+    pub fn new(routed: &Routed, node: Option<String>) -> Self {
+        let out = &routed.output;
+        let text = |b: &bytes::Bytes| String::from_utf8_lossy(b).into_owned();
+        let command = out.exit_code.is_some();
+        Self {
+            version: routed.version.to_string(),
+            reason: routed.reason,
+            node,
+            result: out.results_json(),
+            stdout: command.then(|| text(&out.stdout)),
+            stderr: command.then(|| text(&out.stderr)),
+            exit_code: out.exit_code,
+            fuel_consumed: out.fuel_consumed,
+        }
+    }
+
+    /// Back into the core's routed result (the results stay JSON).
+    pub fn into_routed(self) -> Result<Routed> {
+        let version = semver::Version::parse(&self.version).map_err(|e| {
+            Error::internal(format!(
+                "a node answered with version {:?}: {e}",
+                self.version
+            ))
+        })?;
+        let mut out = CallOutput::default();
+        out.json = Some(self.result);
+        out.stdout = self.stdout.unwrap_or_default().into_bytes().into();
+        out.stderr = self.stderr.unwrap_or_default().into_bytes().into();
+        out.exit_code = self.exit_code;
+        out.fuel_consumed = self.fuel_consumed;
+        Ok(Routed::new(version, self.reason, out))
+    }
+}
+
+/// `GET /healthz` and `/readyz`, and an edge agent's health.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HealthReport {
+    /// `ok`, or what is wrong.
+    pub status: String,
+    /// Checks and their outcome.
+    #[serde(default)]
+    pub checks: std::collections::BTreeMap<String, String>,
+}
+
+/// An edge agent's view of itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AgentHealth {
+    /// The node's name.
+    pub name: String,
+    /// Versions loaded.
+    pub loaded: Vec<LoadedVersion>,
+    /// Calls running now.
+    pub in_flight: u64,
+    /// Whether it is shutting down.
+    pub draining: bool,
+}
