@@ -152,6 +152,7 @@ async fn operate(
     act: Act,
     needs: impl Fn(&ModuleDeployment) -> (Role, &'static str),
 ) -> ApiResult<Json<DeploymentView>> {
+    who.require(Role::Developer, "operate a deployment")?;
     let id: DeploymentId = path_param("id", id)?;
     let current = s.plane.backends.deployments.get(id).await?;
     let (role, action) = needs(&current);
