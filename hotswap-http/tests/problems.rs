@@ -2,6 +2,8 @@
 //! the status its cause means and names what was wrong, and a refused
 //! request changes nothing.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::sync::Arc;

@@ -3,6 +3,8 @@
 //! role, refuses a role it does not grant (403), and refuses a missing,
 //! expired or wrongly signed token (401), all as problem+json.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::collections::BTreeSet;

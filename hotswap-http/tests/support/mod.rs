@@ -1,7 +1,7 @@
 //! A control plane over in-memory backends and the simulated fleet, served
 //! on a loopback port, with a token signer for each role.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,275 @@
+//! The whole platform as separate processes on loopback: a control plane on
+//! PostgreSQL and an S3-compatible server, three edge nodes in two regions.
+//! It pushes v1 and deploys it, calls through the control plane and on an
+//! edge directly, rolls a canary to a failing v2 and sees it roll back by
+//! itself, rolls a good v3 out region by region to the end, and kills an
+//! edge node mid-rollout to see it marked unhealthy and left out.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use hotswap_http::auth::Role;
+use hotswap_testkit::fixtures;
+use serde_json::json;
+use support::{
+    Api, Proc, SECRET, Traffic, eventually, failing_wat, free_port, run_cli, token, wait_phase,
+};
+
+async fn node_status(api: &Api, name: &str) -> Option<(String, String)> {
+    let (_, nodes) = api.get("/api/v1/wasm/nodes").await;
+    nodes["items"].as_array()?.iter().find_map(|n| {
+        (n["name"] == name).then(|| {
+            (
+                n["id"].as_str().unwrap_or_default().to_owned(),
+                n["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_on_postgres_and_s3_rolls_out_rolls_back_and_survives_a_dead_node() {
+    let Some(pg) = hotswap_testkit::service_env("HOTSWAP_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let Some(s3) = hotswap_testkit::service_env("HOTSWAP_TEST_S3_ENDPOINT") else {
+        return;
+    };
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    let run = format!("e2e{}", uuid_suffix());
+    let dir = tempfile::tempdir().unwrap();
+    let shared = vec![
+        ("HOTSWAP_JWT_SECRET", SECRET.to_owned()),
+        ("HOTSWAP_S3_BUCKET", var("HOTSWAP_TEST_S3_BUCKET")),
+        ("HOTSWAP_S3_ENDPOINT", s3),
+        (
+            "HOTSWAP_S3_ACCESS_KEY_ID",
+            var("HOTSWAP_TEST_S3_ACCESS_KEY"),
+        ),
+        (
+            "HOTSWAP_S3_SECRET_ACCESS_KEY",
+            var("HOTSWAP_TEST_S3_SECRET_KEY"),
+        ),
+        ("HOTSWAP_S3_PREFIX", run.clone()),
+        ("HOTSWAP_HEARTBEAT_SECS", "1".to_owned()),
+    ];
+    let cp_port = free_port();
+    let cp_url = format!("http://127.0.0.1:{cp_port}");
+    let mut cp_env = shared.clone();
+    cp_env.extend([
+        ("HOTSWAP_DATABASE_URL", pg),
+        ("HOTSWAP_DATABASE_SCHEMA", run.clone()),
+        ("HOTSWAP_UNHEALTHY_AFTER_SECS", "3".to_owned()),
+        ("HOTSWAP_OFFLINE_AFTER_SECS", "60".to_owned()),
+        ("HOTSWAP_TICK_MS", "200".to_owned()),
+    ]);
+    let cp = Proc::spawn(
+        "control-plane",
+        dir.path(),
+        &[
+            "control-plane".into(),
+            "--listen".into(),
+            format!("127.0.0.1:{cp_port}"),
+        ],
+        &cp_env,
+    );
+    let admin = Api::new(cp_url.clone(), token("e2e-admin", &[Role::Admin]));
+    admin.wait_up(&cp).await;
+    assert_eq!(admin.get("/readyz").await.0, 200, "{}", cp.log_text());
+
+    let mut edges = Vec::new();
+    let mut edge_urls = Vec::new();
+    for (name, region) in [("eu-1", "eu"), ("eu-2", "eu"), ("us-1", "us")] {
+        let port = free_port();
+        let args: Vec<String> = [
+            "edge",
+            "--control-plane",
+            &cp_url,
+            "--name",
+            name,
+            "--region",
+            region,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        edges.push(Proc::spawn(name, dir.path(), &args, &shared));
+        edge_urls.push(format!("http://127.0.0.1:{port}"));
+    }
+    for name in ["eu-1", "eu-2", "us-1"] {
+        eventually(
+            &format!("{name} to be healthy"),
+            Duration::from_secs(60),
+            || async {
+                node_status(&admin, name)
+                    .await
+                    .filter(|(_, s)| s == "healthy")
+            },
+        )
+        .await;
+    }
+
+    // Push v1 with the CLI and deploy it everywhere.
+    let cli_env = vec![
+        ("HOTSWAP_URL", cp_url.clone()),
+        ("HOTSWAP_TOKEN", admin.token.clone()),
+    ];
+    std::fs::write(dir.path().join("calc-1.wat"), fixtures::numeric_wat(1)).unwrap();
+    std::fs::write(dir.path().join("calc-2.wat"), failing_wat(2)).unwrap();
+    std::fs::write(dir.path().join("calc-3.wat"), fixtures::numeric_wat(3)).unwrap();
+    for v in 1..=3 {
+        let out = run_cli(
+            dir.path(),
+            &[
+                "module",
+                "push",
+                &format!("calc-{v}.wat"),
+                "--name",
+                "calc",
+                "--version",
+                &format!("{v}.0.0"),
+            ],
+            &cli_env,
+        );
+        assert!(out.contains(&format!("registered calc@{v}.0.0")), "{out}");
+    }
+    let out = run_cli(
+        dir.path(),
+        &["deploy", "calc", "1.0.0", "--watch"],
+        &cli_env,
+    );
+    assert!(out.contains("Succeeded"), "{out}");
+
+    // Calls through the control plane, and on an edge directly.
+    let (status, body) = admin
+        .post(
+            "/api/v1/wasm/execute",
+            &json!({"module": "calc", "function": "add", "args": [2, 3]}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["result"].clone(), body["version"].clone()),
+        (200, json!(5), json!("1.0.0")),
+        "{body}"
+    );
+    let edge = Api::new(edge_urls[2].clone(), token("e2e-cp", &[Role::ControlPlane]));
+    let (status, body) = edge
+        .post(
+            "/agent/v1/execute",
+            &json!({"module": "calc", "function": "add", "args": [20, 22]}),
+        )
+        .await;
+    assert_eq!((status, body["result"].clone()), (200, json!(42)), "{body}");
+    let viewer = Api::new(edge_urls[2].clone(), token("e2e-viewer", &[Role::Viewer]));
+    assert_eq!(
+        viewer.get("/agent/v1/state").await.0,
+        403,
+        "edges accept only node and control-plane tokens"
+    );
+
+    // A canary to a v2 whose add traps rolls back by itself.
+    let traffic = Traffic::start(&admin, 4);
+    let (status, created) = admin
+        .post(
+            "/api/v1/wasm/deployments",
+            &json!({"module": "calc", "to_version": "2.0.0", "start": true,
+                    "strategy": {"type": "canary", "steps": [20, 50, 100], "evaluation_period_secs": 3},
+                    "health": {"min_samples": 20, "max_error_rate": 0.05}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let view = wait_phase(&admin, &id, "rolled_back", Duration::from_secs(90)).await;
+    let (ok, failed) = traffic.stop().await;
+    assert!(
+        ok > 0 && failed > 0,
+        "traffic reached both versions: {ok} ok, {failed} failed"
+    );
+    assert_eq!(
+        view["deployment"]["reason"]["code"], "health_check_failed",
+        "{:#}",
+        view["deployment"]
+    );
+    let (_, body) = admin
+        .post(
+            "/api/v1/wasm/execute",
+            &json!({"module": "calc", "function": "add", "args": [2, 3]}),
+        )
+        .await;
+    assert_eq!(
+        (body["result"].clone(), body["version"].clone()),
+        (json!(5), json!("1.0.0")),
+        "{body}"
+    );
+
+    // A regional rollout of v3; eu-2 dies on the way.
+    let traffic = Traffic::start(&admin, 4);
+    let (status, created) = admin
+        .post(
+            "/api/v1/wasm/deployments",
+            &json!({"module": "calc", "to_version": "3.0.0", "start": true,
+                    "strategy": {"type": "regional", "regions": ["eu", "us"], "inter_region_wait_secs": 2,
+                                 "inner": {"type": "canary", "steps": [50, 100], "evaluation_period_secs": 3}},
+                    "health": {"min_samples": 10}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    edges[1].kill();
+    let unhealthy = eventually(
+        "eu-2 to be marked unhealthy",
+        Duration::from_secs(30),
+        || async {
+            node_status(&admin, "eu-2")
+                .await
+                .filter(|(_, s)| s == "unhealthy")
+        },
+    )
+    .await;
+    let view = wait_phase(&admin, &id, "succeeded", Duration::from_secs(120)).await;
+    let (ok, _failed) = traffic.stop().await;
+    assert!(ok > 0);
+    let nodes = view["nodes"].as_array().unwrap();
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n["name"] != "eu-2" || n["status"] != "healthy"),
+        "{nodes:#?}"
+    );
+    for n in nodes.iter().filter(|n| n["status"] == "healthy") {
+        assert_eq!(n["has_new"], true, "{n}");
+    }
+    let (_, health) = admin
+        .get(&format!("/api/v1/wasm/nodes/{}/health", unhealthy.0))
+        .await;
+    assert_eq!(health["status"], "unhealthy", "{health}");
+    for _ in 0..10 {
+        let (status, body) = admin
+            .post(
+                "/api/v1/wasm/execute",
+                &json!({"module": "calc", "function": "version"}),
+            )
+            .await;
+        assert_eq!((status, body["result"].clone()), (200, json!(3)), "{body}");
+        assert_ne!(body["node"], "eu-2");
+    }
+    drop(edges);
+    drop(cp);
+}
+
+fn uuid_suffix() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            % 0xffff_ffff
+    )
+}

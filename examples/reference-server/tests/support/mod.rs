@@ -1,0 +1,271 @@
+//! Running `hotswap` processes on loopback for tests: free ports, waiting
+//! for readiness, tokens, and JSON calls; every child is killed on drop.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hotswap_http::auth::{Role, TokenSigner};
+use serde_json::{Value, json};
+
+pub const SECRET: &str = "an end-to-end secret, long enough for HS256";
+
+/// The `hotswap` binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_hotswap")
+}
+
+/// A port free right now on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn token(subject: &str, roles: &[Role]) -> String {
+    TokenSigner::hs256(SECRET.as_bytes())
+        .unwrap()
+        .issue(subject, roles, Duration::from_secs(3600))
+        .unwrap()
+}
+
+/// A child process, killed (SIGKILL) when dropped; its output goes to a
+/// log file printed when a test fails.
+pub struct Proc {
+    pub name: String,
+    pub child: Child,
+    pub log: std::path::PathBuf,
+}
+
+impl Proc {
+    pub fn spawn(name: &str, dir: &Path, args: &[String], env: &[(&str, String)]) -> Proc {
+        let log = dir.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .current_dir(dir)
+            .env_remove("RUST_BACKTRACE")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(out.try_clone().unwrap()))
+            .stderr(Stdio::from(out));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Proc {
+            name: name.into(),
+            child: cmd.spawn().unwrap(),
+            log,
+        }
+    }
+
+    /// Kill with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!("----- {} log -----\n{}", self.name, self.log_text());
+        }
+    }
+}
+
+/// Run `hotswap args...` to completion; its stdout, or a panic with its
+/// output when it fails.
+pub fn run_cli(dir: &Path, args: &[&str], env: &[(&str, String)]) -> String {
+    let (ok, stdout, stderr) = try_cli(dir, args, env);
+    assert!(ok, "hotswap {args:?} failed:\n{stdout}\n{stderr}");
+    stdout
+}
+
+/// Run `hotswap args...`; (success, stdout, stderr).
+pub fn try_cli(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (bool, String, String) {
+    let mut cmd = Command::new(bin());
+    cmd.args(args).current_dir(dir).env_remove("RUST_BACKTRACE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Wait until `check` returns `Some`, or panic naming `what` after `limit`.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A JSON client with a bearer token.
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub token: String,
+    pub http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(base: String, token: String) -> Self {
+        Self {
+            base,
+            token,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await;
+        match resp {
+            Ok(r) => (r.status().as_u16(), r.json().await.unwrap_or(Value::Null)),
+            Err(_) => (0, Value::Null),
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await;
+        match resp {
+            Ok(r) => (r.status().as_u16(), r.json().await.unwrap_or(Value::Null)),
+            Err(_) => (0, Value::Null),
+        }
+    }
+
+    /// Wait for `GET /healthz` to answer.
+    pub async fn wait_up(&self, who: &Proc) {
+        let start = Instant::now();
+        while self.get("/healthz").await.0 != 200 {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{} did not come up:\n{}",
+                who.name,
+                who.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The WAT of a module with `numeric`'s exports whose `add` traps.
+pub fn failing_wat(version: i32) -> String {
+    hotswap_testkit::fixtures::numeric_wat(version).replacen(
+        "local.get 0 local.get 1 i32.add)",
+        "unreachable)",
+        1,
+    )
+}
+
+/// Calls through the control plane until stopped, counting outcomes.
+pub struct Traffic {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Traffic {
+    pub fn start(api: &Api, workers: usize) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ok = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let tasks = (0..workers)
+            .map(|i| {
+                let (api, stop, ok, failed) =
+                    (api.clone(), stop.clone(), ok.clone(), failed.clone());
+                tokio::spawn(async move {
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        n += 1;
+                        let body = json!({"module": "calc", "function": "add", "args": [2, 3],
+                                          "key": format!("user-{i}-{n}")});
+                        match api.post("/api/v1/wasm/execute", &body).await.0 {
+                            200 => ok.fetch_add(1, Ordering::Relaxed),
+                            _ => failed.fetch_add(1, Ordering::Relaxed),
+                        };
+                    }
+                })
+            })
+            .collect();
+        Self {
+            stop,
+            ok,
+            failed,
+            tasks,
+        }
+    }
+
+    pub async fn stop(self) -> (u64, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        (
+            self.ok.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        )
+    }
+}
+
+pub async fn wait_phase(api: &Api, id: &str, want: &str, limit: Duration) -> Value {
+    eventually(&format!("deployment {id} to be {want}"), limit, || async {
+        let (_, view) = api.get(&format!("/api/v1/wasm/deployments/{id}")).await;
+        let phase = view["deployment"]["phase"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if phase == want {
+            return Some(view);
+        }
+        let terminal = ["succeeded", "rolled_back", "failed", "aborted"];
+        assert!(
+            !terminal.contains(&phase.as_str()),
+            "deployment {id} ended {phase}, not {want}: {:#}",
+            view["events"]
+        );
+        None
+    })
+    .await
+}
