@@ -14,7 +14,9 @@ use super::{
     NodeHealthConfig, NodeService, Orchestrator, OrchestratorConfig, Reconciler, RetryPolicy,
 };
 use crate::clock::Clock;
-use crate::domain::{DeploymentPhase, ModuleDeployment, ModuleId, ModuleName, WasmModule};
+use crate::domain::{
+    DeploymentPhase, ModuleDeployment, ModuleId, ModuleName, StrategyConfig, WasmModule,
+};
 use crate::error::{Error, Result};
 use crate::inspect::InspectOptions;
 use crate::interface::{InterfaceRegistry, InterfaceService};
@@ -209,6 +211,25 @@ impl ControlPlane {
         }
     }
 
+    /// Store a new pending deployment (see [`Orchestrator::create`]) after
+    /// checking that each health evaluation lasts at least two heartbeat
+    /// intervals: a shorter one would be judged before the nodes reported
+    /// the calls it served.
+    pub async fn create_deployment(&self, d: ModuleDeployment) -> Result<ModuleDeployment> {
+        let beat = self.nodes.config().heartbeat_interval.as_secs();
+        let mut periods = Vec::new();
+        evaluation_periods(&d.strategy, "strategy", &mut periods);
+        if let Some((field, secs)) = periods.into_iter().find(|(_, secs)| *secs < 2 * beat) {
+            return Err(Error::invalid(
+                field,
+                format!(
+                    "{secs} s is shorter than two heartbeat intervals (2 x {beat} s): the nodes' statistics would not arrive in time to judge it"
+                ),
+            ));
+        }
+        self.orchestrator.create(d).await
+    }
+
     async fn deployments_of(&self, module: &ModuleName) -> Result<Vec<ModuleDeployment>> {
         let filter = DeploymentFilter::module(module.clone());
         all_items(|page| {
@@ -268,5 +289,31 @@ impl ControlPlane {
             }
         }
         Ok(module)
+    }
+}
+
+/// The health-evaluation periods of `strategy` with their fields (a
+/// rolling batch of 0 s is not evaluated and is left out).
+fn evaluation_periods(strategy: &StrategyConfig, at: &str, out: &mut Vec<(String, u64)>) {
+    match strategy {
+        StrategyConfig::Canary(c) => {
+            out.push((
+                format!("{at}.evaluation_period_secs"),
+                c.evaluation_period_secs,
+            ));
+        }
+        StrategyConfig::Rolling(r) if r.evaluation_period_secs > 0 => {
+            out.push((
+                format!("{at}.evaluation_period_secs"),
+                r.evaluation_period_secs,
+            ));
+        }
+        StrategyConfig::Regional(r) => evaluation_periods(&r.inner, &format!("{at}.inner"), out),
+        StrategyConfig::AbTest(ab) => {
+            if let Some(secs) = ab.duration_secs {
+                out.push((format!("{at}.duration_secs"), secs));
+            }
+        }
+        _ => {}
     }
 }

@@ -68,7 +68,7 @@ pub(crate) async fn create(
     d.target = req.target;
     d.health = req.health;
     d.stale_nodes = req.stale_nodes;
-    let mut d = s.plane.orchestrator.create(d).await?;
+    let mut d = s.plane.create_deployment(d).await?;
     tracing::info!(deployment = %d.id, module = %d.module, to = %d.to_version, strategy = d.strategy.name(), by = %who.subject, "deployment created");
     if req.start {
         d = s.plane.orchestrator.execute(d.id).await?;

@@ -43,6 +43,12 @@ pub(crate) async fn run(a: RolloutArgs) -> AppResult<()> {
 pub(crate) fn summary(v: &DeploymentView) -> String {
     let d = &v.deployment;
     let p = &d.progress;
+    let total = p.total_steps.max(1);
+    let step = if d.phase == DeploymentPhase::Succeeded {
+        total
+    } else {
+        (p.step + 1).min(total)
+    };
     let stage = if p.total_stages > 0 {
         format!(
             " · region {}/{}",
@@ -53,13 +59,11 @@ pub(crate) fn summary(v: &DeploymentView) -> String {
         String::new()
     };
     format!(
-        "{} {}@{} · {:?} · step {}/{}{stage} · {}% traffic · {}/{} nodes updated",
+        "{} {}@{} · {:?} · step {step}/{total}{stage} · {}% traffic · {}/{} nodes updated",
         d.strategy.name(),
         d.module,
         d.to_version,
         d.phase,
-        (p.step + 1).min(p.total_steps.max(1)),
-        p.total_steps.max(1),
         p.traffic_percent,
         p.nodes_updated,
         p.nodes_targeted,

@@ -29,6 +29,8 @@ pub(crate) const DEFAULT_DATA_DIR: &str = "./hotswap-data";
 pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
 /// The name of the local edge node.
 const LOCAL_NODE: &str = "local";
+/// Seconds between the local node's heartbeats unless told otherwise.
+const LOCAL_HEARTBEAT_SECS: u64 = 2;
 /// How long the printed development admin token lasts.
 const DEV_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
@@ -79,10 +81,14 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
     let local = LocalNodes::new();
     local.insert(LOCAL_NODE, agent.clone());
 
-    let health = assemble::node_health(&args.timing)?;
+    // The local node heartbeats in process, so often is cheap, and short
+    // evaluation periods work.
+    let mut timing = args.timing.clone();
+    timing.heartbeat_secs = timing.heartbeat_secs.or(Some(LOCAL_HEARTBEAT_SECS));
+    let health = assemble::node_health(&timing)?;
     let config = ControlPlaneConfig::new("serve")
         .with_node_health(health)
-        .with_control_loop(assemble::control_loop(&args.timing, &health));
+        .with_control_loop(assemble::control_loop(&timing, &health));
     let backends = Backends::new(
         db.modules(),
         db.nodes(),
