@@ -47,16 +47,27 @@ pub(crate) fn storage(
 }
 
 /// The database at `url`: `postgres://...`, or `sqlite://PATH` / a path.
-pub(crate) async fn database(url: &str, schema: Option<&str>) -> Result<SqlStore> {
+pub(crate) async fn database(
+    url: &str,
+    schema: Option<&str>,
+    max_connections: Option<u32>,
+) -> Result<SqlStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let mut config = hotswap_store_postgres::PostgresConfig::new(url);
         if let Some(s) = schema {
             config = config.with_schema(s);
         }
+        if let Some(n) = max_connections {
+            config = config.with_max_connections(n);
+        }
         config.connect().await
     } else {
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
-        hotswap_store_sqlite::SqliteConfig::new(path).open().await
+        let mut config = hotswap_store_sqlite::SqliteConfig::new(path);
+        if let Some(n) = max_connections {
+            config = config.with_max_connections(n);
+        }
+        config.open().await
     }
 }
 

@@ -140,6 +140,9 @@ pub(crate) struct ControlPlaneArgs {
     /// Postgres schema of this installation.
     #[arg(long, env = "HOTSWAP_DATABASE_SCHEMA")]
     pub(crate) database_schema: Option<String>,
+    /// Connections in the database pool (default 10).
+    #[arg(long, env = "HOTSWAP_DATABASE_MAX_CONNECTIONS")]
+    pub(crate) database_max_connections: Option<u32>,
     /// This replica's name (owner of deployment leases); the host name
     /// and process id by default.
     #[arg(long, env = "HOTSWAP_REPLICA")]

@@ -259,6 +259,27 @@ async fn a_fleet_on_postgres_and_s3_rolls_out_rolls_back_and_survives_a_dead_nod
         assert_eq!((status, body["result"].clone()), (200, json!(3)), "{body}");
         assert_ne!(body["node"], "eu-2");
     }
+    // SIGTERM: the node says it is draining before it goes.
+    let pid = edges[2].child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    eventually(
+        "us-1 to report draining",
+        Duration::from_secs(20),
+        || async {
+            node_status(&admin, "us-1")
+                .await
+                .filter(|(_, s)| s == "draining")
+        },
+    )
+    .await;
+    let exit = edges[2].child.wait().unwrap();
+    assert!(exit.success(), "a drained edge exits cleanly: {exit:?}");
     drop(edges);
     drop(cp);
 }

@@ -31,6 +31,7 @@ pub struct HeartbeatLoop {
     /// Used until the control plane names its own interval.
     interval: Duration,
     retry: Duration,
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl HeartbeatLoop {
@@ -48,7 +49,14 @@ impl HeartbeatLoop {
             metrics,
             interval: Duration::from_secs(30),
             retry: Duration::from_secs(1),
+            wake: Arc::default(),
         }
+    }
+
+    /// Notify this to send the next heartbeat at once (for example the one
+    /// that says the node is draining).
+    pub fn waker(&self) -> Arc<tokio::sync::Notify> {
+        self.wake.clone()
     }
 
     /// Heartbeat every `interval` whatever the control plane says (tests).
@@ -97,7 +105,10 @@ impl HeartbeatLoop {
                 }
                 Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
             }
-            tokio::time::sleep(self.interval).await;
+            tokio::select! {
+                () = tokio::time::sleep(self.interval) => {}
+                () = self.wake.notified() => {}
+            }
         }
     }
 }

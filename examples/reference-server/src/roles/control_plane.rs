@@ -27,7 +27,12 @@ pub(crate) async fn run(args: ControlPlaneArgs) -> AppResult<()> {
         .database_url
         .as_deref()
         .ok_or("give the database with --database-url (or HOTSWAP_DATABASE_URL)")?;
-    let db = assemble::database(url, args.database_schema.as_deref()).await?;
+    let db = assemble::database(
+        url,
+        args.database_schema.as_deref(),
+        args.database_max_connections,
+    )
+    .await?;
     let storage = assemble::storage(&args.storage, None)?
         .ok_or("give the blob store with --s3-bucket (and --s3-endpoint) or --storage-dir")?;
     let secret = assemble::secret(&args.auth, None)?;

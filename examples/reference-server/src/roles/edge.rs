@@ -102,6 +102,7 @@ pub(crate) async fn run(args: EdgeArgs) -> AppResult<()> {
     if let Some(secs) = args.heartbeat_secs {
         beats = beats.with_interval(Duration::from_secs(secs.max(1)));
     }
+    let wake = beats.waker();
     let heartbeat = tokio::spawn(beats.run());
 
     let app = agent::router(
@@ -119,7 +120,10 @@ pub(crate) async fn run(args: EdgeArgs) -> AppResult<()> {
     let draining = agent.clone();
     server::serve(listener, app, async move {
         server::shutdown_signal().await;
+        // Tell the control plane first, so it routes elsewhere.
         draining.drain();
+        wake.notify_one();
+        tokio::time::sleep(Duration::from_millis(300)).await;
     })
     .await?;
     heartbeat.abort();

@@ -68,7 +68,7 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
     let signer = assemble::signer(&args.auth, secret.as_deref())?
         .ok_or("serve needs a secret or signing key")?;
 
-    let db = assemble::database(&data.join("hotswap.db").to_string_lossy(), None).await?;
+    let db = assemble::database(&data.join("hotswap.db").to_string_lossy(), None, None).await?;
     let storage = assemble::storage(&StorageArgs::default(), Some(&data.join("modules")))?
         .ok_or("no storage")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
