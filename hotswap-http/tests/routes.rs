@@ -544,3 +544,58 @@ async fn the_openapi_document_lists_exactly_the_served_routes() {
         );
     }
 }
+
+#[tokio::test]
+async fn lists_page_by_cursor_and_an_unused_version_is_deleted_with_its_blob() {
+    let s = start().await;
+    for (v, n) in [("1.0.0", 1), ("1.1.0", 2), ("1.2.0", 3)] {
+        s.push("echo", v, fixtures::numeric(n)).await;
+    }
+    let get = |path: String| {
+        let (http, url) = (s.http.clone(), s.url(&path));
+        async move {
+            let resp = http.get(url).bearer_auth(admin()).send().await.unwrap();
+            assert_eq!(resp.status(), 200);
+            resp.json::<Value>().await.unwrap()
+        }
+    };
+    let first = get("/api/v1/wasm/modules?name=echo&limit=2".into()).await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let rest = get(format!(
+        "/api/v1/wasm/modules?name=echo&limit=2&cursor={cursor}"
+    ))
+    .await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert!(rest.get("next_cursor").is_none());
+    let mut versions: Vec<String> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["items"].as_array().unwrap())
+        .map(|m| m["version"].as_str().unwrap().to_owned())
+        .collect();
+    versions.sort();
+    assert_eq!(versions, ["1.0.0", "1.1.0", "1.2.0"]);
+
+    let victim = &rest["items"][0];
+    let digest = victim["digest"].as_str().unwrap().parse().unwrap();
+    assert!(s.plane.backends.storage.exists(&digest).await.unwrap());
+    let resp = s
+        .http
+        .delete(s.url(&format!(
+            "/api/v1/wasm/modules/{}",
+            victim["id"].as_str().unwrap()
+        )))
+        .bearer_auth(admin())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert!(
+        !s.plane.backends.storage.exists(&digest).await.unwrap(),
+        "the blob goes too"
+    );
+    let all = get("/api/v1/wasm/modules?name=echo".into()).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+}

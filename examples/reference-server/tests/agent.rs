@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use hotswap_core::Error;
 use hotswap_core::control::{Execution, NodeControl};
 use hotswap_core::domain::{
-    Digest, EdgeNode, ModuleKind, NodeCapabilities, RoutingTable, RuntimeKind, WasmModule,
+    Digest, EdgeNode, ModuleKind, NodeCapabilities, ResourceLimits, RoutingTable, RuntimeKind,
+    WasmModule,
 };
 use hotswap_core::edge::{EdgeAgent, EdgeHost, EdgeHostConfig};
 use hotswap_core::runtime::Invocation;
@@ -35,7 +36,20 @@ struct Agent {
 }
 
 async fn agent(storage: Option<Arc<dyn ModuleStorage>>) -> Agent {
-    let runtime = WasmtimeRuntime::new(WasmtimeConfig::default().with_max_instances(16)).unwrap();
+    agent_with(
+        storage,
+        WasmtimeConfig::default().with_max_instances(16),
+        ServerLimits::default(),
+    )
+    .await
+}
+
+async fn agent_with(
+    storage: Option<Arc<dyn ModuleStorage>>,
+    config: WasmtimeConfig,
+    limits: ServerLimits,
+) -> Agent {
+    let runtime = WasmtimeRuntime::new(config).unwrap();
     let agent = Arc::new(EdgeAgent::new(
         Arc::new(EdgeHost::new(Arc::new(runtime), EdgeHostConfig::default())),
         storage,
@@ -54,7 +68,7 @@ async fn agent(storage: Option<Arc<dyn ModuleStorage>>) -> Agent {
             auth: Arc::new(auth),
             metrics: Metrics::none(),
         },
-        ServerLimits::default(),
+        limits,
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -266,4 +280,114 @@ async fn shutdown_lets_a_running_call_finish() {
     // Stopped: new calls find no server.
     let err = cp.execute(&a.node, &add(1, 1)).await.unwrap_err();
     assert!(matches!(err, Error::Unavailable { .. }), "{err}");
+}
+
+/// `n` for `slow(n)` that takes at least `at_least` here.
+async fn slow_count(cp: &HttpNodeControl, node: &EdgeNode, at_least: Duration) -> i64 {
+    let mut n = 1_000_000i64;
+    loop {
+        let e = Execution::new(sample::name("calc"), Invocation::json("slow", json!([n])));
+        let start = Instant::now();
+        cp.execute(node, &e).await.unwrap();
+        if start.elapsed() > at_least || n >= i64::from(i32::MAX) / 2 {
+            return n;
+        }
+        n = (n * 2).min(i64::from(i32::MAX));
+    }
+}
+
+async fn loaded_agent(
+    config: WasmtimeConfig,
+    limits: ServerLimits,
+    concurrency: u32,
+) -> (Agent, HttpNodeControl) {
+    loaded(config, limits, |l| {
+        l.with_max_concurrent_instances(concurrency)
+    })
+    .await
+}
+
+async fn loaded_agent_with_timeout(timeout: Duration) -> (Agent, HttpNodeControl) {
+    loaded(WasmtimeConfig::default(), ServerLimits::default(), |l| {
+        l.with_timeout(timeout)
+    })
+    .await
+}
+
+async fn loaded(
+    config: WasmtimeConfig,
+    limits: ServerLimits,
+    set: impl Fn(ResourceLimits) -> ResourceLimits,
+) -> (Agent, HttpNodeControl) {
+    let storage: Arc<dyn ModuleStorage> = Arc::new(MemoryStorage::new());
+    let v1 = fixtures::numeric(1);
+    storage.put(v1.clone().into()).await.unwrap();
+    let a = agent_with(Some(storage), config, limits).await;
+    let cp = control(&[Role::ControlPlane], None);
+    let mut m = module("1.0.0", &v1);
+    m.limits = set(m.limits);
+    cp.load(&a.node, &m).await.unwrap();
+    let mut table = RoutingTable::new(sample::name("calc"), sample::version("1.0.0"));
+    table.revision = 1;
+    cp.apply_routing(&a.node, &table).await.unwrap();
+    (a, cp)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_pool_is_429_and_a_call_past_its_timeout_is_504() {
+    // One instance at a time and no queue: a second call while one runs
+    // is refused.
+    let config = WasmtimeConfig::default()
+        .with_max_instances(4)
+        .with_queue_capacity(0);
+    let (a, cp) = loaded_agent(config, ServerLimits::default(), 1).await;
+    let n = slow_count(&cp, &a.node, Duration::from_millis(400)).await;
+    let busy = {
+        let (cp, node) = (cp.clone(), a.node.clone());
+        tokio::spawn(async move {
+            let e = Execution::new(sample::name("calc"), Invocation::json("slow", json!([n])));
+            cp.execute(&node, &e).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let token = TokenSigner::hs256(SECRET)
+        .unwrap()
+        .issue("cp", &[Role::ControlPlane], Duration::from_secs(60))
+        .unwrap();
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let resp = http
+        .post(format!("{}/agent/v1/execute", a.node.endpoint))
+        .bearer_auth(&token)
+        .json(&json!({"module": "calc", "function": "add", "args": [1, 2]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429, "{}", resp.text().await.unwrap());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "refused at once, not after a wait"
+    );
+    busy.await.unwrap().unwrap();
+    // A call that runs past its version's timeout is interrupted: 504.
+    let long = slow_count(&cp, &a.node, Duration::from_millis(600)).await;
+    let (b, _) = loaded_agent_with_timeout(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let resp = http
+        .post(format!("{}/agent/v1/execute", b.node.endpoint))
+        .bearer_auth(&token)
+        .json(&json!({"module": "calc", "function": "slow", "args": [long]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 504);
+    assert!(
+        started.elapsed() < Duration::from_millis(550),
+        "interrupted, not run out"
+    );
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["type"], "https://hotswap.dev/problems/timeout",
+        "{body}"
+    );
 }

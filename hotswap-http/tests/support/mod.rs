@@ -101,17 +101,21 @@ pub async fn start() -> Server {
 }
 
 pub async fn start_with(plane: Option<Arc<ControlPlane>>, limits: ServerLimits) -> Server {
+    let auth = AuthConfig::new().with_key(VerifyKey::Hs256 {
+        kid: None,
+        secret: SECRET.to_vec(),
+    });
+    start_full(plane, limits, auth).await
+}
+
+pub async fn start_full(
+    plane: Option<Arc<ControlPlane>>,
+    limits: ServerLimits,
+    auth: AuthConfig,
+) -> Server {
     let fleet = SimFleet::new();
     let plane = plane.unwrap_or_else(|| self::plane(&fleet));
-    let auth = Arc::new(
-        AuthConfig::new()
-            .with_key(VerifyKey::Hs256 {
-                kid: None,
-                secret: SECRET.to_vec(),
-            })
-            .build()
-            .unwrap(),
-    );
+    let auth = Arc::new(auth.build().unwrap());
     let app = api::router(
         ApiState {
             plane: plane.clone(),
