@@ -9,6 +9,7 @@ pub mod env;
 pub mod error;
 pub mod inspect;
 pub mod interface;
+pub mod observe;
 pub mod repository;
 pub mod runtime;
 pub mod storage;

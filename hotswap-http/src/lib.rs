@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod extract;
+pub mod observe;
 mod openapi;
 pub mod problem;
 pub mod server;

@@ -59,7 +59,8 @@ impl ServerLimits {
 }
 
 /// `router` with the body limit and the request timeout of `limits`
-/// (routes that set their own body limit keep it).
+/// (routes that set their own body limit keep it), and a traced, counted
+/// and timed server span for every request.
 pub fn harden(router: Router, limits: ServerLimits) -> Router {
     let timeout = limits.request_timeout;
     router
@@ -72,6 +73,7 @@ pub fn harden(router: Router, limits: ServerLimits) -> Router {
             },
         ))
         .layer(DefaultBodyLimit::max(limits.body_bytes))
+        .layer(middleware::from_fn(crate::observe::serve_observed))
 }
 
 fn timed_out(after: Duration) -> Response {

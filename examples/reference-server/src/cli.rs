@@ -44,6 +44,25 @@ pub(crate) enum Command {
     Token(TokenArgs),
 }
 
+impl Command {
+    /// The command as typed, for span names.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Command::Serve(_) => "hotswap serve",
+            Command::ControlPlane(_) => "hotswap control-plane",
+            Command::Edge(_) => "hotswap edge",
+            Command::Module(ModuleCommand::Push(_)) => "hotswap module push",
+            Command::Module(ModuleCommand::List(_)) => "hotswap module list",
+            Command::Module(ModuleCommand::Delete(_)) => "hotswap module delete",
+            Command::Deploy(_) => "hotswap deploy",
+            Command::Rollout(_) => "hotswap rollout",
+            Command::Call(_) => "hotswap call",
+            Command::Nodes(_) => "hotswap nodes",
+            Command::Token(_) => "hotswap token",
+        }
+    }
+}
+
 /// How to verify and mint tokens.
 #[derive(Debug, Args, Clone, Default)]
 pub(crate) struct AuthArgs {

@@ -54,6 +54,23 @@ fn main() {
 }
 
 async fn run(command: Command) -> AppResult<()> {
+    if matches!(
+        command,
+        Command::Serve(_) | Command::ControlPlane(_) | Command::Edge(_) | Command::Token(_)
+    ) {
+        return dispatch(command).await;
+    }
+    // A client command is one trace: its span is the root of the requests
+    // it sends.
+    let telemetry = telemetry::init("hotswap-cli", false, "warn")?;
+    let span =
+        tracing::info_span!("hotswap.cli", otel.name = %command.name(), otel.kind = "client");
+    let result = tracing::Instrument::instrument(dispatch(command), span).await;
+    telemetry.shutdown();
+    result
+}
+
+async fn dispatch(command: Command) -> AppResult<()> {
     match command {
         Command::Serve(a) => roles::serve::run(a).await,
         Command::ControlPlane(a) => roles::control_plane::run(a).await,

@@ -1,6 +1,6 @@
 //! The control loop: what a running control plane does on its own, every
-//! tick: evaluate the deployments that are due, mark silent nodes, and
-//! now and then reconcile every live node with what its modules'
+//! tick: mark silent nodes, evaluate the deployments that are due, publish
+//! the fleet's gauges, and now and then reconcile every live node with what its modules'
 //! deployments want. A failing tick (a database away) is logged and the
 //! next one tries again.
 
@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
+use super::gauges::Gauges;
 use super::{NodeService, Orchestrator, Reconciler};
 use crate::clock::Clock;
-use crate::domain::{EdgeNode, NodeStatus};
+use crate::domain::{DeploymentPhase, EdgeNode, ModuleDeployment, NodeStatus};
 use crate::error::Result;
-use crate::repository::{NodeFilter, NodeRepository, all_items};
+use crate::repository::{DeploymentFilter, DeploymentRepository, all_items};
 
 /// How often the loop acts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,10 +62,11 @@ pub struct TickReport {
 pub struct ControlLoop {
     orchestrator: Orchestrator,
     nodes: NodeService,
-    node_repo: Arc<dyn NodeRepository>,
+    deployments: Arc<dyn DeploymentRepository>,
     reconciler: Reconciler,
     clock: Arc<dyn Clock>,
     config: ControlLoopConfig,
+    gauges: Arc<Gauges>,
 }
 
 /// Reconciliations running at once.
@@ -75,7 +77,7 @@ impl ControlLoop {
     pub fn new(
         orchestrator: Orchestrator,
         nodes: NodeService,
-        node_repo: Arc<dyn NodeRepository>,
+        deployments: Arc<dyn DeploymentRepository>,
         reconciler: Reconciler,
         clock: Arc<dyn Clock>,
         config: ControlLoopConfig,
@@ -83,20 +85,29 @@ impl ControlLoop {
         Self {
             orchestrator,
             nodes,
-            node_repo,
+            deployments,
             reconciler,
             clock,
             config,
+            gauges: Arc::default(),
         }
     }
 
     /// One tick: due deployments, node health, and (when `reconcile`)
     /// every live node's reconciliation.
     pub async fn tick(&self, reconcile: bool) -> Result<TickReport> {
-        let status_changes = self.nodes.check_health().await?.len();
+        let mut nodes = self.nodes.all().await?;
+        let status_changes = self.nodes.check_listed(&mut nodes).await?.len();
+        self.gauges.publish_nodes(&nodes);
         let evaluated = self.orchestrator.run_due().await?;
+        let (progressing, paused) = (
+            self.deployments_in(DeploymentPhase::Progressing).await?,
+            self.deployments_in(DeploymentPhase::Paused).await?,
+        );
+        self.gauges
+            .publish_deployments(&progressing, &paused, self.clock.now());
         let reconciled = if reconcile {
-            self.reconcile_all().await?
+            self.reconcile_all(&nodes).await
         } else {
             0
         };
@@ -105,6 +116,14 @@ impl ControlLoop {
             status_changes,
             reconciled,
         })
+    }
+
+    async fn deployments_in(&self, phase: DeploymentPhase) -> Result<Vec<ModuleDeployment>> {
+        all_items(|page| {
+            let repo = self.deployments.clone();
+            async move { repo.list(&DeploymentFilter::phase(phase), &page).await }
+        })
+        .await
     }
 
     /// Reconcile one node, logging what was repaired and what was not.
@@ -119,25 +138,20 @@ impl ControlLoop {
         Ok(())
     }
 
-    async fn reconcile_all(&self) -> Result<usize> {
-        let nodes = all_items(|page| {
-            let repo = self.node_repo.clone();
-            async move { repo.list(&NodeFilter::default(), &page).await }
-        })
-        .await?;
-        let live: Vec<EdgeNode> = nodes
-            .into_iter()
+    async fn reconcile_all(&self, nodes: &[EdgeNode]) -> usize {
+        let live: Vec<&EdgeNode> = nodes
+            .iter()
             .filter(|n| matches!(n.status, NodeStatus::Healthy | NodeStatus::Registering))
             .collect();
         let count = live.len();
         futures::stream::iter(live)
             .for_each_concurrent(RECONCILE_CONCURRENCY, |node| async move {
-                if let Err(e) = self.reconcile(&node).await {
+                if let Err(e) = self.reconcile(node).await {
                     tracing::warn!(node = %node.name, error = %e, "node reconciliation failed");
                 }
             })
             .await;
-        Ok(count)
+        count
     }
 
     /// Tick forever (until the future is dropped); a failed tick is logged.

@@ -3,6 +3,7 @@
 
 mod distribution;
 mod driver;
+mod gauges;
 mod nodes;
 mod orchestrator;
 mod plane;

@@ -201,14 +201,25 @@ impl NodeService {
     /// Mark nodes silent past the thresholds unhealthy or offline; returns
     /// the nodes that changed.
     pub async fn check_health(&self) -> Result<Vec<EdgeNode>> {
-        let now = self.clock.now();
-        let nodes = all_items(|page| {
+        let mut nodes = self.all().await?;
+        self.check_listed(&mut nodes).await
+    }
+
+    /// Every registered node.
+    pub async fn all(&self) -> Result<Vec<EdgeNode>> {
+        all_items(|page| {
             let repo = self.nodes.clone();
             async move { repo.list(&NodeFilter::default(), &page).await }
         })
-        .await?;
+        .await
+    }
+
+    /// [`NodeService::check_health`] over `nodes` as listed, which are
+    /// updated in place; returns the nodes that changed.
+    pub async fn check_listed(&self, nodes: &mut [EdgeNode]) -> Result<Vec<EdgeNode>> {
+        let now = self.clock.now();
         let mut changed = Vec::new();
-        for node in nodes {
+        for node in nodes.iter_mut() {
             let silent_since = node.last_heartbeat.unwrap_or(node.registered_at);
             let silence = (now - silent_since).to_std().unwrap_or_default();
             let due = if silence >= self.config.offline_after {
@@ -221,7 +232,9 @@ impl NodeService {
             if node.status == due || node.status == NodeStatus::Offline {
                 continue;
             }
-            changed.push(self.update(node.id, |n| n.status = due).await?);
+            let stored = self.update(node.id, |n| n.status = due).await?;
+            *node = stored.clone();
+            changed.push(stored);
         }
         Ok(changed)
     }

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use semver::Version;
 use serde_json::json;
+use tracing::Instrument;
 
 use super::NodeControl;
 use super::distribution::{RetryPolicy, load_with_retries};
@@ -23,6 +24,7 @@ use crate::domain::{
     StrategyConfig, VersionStats, WasmModule,
 };
 use crate::error::{Error, Result};
+use crate::observe::{NoTraceLink, TraceLink};
 use crate::repository::{
     DeploymentFilter, DeploymentRepository, ModuleRepository, NodeFilter, NodeRepository, all_items,
 };
@@ -42,6 +44,8 @@ pub struct OrchestratorConfig {
     /// Nodes reporting at least this many calls in flight have no room
     /// for another version and are left out of rollouts (`None`: no cap).
     pub max_in_flight: Option<u64>,
+    /// Makes each evaluation's span a child of its deployment's.
+    pub trace: Arc<dyn TraceLink>,
 }
 
 impl OrchestratorConfig {
@@ -52,6 +56,7 @@ impl OrchestratorConfig {
             lease_ttl: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             max_in_flight: None,
+            trace: Arc::new(NoTraceLink),
         }
     }
 }
@@ -68,6 +73,13 @@ impl OrchestratorConfig {
     #[must_use]
     pub fn with_max_in_flight(mut self, max: u64) -> Self {
         self.max_in_flight = Some(max);
+        self
+    }
+
+    /// Link evaluation spans to their deployments through `trace`.
+    #[must_use]
+    pub fn with_trace_link(mut self, trace: Arc<dyn TraceLink>) -> Self {
+        self.trace = trace;
         self
     }
 
@@ -514,8 +526,38 @@ impl Orchestrator {
         self.apply(d, &fleet, decision).await
     }
 
-    /// Carry out `decision` on the nodes and store it with its events.
+    /// Carry out `decision` on the nodes and store it with its events,
+    /// inside a `deployment.step` span that is a child of the deployment's.
     async fn apply(
+        &self,
+        d: ModuleDeployment,
+        fleet: &Fleet,
+        decision: Decision,
+    ) -> Result<ModuleDeployment> {
+        let span = tracing::info_span!("deployment.step", deployment = %d.id, module = %d.module,
+            to_version = %d.to_version, strategy = d.strategy.name(), step = decision.progress.step,
+            stage = decision.progress.stage, traffic_percent = decision.progress.traffic_percent,
+            note = %decision.note, phase = tracing::field::Empty, outcome = tracing::field::Empty);
+        if let Some(parent) = &d.trace_context {
+            self.config.trace.set_parent(&span, parent);
+        }
+        let strategy = d.strategy.name();
+        let result = self
+            .apply_in(d, fleet, decision)
+            .instrument(span.clone())
+            .await;
+        span.record("outcome", crate::observe::outcome(&result));
+        if let Ok(d) = &result {
+            span.record("phase", tracing::field::debug(d.phase));
+            if d.phase.is_terminal() {
+                metrics::counter!(crate::observe::DEPLOYMENTS_EXECUTED, "strategy" => strategy, "outcome" => d.phase.as_str())
+                    .increment(1);
+            }
+        }
+        result
+    }
+
+    async fn apply_in(
         &self,
         mut d: ModuleDeployment,
         fleet: &Fleet,

@@ -20,10 +20,12 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::inspect::InspectOptions;
 use crate::interface::{InterfaceRegistry, InterfaceService};
+use crate::observe::{NoTraceLink, TraceLink};
 use crate::repository::{
     DeploymentFilter, DeploymentRepository, ModuleRepository, NodeRepository, all_items,
 };
 use crate::storage::ModuleStorage;
+use tracing::Instrument;
 
 /// What a control plane stores in and talks to.
 #[derive(Clone, Debug)]
@@ -86,6 +88,8 @@ pub struct ControlPlaneConfig {
     pub max_module_bytes: usize,
     /// Told about node status changes.
     pub alerts: Vec<Arc<dyn AlertHook>>,
+    /// Carries deployments' trace contexts to their evaluations.
+    pub trace: Arc<dyn TraceLink>,
 }
 
 impl ControlPlaneConfig {
@@ -99,7 +103,15 @@ impl ControlPlaneConfig {
             lease_ttl: Duration::from_secs(30),
             max_module_bytes: InspectOptions::default().max_bytes,
             alerts: Vec::new(),
+            trace: Arc::new(NoTraceLink),
         }
+    }
+
+    /// Trace deployments' evaluations as children of their creation.
+    #[must_use]
+    pub fn with_trace_link(mut self, trace: Arc<dyn TraceLink>) -> Self {
+        self.trace = trace;
+        self
     }
 
     /// Use these node health thresholds.
@@ -156,6 +168,7 @@ pub struct ControlPlane {
     pub interfaces: InterfaceService,
     /// The background loop.
     pub control_loop: ControlLoop,
+    trace: Arc<dyn TraceLink>,
 }
 
 impl ControlPlane {
@@ -182,7 +195,8 @@ impl ControlPlane {
             b.clock.clone(),
             OrchestratorConfig::new(config.replica.clone())
                 .with_retry(config.retry)
-                .with_lease_ttl(config.lease_ttl),
+                .with_lease_ttl(config.lease_ttl)
+                .with_trace_link(config.trace.clone()),
         );
         let router = ExecutionRouter::new(b.nodes.clone(), b.control.clone());
         let reconciler = Reconciler::new(
@@ -195,7 +209,7 @@ impl ControlPlane {
         let control_loop = ControlLoop::new(
             orchestrator.clone(),
             nodes.clone(),
-            b.nodes.clone(),
+            b.deployments.clone(),
             reconciler,
             b.clock.clone(),
             config.control_loop,
@@ -208,6 +222,7 @@ impl ControlPlane {
             interfaces,
             control_loop,
             backends,
+            trace: config.trace,
         }
     }
 
@@ -215,7 +230,17 @@ impl ControlPlane {
     /// checking that each health evaluation lasts at least two heartbeat
     /// intervals: a shorter one would be judged before the nodes reported
     /// the calls it served.
-    pub async fn create_deployment(&self, d: ModuleDeployment) -> Result<ModuleDeployment> {
+    pub async fn create_deployment(&self, mut d: ModuleDeployment) -> Result<ModuleDeployment> {
+        let span = tracing::info_span!("deployment", deployment = %d.id, module = %d.module,
+            to_version = %d.to_version, strategy = d.strategy.name(), environment = ?d.environment,
+            outcome = tracing::field::Empty);
+        d.trace_context = span.in_scope(|| self.trace.current());
+        let result = self.check_and_create(d).instrument(span.clone()).await;
+        span.record("outcome", crate::observe::outcome(&result));
+        result
+    }
+
+    async fn check_and_create(&self, d: ModuleDeployment) -> Result<ModuleDeployment> {
         let beat = self.nodes.config().heartbeat_interval.as_secs();
         let mut periods = Vec::new();
         evaluation_periods(&d.strategy, "strategy", &mut periods);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use semver::Version;
+use tracing::Instrument;
 
 use crate::clock::Clock;
 use crate::domain::{Labels, ModuleName, ResourceLimits, WasmModule};
@@ -95,6 +96,21 @@ impl ModuleRegistrar {
     /// interface is `Incompatible` with the findings (unless an admin
     /// overrides); nothing is stored then.
     pub async fn register(&self, r: Registration, caller: &Caller) -> Result<WasmModule> {
+        let span = tracing::info_span!("module.register", module = %r.name, version = %r.version,
+            by = %caller.name, bytes = r.bytes.len(), outcome = tracing::field::Empty);
+        let result = self.store(r, caller).instrument(span.clone()).await;
+        span.record("outcome", crate::observe::outcome(&result));
+        if let Ok(m) = &result {
+            let kind = match m.kind {
+                crate::domain::ModuleKind::Core => "core",
+                crate::domain::ModuleKind::Component => "component",
+            };
+            metrics::counter!(crate::observe::MODULES_REGISTERED, "kind" => kind).increment(1);
+        }
+        result
+    }
+
+    async fn store(&self, r: Registration, caller: &Caller) -> Result<WasmModule> {
         let info = inspect(&r.bytes, &self.inspect)?;
         let mut module = WasmModule::new(
             r.name,

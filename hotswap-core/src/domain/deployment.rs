@@ -43,6 +43,19 @@ pub enum DeploymentPhase {
 }
 
 impl DeploymentPhase {
+    /// The phase's name as in JSON and metric labels (`rolled_back`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Progressing => "progressing",
+            Self::Paused => "paused",
+            Self::Succeeded => "succeeded",
+            Self::RolledBack => "rolled_back",
+            Self::Failed => "failed",
+            Self::Aborted => "aborted",
+        }
+    }
+
     /// Whether no further transition is possible.
     pub fn is_terminal(self) -> bool {
         matches!(
@@ -420,6 +433,10 @@ pub struct ModuleDeployment {
     /// Bumped by every stored update; the compare-and-set token.
     #[serde(default)]
     pub revision: u64,
+    /// The W3C `traceparent` of the deployment's span, so every evaluation,
+    /// on any replica, is traced as its child.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_context: Option<String>,
 }
 
 impl ModuleDeployment {
@@ -453,6 +470,7 @@ impl ModuleDeployment {
             created_at: now,
             updated_at: now,
             revision: 0,
+            trace_context: None,
         }
     }
 

@@ -11,6 +11,7 @@
 //!   instant rollback.
 
 mod agent;
+mod metrics;
 mod stats;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -21,6 +22,7 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use rustc_hash::FxHashMap;
 use semver::Version;
+use tracing::Instrument;
 
 use crate::domain::{
     Digest, LoadedVersion, ModuleName, RouteContext, RouteReason, RoutingTable, VersionStats,
@@ -38,11 +40,25 @@ pub struct EdgeHostConfig {
     /// Versions that were routed before and are kept loaded for instant
     /// rollback, per module.
     pub retain_versions: usize,
+    /// The node's name, recorded on load and invocation spans.
+    pub node_name: String,
 }
 
 impl Default for EdgeHostConfig {
     fn default() -> Self {
-        Self { retain_versions: 2 }
+        Self {
+            retain_versions: 2,
+            node_name: "edge".into(),
+        }
+    }
+}
+
+impl EdgeHostConfig {
+    /// Name the node in spans.
+    #[must_use]
+    pub fn with_node_name(mut self, name: impl Into<String>) -> Self {
+        self.node_name = name.into();
+        self
     }
 }
 
@@ -54,6 +70,7 @@ struct Entry {
     digest: Digest,
     compiled: Arc<dyn CompiledModule>,
     counters: Counters,
+    metrics: metrics::VersionMetrics,
 }
 
 /// A published routing table with the versions it routes to.
@@ -154,7 +171,15 @@ impl EdgeHost {
         }
         // The runtime checks the bytes against the digest when it compiles.
         let source = ModuleSource::new_unchecked(bytes, module.digest).with_limits(module.limits);
-        let compiled = self.runtime.compile(source).await?;
+        let span = tracing::info_span!("module.load", module = %module.name, version = %module.version,
+            node = %self.config.node_name, digest = %module.digest, outcome = tracing::field::Empty);
+        let start = Instant::now();
+        let compiled = self.runtime.compile(source).instrument(span.clone()).await;
+        let outcome = crate::observe::outcome(&compiled);
+        span.record("outcome", outcome);
+        ::metrics::histogram!(crate::observe::MODULE_LOAD_DURATION, "module" => module.name.to_string(), "outcome" => outcome)
+            .record(start.elapsed().as_secs_f64());
+        let compiled = compiled?;
         // Build the export table now, off the hot path, not on the first call.
         let _ = compiled.functions();
         let mut state = self.state();
@@ -171,6 +196,7 @@ impl EdgeHost {
                 digest: module.digest,
                 compiled,
                 counters: Counters::default(),
+                metrics: metrics::VersionMetrics::new(&module.name, &module.version),
             }),
         );
         tracing::info!(module = %module.name, version = %module.version, digest = %module.digest, "version loaded");
@@ -330,12 +356,26 @@ impl EdgeHost {
             .targets
             .get(version)
             .ok_or_else(|| Error::internal("a routed version is missing from its route"))?;
+        // Disabled unless a subscriber wants debug spans: then nearly free.
+        let span = tracing::debug_span!("function.invoke", module = %module, version = %entry.version,
+            node = %self.config.node_name, function = %call.function, outcome = tracing::field::Empty);
         let start = Instant::now();
         let running = entry.counters.start();
         let compiled = &*entry.compiled;
-        let outcome = compiled.invoke_now(call).finish(compiled).await;
+        let outcome = if span.is_disabled() {
+            compiled.invoke_now(call).finish(compiled).await
+        } else {
+            let now = span.in_scope(|| compiled.invoke_now(call));
+            let outcome = now.finish(compiled).instrument(span.clone()).await;
+            span.record("outcome", crate::observe::call_outcome(&outcome));
+            outcome
+        };
         drop(running);
-        entry.counters.record(start.elapsed(), &outcome);
+        let elapsed = start.elapsed();
+        entry.counters.record(elapsed, &outcome);
+        entry
+            .metrics
+            .record(crate::observe::call_outcome_index(&outcome), elapsed);
         Ok(Routed {
             version: entry.version.clone(),
             reason,

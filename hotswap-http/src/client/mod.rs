@@ -11,6 +11,7 @@ use std::time::Duration;
 use hotswap_core::{Error, Result};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 pub use control_plane::{ControlPlaneClient, DeploymentAction};
 pub use node::HttpNodeControl;
@@ -109,12 +110,24 @@ impl Http {
     ) -> Result<Response> {
         let mut attempt = 0;
         loop {
-            let mut req = build(&self.client);
+            let mut request = build(&self.client).build().map_err(|e| {
+                Error::internal(format!("building a request to {service} failed: {e}"))
+            })?;
             if let Some(token) = self.token.token()? {
-                req = req.bearer_auth(token);
+                let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+                    .map_err(|_| Error::invalid("token", "is not a valid header value"))?;
+                request
+                    .headers_mut()
+                    .insert(reqwest::header::AUTHORIZATION, value);
+            }
+            let (method, url) = (request.method().to_string(), request.url().to_string());
+            let span = crate::observe::client_span(&method, &url, request.headers_mut());
+            let sent = self.client.execute(request).instrument(span.clone()).await;
+            if let Ok(resp) = &sent {
+                span.record("http.response.status_code", resp.status().as_u16());
             }
             let again = attempt < self.config.retries;
-            match req.send().await {
+            match sent {
                 Ok(resp) if resp.status().is_success() => return Ok(resp),
                 Ok(resp)
                     if again

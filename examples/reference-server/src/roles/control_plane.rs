@@ -22,7 +22,7 @@ use crate::telemetry;
 const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
 
 pub(crate) async fn run(args: ControlPlaneArgs) -> AppResult<()> {
-    let telemetry = telemetry::init("hotswap-control-plane")?;
+    let telemetry = telemetry::init("hotswap-control-plane", true, "info")?;
     let url = args
         .database_url
         .as_deref()
@@ -56,6 +56,7 @@ pub(crate) async fn run(args: ControlPlaneArgs) -> AppResult<()> {
     let health = assemble::node_health(&args.timing)?;
     let config = ControlPlaneConfig::new(replica.clone())
         .with_node_health(health)
+        .with_trace_link(Arc::new(hotswap_http::observe::W3cTraceLink))
         .with_control_loop(assemble::control_loop(&args.timing, &health));
     let backends = Backends::new(
         db.modules(),

@@ -24,7 +24,7 @@ use crate::telemetry;
 const DEFAULT_LISTEN: &str = "127.0.0.1:7071";
 
 pub(crate) async fn run(args: EdgeArgs) -> AppResult<()> {
-    let telemetry = telemetry::init("hotswap-edge")?;
+    let telemetry = telemetry::init("hotswap-edge", true, "info")?;
     let control_plane = args
         .control_plane
         .as_deref()
@@ -43,7 +43,10 @@ pub(crate) async fn run(args: EdgeArgs) -> AppResult<()> {
     let caps = runtime.capabilities();
     let storage = assemble::storage(&args.storage, None)?;
     let agent = Arc::new(EdgeAgent::new(
-        Arc::new(EdgeHost::new(runtime, EdgeHostConfig::default())),
+        Arc::new(EdgeHost::new(
+            runtime,
+            EdgeHostConfig::default().with_node_name(name.clone()),
+        )),
         storage,
     ));
 

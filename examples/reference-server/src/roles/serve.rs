@@ -56,7 +56,7 @@ fn write_private(path: &Path, text: &str) -> AppResult<()> {
 }
 
 pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
-    let telemetry = telemetry::init("hotswap-serve")?;
+    let telemetry = telemetry::init("hotswap-serve", true, "info")?;
     let data: PathBuf = args
         .data_dir
         .clone()
@@ -76,7 +76,10 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
     let choice = args.runtime.unwrap_or(RuntimeChoice::Wasmtime);
     let runtime = assemble::runtime(choice, Some(data.join("artifacts")))?;
     let caps = runtime.capabilities();
-    let host = Arc::new(EdgeHost::new(runtime, EdgeHostConfig::default()));
+    let host = Arc::new(EdgeHost::new(
+        runtime,
+        EdgeHostConfig::default().with_node_name(LOCAL_NODE),
+    ));
     let agent = Arc::new(EdgeAgent::new(host, Some(storage.clone())));
     let local = LocalNodes::new();
     local.insert(LOCAL_NODE, agent.clone());
@@ -88,6 +91,7 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
     let health = assemble::node_health(&timing)?;
     let config = ControlPlaneConfig::new("serve")
         .with_node_health(health)
+        .with_trace_link(Arc::new(hotswap_http::observe::W3cTraceLink))
         .with_control_loop(assemble::control_loop(&timing, &health));
     let backends = Backends::new(
         db.modules(),
