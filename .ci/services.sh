@@ -49,3 +49,25 @@ start_s3() {
     export HOTSWAP_TEST_S3_SECRET_KEY=hotswap-ci-secret
     export HOTSWAP_TEST_S3_BUCKET=wasm-modules
 }
+
+# promtool and the prometheus server binary, from Debian's package. The
+# package's own service must not start (the tests run their own server on a
+# port of their choosing): policy-rc.d refuses service starts during the
+# install.
+install_prometheus() {
+    if command -v promtool >/dev/null && command -v prometheus >/dev/null; then
+        return 0
+    fi
+    local policy=/usr/sbin/policy-rc.d created=""
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null 2>&1 \
+        || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus; }
+    [ -n "$created" ] && rm -f "$policy"
+    # If a service manager started it anyway, stop it.
+    if pgrep -x prometheus >/dev/null; then
+        pkill -x prometheus || true
+    fi
+    command -v promtool >/dev/null
+}

@@ -259,6 +259,40 @@ async fn a_fleet_on_postgres_and_s3_rolls_out_rolls_back_and_survives_a_dead_nod
         assert_eq!((status, body["result"].clone()), (200, json!(3)), "{body}");
         assert_ne!(body["node"], "eu-2");
     }
+    // Every process exposes metrics promtool accepts; the control plane
+    // counts the dead node, the edges their calls.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let scrape = |base: String| async move {
+        reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let cp_metrics = scrape(cp_url.clone()).await;
+    assert!(
+        cp_metrics.contains(r#"wasm_edge_nodes{region="eu",status="unhealthy"} 1"#),
+        "{cp_metrics}"
+    );
+    assert!(
+        cp_metrics.contains(
+            r#"wasm_deployments_executed_total{strategy="canary",outcome="rolled_back"} 1"#
+        ),
+        "{cp_metrics}"
+    );
+    support::promtool_check(&cp_metrics);
+    for url in [&edge_urls[0], &edge_urls[2]] {
+        let m = scrape(url.clone()).await;
+        assert!(
+            m.contains(
+                "wasm_functions_invoked_total{module=\"calc\",version=\"3.0.0\",outcome=\"ok\"}"
+            ),
+            "{m}"
+        );
+        support::promtool_check(&m);
+    }
+
     // SIGTERM: the node says it is draining before it goes.
     let pid = edges[2].child.id().to_string();
     assert!(

@@ -140,6 +140,10 @@ pub struct Orchestrator {
     control: Arc<dyn NodeControl>,
     clock: Arc<dyn Clock>,
     config: OrchestratorConfig,
+    /// One lock per deployment, so two tasks of this replica (a request and
+    /// the control loop) never act on one deployment at once; the lease
+    /// does the same between replicas.
+    local: Arc<std::sync::Mutex<HashMap<DeploymentId, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 /// The target nodes of a deployment with what they report.
@@ -173,6 +177,7 @@ impl Orchestrator {
             control,
             clock,
             config,
+            local: Arc::default(),
         }
     }
 
@@ -221,7 +226,7 @@ impl Orchestrator {
 
     /// Start a pending deployment and take its first decision.
     pub async fn execute(&self, id: DeploymentId) -> Result<ModuleDeployment> {
-        self.lease(id).await?;
+        let _held = self.lease(id).await?;
         let mut d = self.deployments.get(id).await?;
         let now = self.clock.now();
         let started = d.transition(
@@ -237,7 +242,7 @@ impl Orchestrator {
 
     /// Evaluate `id` if it is progressing and due; returns its state.
     pub async fn tick(&self, id: DeploymentId) -> Result<ModuleDeployment> {
-        self.lease(id).await?;
+        let _held = self.lease(id).await?;
         let d = self.deployments.get(id).await?;
         let due = d
             .progress
@@ -286,7 +291,7 @@ impl Orchestrator {
         operation: Operation,
         by: &str,
     ) -> Result<ModuleDeployment> {
-        self.lease(id).await?;
+        let _held = self.lease(id).await?;
         let mut d = self.deployments.get(id).await?;
         let now = self.clock.now();
         let refuse = |what: &str, d: &ModuleDeployment| {
@@ -422,7 +427,16 @@ impl Orchestrator {
         }
     }
 
-    async fn lease(&self, id: DeploymentId) -> Result<()> {
+    /// Hold deployment `id`: this replica's lock on it, then its lease.
+    async fn lease(&self, id: DeploymentId) -> Result<tokio::sync::OwnedMutexGuard<()>> {
+        let lock = self
+            .local
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(id)
+            .or_default()
+            .clone();
+        let held = lock.lock_owned().await;
         self.deployments
             .acquire_lease(
                 id,
@@ -430,8 +444,8 @@ impl Orchestrator {
                 self.clock.now(),
                 self.config.lease_ttl,
             )
-            .await
-            .map(drop)
+            .await?;
+        Ok(held)
     }
 
     async fn module(&self, d: &ModuleDeployment, version: &Version) -> Result<WasmModule> {

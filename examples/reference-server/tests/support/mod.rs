@@ -269,3 +269,50 @@ pub async fn wait_phase(api: &Api, id: &str, want: &str, limit: Duration) -> Val
     })
     .await
 }
+
+/// `name` on the PATH; missing is a skip, or a failure under `CI=true`.
+pub fn tool(name: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name} is needed under CI=true (apt-get install prometheus)"
+        );
+        println!("skipped: {name} is not installed");
+    }
+    found
+}
+
+/// Run `promtool check metrics` on `exposition`; false when promtool is
+/// missing (outside CI), a panic naming the problems when it fails.
+pub fn promtool_check(exposition: &str) -> bool {
+    use std::io::Write;
+    let Some(promtool) = tool("promtool") else {
+        return false;
+    };
+    let mut check = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(exposition.as_bytes())
+        .unwrap();
+    let out = check.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}\n{exposition}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    true
+}
