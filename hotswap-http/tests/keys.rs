@@ -211,3 +211,25 @@ fn bad_keys_are_refused_naming_the_key() {
     let e = AuthConfig::new().build().unwrap_err();
     assert!(e.to_string().contains("at least one"), "{e}");
 }
+
+#[test]
+fn a_remembered_token_still_expires() {
+    let auth = AuthConfig::new()
+        .with_key(VerifyKey::Hs256 {
+            kid: None,
+            secret: support::SECRET.to_vec(),
+        })
+        .with_leeway_secs(0)
+        .build()
+        .unwrap();
+    let t = TokenSigner::hs256(support::SECRET)
+        .unwrap()
+        .issue("ann", &[Role::Viewer], Duration::from_secs(1))
+        .unwrap();
+    assert_eq!(auth.verify(&t).unwrap().subject, "ann");
+    assert_eq!(auth.verify(&t).unwrap().subject, "ann", "from memory");
+    std::thread::sleep(Duration::from_millis(2100));
+    let p = auth.verify(&t).unwrap_err();
+    assert_eq!(p.status, 401);
+    assert!(p.detail.contains("expired"), "{}", p.detail);
+}

@@ -57,7 +57,7 @@ impl Default for WasmerConfig {
 }
 
 impl WasmerConfig {
-    /// Defaults overridden by `HOTSWAP_WASMER_MAX_INSTANCES`,
+    /// Defaults overridden by `HOTSWAP_WASMER_MAX_INSTANCES`, `HOTSWAP_WASMER_QUEUE_CAPACITY`,
     /// `HOTSWAP_WASMER_FUEL` (true/false), `HOTSWAP_WASMER_ARTIFACT_DIR` and
     /// `HOTSWAP_WASMER_ENV_ALLOWLIST` (comma-separated). A malformed value
     /// is an error naming the variable.
@@ -69,6 +69,9 @@ impl WasmerConfig {
         }
         if let Some(v) = env::parse("HOTSWAP_WASMER_MAX_INSTANCES", "a count")? {
             c.max_instances = v;
+        }
+        if let Some(v) = env::parse("HOTSWAP_WASMER_QUEUE_CAPACITY", "a count")? {
+            c.queue_capacity = v;
         }
         if let Some(v) = env::var("HOTSWAP_WASMER_ARTIFACT_DIR") {
             c.artifact_dir = Some(PathBuf::from(v));

@@ -364,7 +364,9 @@ impl CompiledModule for WasmerModule {
             &self.exports,
             call,
             || self.shared.try_enter(&self.gate),
-            |export, args| self.call_plain(export, &args),
+            |export, args| {
+                hotswap_core::runtime::kit::Attempt::Done(self.call_plain(export, &args))
+            },
         )
     }
 

@@ -3,10 +3,11 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value};
-use hotswap_core::runtime::kit::{self as call, Export, Exports, Gate, WasiInput};
+use hotswap_core::runtime::kit::{self as call, Attempt, Export, Exports, Gate, WasiInput};
 use hotswap_core::runtime::{
     CallOutput, CompiledModule, FunctionSignature, Invocation, InvokeNow, Param,
 };
@@ -141,34 +142,46 @@ impl ComponentModule {
         pre: &InstancePre<Plain>,
         export: &Export<ComponentExportIndex>,
         args: Vec<Value>,
+        budget: Duration,
     ) -> Result<CallOutput> {
-        let params = args
-            .into_iter()
-            .map(to_component)
-            .collect::<Result<Vec<_>>>()?;
-        let limits = self.shared.call_limits(&self.limits);
-        let mut store = self.shared.store(
-            Limiter::new(self.limits.max_memory_bytes),
-            &self.limits,
-            true,
-        )?;
-        let instance = pre
-            .instantiate(&mut store)
-            .map_err(|e| instantiate_error(e, limits, store.data().memory_refused))?;
-        let func = instance
-            .get_func(&mut store, export.index)
-            .ok_or_else(|| Error::internal("export index does not name a function"))?;
-        let mut results = vec![Val::Bool(false); export.signature.results.len()];
-        func.call(&mut store, &params, &mut results)
-            .map_err(|e| call_error(e, limits, store.data().memory_refused))?;
-        let mut out = CallOutput::from_values(
-            results
-                .into_iter()
-                .map(from_component)
-                .collect::<Result<_>>()?,
-        );
-        out.fuel_consumed = self.shared.fuel_used(&store, &self.limits);
-        Ok(out)
+        run_plain(&self.shared, &self.limits, pre, export, args, budget)
+    }
+
+    /// A first attempt on this thread, stopped after the fast slice.
+    fn attempt(
+        &self,
+        pre: &InstancePre<Plain>,
+        export: &Export<ComponentExportIndex>,
+        args: Vec<Value>,
+    ) -> Attempt {
+        match self.shared.slice(&self.limits) {
+            None => Attempt::Done(self.call_plain(pre, export, args, self.limits.timeout())),
+            Some(slice) => match self.call_plain(pre, export, args, slice) {
+                Err(Error::Timeout { .. }) => Attempt::Overran,
+                other => Attempt::Done(other),
+            },
+        }
+    }
+
+    /// The whole call on a blocking thread, so it holds up no async task
+    /// (inline when there is no Tokio runtime to lend one).
+    async fn offload(
+        &self,
+        pre: &InstancePre<Plain>,
+        export: &Export<ComponentExportIndex>,
+        args: Vec<Value>,
+    ) -> Result<CallOutput> {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return self.call_plain(pre, export, args, self.limits.timeout());
+        };
+        let (shared, limits) = (self.shared.clone(), self.limits);
+        let (pre, export) = (pre.clone(), export.clone());
+        runtime
+            .spawn_blocking(move || {
+                run_plain(&shared, &limits, &pre, &export, args, limits.timeout())
+            })
+            .await
+            .map_err(|e| Error::internal(format!("the thread of a long call failed: {e}")))?
     }
 
     async fn call_wasi(
@@ -194,7 +207,9 @@ impl ComponentModule {
             wasi: builder.build(),
             table: wasmtime_wasi::ResourceTable::new(),
         };
-        let mut store = self.shared.store(data, &self.limits, true)?;
+        let mut store = self
+            .shared
+            .store(data, &self.limits, true, self.limits.timeout())?;
         let instance = pre
             .instantiate_async(&mut store)
             .await
@@ -250,7 +265,7 @@ impl CompiledModule for ComponentModule {
             &self.exports,
             call,
             || self.shared.try_enter(&self.gate),
-            |export, args| self.call_plain(pre, export, args),
+            |export, args| self.attempt(pre, export, args),
         )
     }
 
@@ -270,9 +285,15 @@ impl CompiledModule for ComponentModule {
         let export = self.exports.get(name)?;
         match &self.pre {
             ComponentPre::Plain(pre) => {
-                let args = call::arguments(&export.signature, call.input)?;
+                let first = call::arguments_of(&export.signature, &call.input)?;
                 let _slots = self.shared.enter(&self.gate).await?;
-                self.call_plain(pre, export, args)
+                if !call.long_running
+                    && let Attempt::Done(outcome) = self.attempt(pre, export, first)
+                {
+                    return outcome;
+                }
+                let args = call::arguments(&export.signature, call.input)?;
+                self.offload(pre, export, args).await
             }
             ComponentPre::Wasi(pre) => {
                 let input = WasiInput::of(&export.signature, &call, command)?;
@@ -281,4 +302,40 @@ impl CompiledModule for ComponentModule {
             }
         }
     }
+}
+
+/// One plain call of `export` with `args` in a fresh instance, interrupted
+/// after `budget`.
+fn run_plain(
+    shared: &Shared,
+    limits: &ResourceLimits,
+    pre: &InstancePre<Plain>,
+    export: &Export<ComponentExportIndex>,
+    args: Vec<Value>,
+    budget: Duration,
+) -> Result<CallOutput> {
+    let params = args
+        .into_iter()
+        .map(to_component)
+        .collect::<Result<Vec<_>>>()?;
+    let mut call_limits = shared.call_limits(limits);
+    call_limits.timeout = budget;
+    let mut store = shared.store(Limiter::new(limits.max_memory_bytes), limits, true, budget)?;
+    let instance = pre
+        .instantiate(&mut store)
+        .map_err(|e| instantiate_error(e, call_limits, store.data().memory_refused))?;
+    let func = instance
+        .get_func(&mut store, export.index)
+        .ok_or_else(|| Error::internal("export index does not name a function"))?;
+    let mut results = vec![Val::Bool(false); export.signature.results.len()];
+    func.call(&mut store, &params, &mut results)
+        .map_err(|e| call_error(e, call_limits, store.data().memory_refused))?;
+    let mut out = CallOutput::from_values(
+        results
+            .into_iter()
+            .map(from_component)
+            .collect::<Result<_>>()?,
+    );
+    out.fuel_consumed = shared.fuel_used(&store, limits);
+    Ok(out)
 }

@@ -64,7 +64,7 @@ impl Default for WasmtimeConfig {
 
 impl WasmtimeConfig {
     /// Defaults overridden by `HOTSWAP_WASMTIME_POOLING` (true/false),
-    /// `HOTSWAP_WASMTIME_MAX_INSTANCES`, `HOTSWAP_WASMTIME_FUEL` (true/false),
+    /// `HOTSWAP_WASMTIME_MAX_INSTANCES`, `HOTSWAP_WASMTIME_QUEUE_CAPACITY`, `HOTSWAP_WASMTIME_FUEL` (true/false),
     /// `HOTSWAP_WASMTIME_ARTIFACT_DIR` and `HOTSWAP_WASMTIME_ENV_ALLOWLIST`
     /// (comma-separated). A malformed value is an error naming the variable.
     pub fn from_env() -> Result<Self> {
@@ -78,6 +78,9 @@ impl WasmtimeConfig {
         }
         if let Some(v) = env::parse("HOTSWAP_WASMTIME_MAX_INSTANCES", "a count")? {
             c.max_instances = v;
+        }
+        if let Some(v) = env::parse("HOTSWAP_WASMTIME_QUEUE_CAPACITY", "a count")? {
+            c.queue_capacity = v;
         }
         if let Some(v) = env::var("HOTSWAP_WASMTIME_ARTIFACT_DIR") {
             c.artifact_dir = Some(PathBuf::from(v));

@@ -3,10 +3,11 @@
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value, ValueType};
-use hotswap_core::runtime::kit::{self as call, Export, Exports, Gate, WasiInput};
+use hotswap_core::runtime::kit::{self as call, Attempt, Export, Exports, Gate, WasiInput};
 use hotswap_core::runtime::{
     CallOutput, CompiledModule, FunctionSignature, Invocation, InvokeNow, Param,
 };
@@ -119,25 +120,62 @@ impl CoreModule {
         pre: &InstancePre<Plain>,
         export: &Export<ModuleExport>,
         args: &[Value],
+        budget: Duration,
     ) -> Result<CallOutput> {
-        let limits = self.shared.call_limits(&self.limits);
-        let mut store = self.shared.store(
-            Limiter::new(self.limits.max_memory_bytes),
+        run_plain(
+            &self.shared,
             &self.limits,
             self.grows,
-        )?;
-        let instance = pre
-            .instantiate(&mut store)
-            .map_err(|e| instantiate_error(e, limits, store.data().memory_refused))?;
-        let func = instance
-            .get_module_export(&mut store, &export.index)
-            .and_then(wasmtime::Extern::into_func)
-            .ok_or_else(|| Error::internal("export index does not name a function"))?;
-        let values = call_numeric(&func, &mut store, &export.signature, args)
-            .map_err(|e| call_error(e, limits, store.data().memory_refused))?;
-        let mut out = CallOutput::from_values(values);
-        out.fuel_consumed = self.shared.fuel_used(&store, &self.limits);
-        Ok(out)
+            pre,
+            export,
+            args,
+            budget,
+        )
+    }
+
+    /// A first attempt on this thread, stopped after the fast slice.
+    fn attempt(
+        &self,
+        pre: &InstancePre<Plain>,
+        export: &Export<ModuleExport>,
+        args: &[Value],
+    ) -> Attempt {
+        match self.shared.slice(&self.limits) {
+            None => Attempt::Done(self.call_plain(pre, export, args, self.limits.timeout())),
+            Some(slice) => match self.call_plain(pre, export, args, slice) {
+                Err(Error::Timeout { .. }) => Attempt::Overran,
+                other => Attempt::Done(other),
+            },
+        }
+    }
+
+    /// The whole call on a blocking thread, so it holds up no async task
+    /// (inline when there is no Tokio runtime to lend one).
+    async fn offload(
+        &self,
+        pre: &InstancePre<Plain>,
+        export: &Export<ModuleExport>,
+        args: Vec<Value>,
+    ) -> Result<CallOutput> {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return self.call_plain(pre, export, &args, self.limits.timeout());
+        };
+        let (shared, limits, grows) = (self.shared.clone(), self.limits, self.grows);
+        let (pre, export) = (pre.clone(), export.clone());
+        runtime
+            .spawn_blocking(move || {
+                run_plain(
+                    &shared,
+                    &limits,
+                    grows,
+                    &pre,
+                    &export,
+                    &args,
+                    limits.timeout(),
+                )
+            })
+            .await
+            .map_err(|e| Error::internal(format!("the thread of a long call failed: {e}")))?
     }
 
     async fn call_wasi(
@@ -159,7 +197,9 @@ impl CoreModule {
             limiter: Limiter::new(self.limits.max_memory_bytes),
             wasi: builder.build_p1(),
         };
-        let mut store = self.shared.store(data, &self.limits, true)?;
+        let mut store = self
+            .shared
+            .store(data, &self.limits, true, self.limits.timeout())?;
         let instance = pre
             .instantiate_async(&mut store)
             .await
@@ -205,7 +245,7 @@ impl CompiledModule for CoreModule {
             self.exports(),
             call,
             || self.shared.try_enter(&self.gate),
-            |export, args| self.call_plain(pre, export, &args),
+            |export, args| self.attempt(pre, export, &args),
         )
     }
 
@@ -216,7 +256,12 @@ impl CompiledModule for CoreModule {
             CorePre::Plain(pre) => {
                 let args = call::arguments(&export.signature, call.input)?;
                 let _slots = self.shared.enter(&self.gate).await?;
-                self.call_plain(pre, export, &args)
+                if !call.long_running
+                    && let Attempt::Done(outcome) = self.attempt(pre, export, &args)
+                {
+                    return outcome;
+                }
+                self.offload(pre, export, args).await
             }
             CorePre::Wasi(pre) => {
                 let input = WasiInput::of(&export.signature, &call, call.function == "_start")?;
@@ -225,6 +270,34 @@ impl CompiledModule for CoreModule {
             }
         }
     }
+}
+
+/// One plain call of `export` with `args` in a fresh instance, interrupted
+/// after `budget`.
+fn run_plain(
+    shared: &Shared,
+    limits: &ResourceLimits,
+    grows: bool,
+    pre: &InstancePre<Plain>,
+    export: &Export<ModuleExport>,
+    args: &[Value],
+    budget: Duration,
+) -> Result<CallOutput> {
+    let mut call_limits = shared.call_limits(limits);
+    call_limits.timeout = budget;
+    let mut store = shared.store(Limiter::new(limits.max_memory_bytes), limits, grows, budget)?;
+    let instance = pre
+        .instantiate(&mut store)
+        .map_err(|e| instantiate_error(e, call_limits, store.data().memory_refused))?;
+    let func = instance
+        .get_module_export(&mut store, &export.index)
+        .and_then(wasmtime::Extern::into_func)
+        .ok_or_else(|| Error::internal("export index does not name a function"))?;
+    let values = call_numeric(&func, &mut store, &export.signature, args)
+        .map_err(|e| call_error(e, call_limits, store.data().memory_refused))?;
+    let mut out = CallOutput::from_values(values);
+    out.fuel_consumed = shared.fuel_used(&store, limits);
+    Ok(out)
 }
 
 /// Most values a call passes on the stack; more go through a `Vec`.

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hotswap_core::domain::ResourceLimits;
+use hotswap_core::runtime::kit::FAST_SLICE;
 use hotswap_core::runtime::kit::{Gate, Slot, enter_both, try_enter_both};
 use hotswap_core::{Error, Result};
 use wasmtime::{Engine, Store};
@@ -65,26 +66,36 @@ impl Shared {
         u64::try_from(ticks).unwrap_or(u64::MAX).saturating_add(1)
     }
 
-    /// A fresh store for one call under `limits`. `grows` says whether the
-    /// module has memories or tables for the limiter to watch; without any,
-    /// the call skips the limiter.
+    /// A fresh store for one call under `limits`, interrupted after
+    /// `budget` (the call's timeout, or a first attempt's slice). `grows`
+    /// says whether the module has memories or tables for the limiter to
+    /// watch; without any, the call skips the limiter.
     pub(crate) fn store<T: HasLimiter>(
         &self,
         data: T,
         limits: &ResourceLimits,
         grows: bool,
+        budget: Duration,
     ) -> Result<Store<T>> {
         let mut store = Store::new(&self.engine, data);
         if grows {
             store.limiter(|d| d.limiter());
         }
-        store.set_epoch_deadline(self.deadline_ticks(limits.timeout()));
+        store.set_epoch_deadline(self.deadline_ticks(budget));
         if self.config.fuel {
             store
                 .set_fuel(limits.fuel.unwrap_or(u64::MAX))
                 .map_err(|e| Error::internal(format!("cannot set fuel: {e}")))?;
         }
         Ok(store)
+    }
+
+    /// The slice a first attempt at a plain call under `limits` runs for
+    /// on the calling thread, or `None` when its timeout is no longer
+    /// (then slicing would only waste the first attempt).
+    pub(crate) fn slice(&self, limits: &ResourceLimits) -> Option<Duration> {
+        let slice = FAST_SLICE.max(self.config.epoch_tick);
+        (limits.timeout() > slice + self.config.epoch_tick * 2).then_some(slice)
     }
 
     /// Fuel a finished call used, when metering is on.

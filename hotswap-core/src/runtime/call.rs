@@ -150,6 +150,10 @@ pub struct Invocation {
     /// Environment variables for WASI calls, filtered by the host's
     /// allowlist.
     pub env: Vec<(String, String)>,
+    /// The call is known to run long: run it off the async threads. A
+    /// runtime sets this when a first, time-sliced attempt overran (see
+    /// [`crate::runtime::kit::FAST_SLICE`]); a caller may set it too.
+    pub long_running: bool,
 }
 
 impl Invocation {
@@ -159,6 +163,7 @@ impl Invocation {
             function: function.into(),
             input: CallInput::Json(args),
             env: Vec::new(),
+            long_running: false,
         }
     }
 
@@ -168,6 +173,7 @@ impl Invocation {
             function: function.into(),
             input: CallInput::Values(args),
             env: Vec::new(),
+            long_running: false,
         }
     }
 
@@ -177,6 +183,7 @@ impl Invocation {
             function: "_start".into(),
             input: CallInput::Stdin(stdin.into()),
             env: Vec::new(),
+            long_running: false,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Verifying tokens: the keys a server trusts, with optional key ids for
 //! rotation, issuer and audience checks, and clock leeway.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::RwLock;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
@@ -152,6 +154,7 @@ impl AuthConfig {
             issuer: self.issuer,
             audience: self.audience,
             leeway_secs: self.leeway_secs,
+            verified: RwLock::default(),
         })
     }
 }
@@ -168,7 +171,13 @@ pub struct Authenticator {
     issuer: Option<String>,
     audience: Option<String>,
     leeway_secs: u64,
+    /// Tokens whose signature and claims were checked, until they expire:
+    /// a client sending one token many times pays for the check once.
+    verified: RwLock<HashMap<String, (Principal, i64)>>,
 }
+
+/// The most tokens remembered as verified (then the memory starts over).
+const VERIFIED_TOKENS: usize = 4096;
 
 impl fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -183,6 +192,33 @@ impl fmt::Debug for Authenticator {
 impl Authenticator {
     /// The caller a token names, or `401` saying why it is refused.
     pub fn verify(&self, token: &str) -> Result<Principal, Problem> {
+        let now = chrono::Utc::now().timestamp();
+        if let Some((principal, exp)) = self
+            .verified
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(token)
+            && now < *exp
+        {
+            return Ok(principal.clone());
+        }
+        let claims = self.check(token)?;
+        let principal = Principal {
+            subject: claims.sub,
+            roles: claims.roles,
+        };
+        if claims.nbf.is_none_or(|nbf| nbf <= now) && now < claims.exp {
+            let mut verified = self.verified.write().unwrap_or_else(|p| p.into_inner());
+            if verified.len() >= VERIFIED_TOKENS {
+                verified.clear();
+            }
+            verified.insert(token.to_owned(), (principal.clone(), claims.exp));
+        }
+        Ok(principal)
+    }
+
+    /// Check a token's signature and claims.
+    fn check(&self, token: &str) -> Result<Claims, Problem> {
         let header = decode_header(token)
             .map_err(|e| Problem::unauthorized(format!("malformed token: {e}")))?;
         let candidates: Vec<&Key> = self
@@ -216,12 +252,7 @@ impl Authenticator {
         let mut last = None;
         for key in candidates {
             match decode::<Claims>(token, &key.decoding, &validation) {
-                Ok(data) => {
-                    return Ok(Principal {
-                        subject: data.claims.sub,
-                        roles: data.claims.roles,
-                    });
-                }
+                Ok(data) => return Ok(data.claims),
                 Err(e) => last = Some(e),
             }
         }

@@ -316,3 +316,209 @@ pub fn promtool_check(exposition: &str) -> bool {
     );
     true
 }
+
+/// Run `args` as the `postgres` user when this process is root (initdb
+/// refuses root), else as ourselves.
+fn as_postgres(args: &[&str]) -> std::process::Output {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    let mut cmd = if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]);
+        c.args(args);
+        c
+    } else {
+        let mut c = Command::new(args[0]);
+        c.args(&args[1..]);
+        c
+    };
+    cmd.output().unwrap()
+}
+
+/// A PostgreSQL server of this test's own (initdb in a temporary folder,
+/// trust authentication, a free port), so a test may stop and start it.
+pub struct LocalPostgres {
+    bin: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl LocalPostgres {
+    /// `None` (printing why) when PostgreSQL's binaries are not installed,
+    /// outside CI.
+    pub fn start() -> Option<LocalPostgres> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql").ok().and_then(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .find(|p| p.join("initdb").exists())
+        });
+        let Some(bin) = bin else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "PostgreSQL's binaries are needed under CI=true"
+            );
+            println!("skipped: PostgreSQL's server binaries are not installed");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        let _ = Command::new("chown")
+            .args(["-R", "postgres", &dir.path().to_string_lossy()])
+            .output();
+        let initdb = bin.join("initdb");
+        let out = as_postgres(&[
+            &initdb.to_string_lossy(),
+            "-D",
+            &data.to_string_lossy(),
+            "-A",
+            "trust",
+            "-U",
+            "hotswap",
+        ]);
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pg = LocalPostgres {
+            bin,
+            dir,
+            port: free_port(),
+        };
+        pg.up();
+        Some(pg)
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> std::process::Output {
+        let ctl = self.bin.join("pg_ctl");
+        let data = self.dir.path().join("data");
+        let mut all = vec![
+            ctl.to_string_lossy().into_owned(),
+            "-D".into(),
+            data.to_string_lossy().into_owned(),
+        ];
+        all.extend(args.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        as_postgres(&refs)
+    }
+
+    /// Start (again) on the same port and data.
+    pub fn up(&self) {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("pg.log");
+        let out = self.pg_ctl(&["-w", "-l", &log.to_string_lossy(), "-o", &opts, "start"]);
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+
+    /// Stop at once (open connections are cut).
+    pub fn down(&self) {
+        let out = self.pg_ctl(&["-w", "-m", "immediate", "stop"]);
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://hotswap@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for LocalPostgres {
+    fn drop(&mut self) {
+        let _ = self.pg_ctl(&["-m", "immediate", "stop"]);
+    }
+}
+
+/// An s3s-fs server of this test's own, which it may stop and start.
+pub struct LocalS3 {
+    dir: tempfile::TempDir,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+pub const S3_KEY: &str = "chaos";
+pub const S3_SECRET: &str = "chaos-secret-key";
+
+impl LocalS3 {
+    /// `None` (printing why) when s3s-fs is not installed, outside CI.
+    pub fn start() -> Option<LocalS3> {
+        tool("s3s-fs")?;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("root/wasm-modules")).unwrap();
+        let mut s3 = LocalS3 {
+            dir,
+            port: free_port(),
+            child: None,
+        };
+        s3.up();
+        Some(s3)
+    }
+
+    pub fn up(&mut self) {
+        let child = Command::new("s3s-fs")
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+                "--access-key",
+                S3_KEY,
+                "--secret-key",
+                S3_SECRET,
+            ])
+            .arg(self.dir.path().join("root"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("s3s-fs did not start");
+    }
+
+    pub fn down(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// The environment that points hotswap at this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("HOTSWAP_S3_BUCKET", "wasm-modules".into()),
+            (
+                "HOTSWAP_S3_ENDPOINT",
+                format!("http://127.0.0.1:{}", self.port),
+            ),
+            ("HOTSWAP_S3_ACCESS_KEY_ID", S3_KEY.into()),
+            ("HOTSWAP_S3_SECRET_ACCESS_KEY", S3_SECRET.into()),
+        ]
+    }
+}
+
+impl Drop for LocalS3 {
+    fn drop(&mut self) {
+        self.down();
+    }
+}

@@ -126,22 +126,63 @@ impl WasiInput {
     }
 }
 
-/// `invoke_now` of a plain (non-WASI) module: `run` the call at once when
-/// `try_enter` gives the slots it needs, else hand it back. Unknown
-/// functions fail at once; arguments are checked once the slots are taken,
-/// so a call handed back still holds its input.
+/// How long a plain call may run on the calling (async) thread before it
+/// is stopped and run again off the async threads: a long call must not
+/// hold up the other tasks of a thread. Calls are fresh instances without
+/// host imports, so running one again is invisible to the caller.
+pub const FAST_SLICE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// What a time-sliced attempt at a plain call did.
+#[derive(Debug)]
+pub enum Attempt {
+    /// It finished (or failed) within its slice.
+    Done(Result<CallOutput>),
+    /// It ran past its slice and was stopped; run it off the async threads.
+    Overran,
+}
+
+/// The arguments of `input` for `signature`, leaving `input` as it is.
+pub fn arguments_of(signature: &FunctionSignature, input: &CallInput) -> Result<Vec<Value>> {
+    match input {
+        CallInput::Json(json) => signature.args_from_json(json),
+        CallInput::Values(values) => {
+            signature.check_args(values)?;
+            Ok(values.clone())
+        }
+        other => arguments(signature, other.clone()),
+    }
+}
+
+/// `invoke_now` of a plain (non-WASI) module: `run` a time-sliced attempt
+/// at the call at once when `try_enter` gives the slots it needs, else hand
+/// it back. Unknown functions and bad arguments fail at once. A call that
+/// overran its slice, or is known to run long, is handed back marked
+/// `long_running` with its input intact.
 pub fn invoke_now<I: Clone, S>(
     exports: &Exports<I>,
-    call: Invocation,
+    mut call: Invocation,
     try_enter: impl FnOnce() -> Option<S>,
-    run: impl FnOnce(&Export<I>, Vec<Value>) -> Result<CallOutput>,
+    run: impl FnOnce(&Export<I>, Vec<Value>) -> Attempt,
 ) -> InvokeNow {
     let export = match exports.get(&call.function) {
         Ok(export) => export,
         Err(e) => return InvokeNow::Done(Err(e)),
     };
+    if call.long_running {
+        return InvokeNow::Later(call);
+    }
     let Some(_slots) = try_enter() else {
         return InvokeNow::Later(call);
     };
-    InvokeNow::Done(arguments(&export.signature, call.input).and_then(|args| run(export, args)))
+    let args = match arguments_of(&export.signature, &call.input) {
+        Ok(args) => args,
+        Err(e) => return InvokeNow::Done(Err(e)),
+    };
+    match run(export, args) {
+        Attempt::Done(outcome) => InvokeNow::Done(outcome),
+        Attempt::Overran => {
+            call.long_running = true;
+            InvokeNow::Later(call)
+        }
+    }
 }
