@@ -5,7 +5,9 @@
 //! OpenTelemetry's global one, which binaries set to W3C trace context.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::hash::{Hash, Hasher};
+use std::sync::{LazyLock, RwLock};
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
@@ -40,30 +42,87 @@ impl Injector for HeaderInjector<'_> {
     }
 }
 
-/// The server side of every request: span, trace context, metrics.
-pub(crate) async fn serve_observed(req: Request, next: Next) -> Response {
+/// The counter and histogram of one (route, method, status), kept so a
+/// request looks them up instead of building their labels.
+struct RouteMetrics {
+    route: String,
+    method: String,
+    status: u16,
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+}
+
+type MetricsCache = RwLock<HashMap<u64, Vec<RouteMetrics>>>;
+
+static ROUTE_METRICS: LazyLock<MetricsCache> = LazyLock::new(Default::default);
+
+/// Count and time one request.
+fn record(route: &str, method: &str, status: u16, elapsed: Duration) {
+    let key = {
+        let mut h = rustc_hash::FxHasher::default();
+        (route, method, status).hash(&mut h);
+        h.finish()
+    };
+    let same = |m: &RouteMetrics| m.status == status && m.route == route && m.method == method;
+    if let Some(m) = ROUTE_METRICS
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+        .and_then(|ms| ms.iter().find(|m| same(m)))
+    {
+        m.requests.increment(1);
+        m.duration.record(elapsed.as_secs_f64());
+        return;
+    }
+    let labels = [
+        ("method", method.to_owned()),
+        ("route", route.to_owned()),
+        ("status", status.to_string()),
+    ];
+    let m = RouteMetrics {
+        route: route.to_owned(),
+        method: method.to_owned(),
+        status,
+        requests: metrics::counter!(HTTP_REQUESTS, &labels),
+        duration: metrics::histogram!(HTTP_REQUEST_DURATION, &labels),
+    };
+    m.requests.increment(1);
+    m.duration.record(elapsed.as_secs_f64());
+    ROUTE_METRICS
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(key)
+        .or_default()
+        .push(m);
+}
+
+/// The server side of every request: span, trace context, metrics, and
+/// the request timeout (answered with a problem).
+pub(crate) async fn serve_observed(timeout: Duration, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", |m| m.as_str())
         .to_owned();
-    let method = req.method().as_str().to_owned();
+    let method = req.method().clone();
     let span = tracing::info_span!("http.server", otel.name = %format!("{method} {route}"),
         otel.kind = "server", http.request.method = %method, http.route = %route,
         url.path = %req.uri().path(), http.response.status_code = tracing::field::Empty);
-    let parent = opentelemetry::global::get_text_map_propagator(|p| {
-        p.extract(&HeaderExtractor(req.headers()))
-    });
-    let _ = span.set_parent(parent);
+    if !span.is_disabled() {
+        let parent = opentelemetry::global::get_text_map_propagator(|p| {
+            p.extract(&HeaderExtractor(req.headers()))
+        });
+        let _ = span.set_parent(parent);
+    }
     let start = Instant::now();
-    let response = next.run(req).instrument(span.clone()).await;
+    let response = match tokio::time::timeout(timeout, next.run(req).instrument(span.clone())).await
+    {
+        Ok(response) => response,
+        Err(_) => crate::server::timed_out(timeout),
+    };
     let status = response.status().as_u16();
     span.record("http.response.status_code", status);
-    let status = status.to_string();
-    metrics::counter!(HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(), "status" => status.clone())
-        .increment(1);
-    metrics::histogram!(HTTP_REQUEST_DURATION, "method" => method, "route" => route, "status" => status)
-        .record(start.elapsed().as_secs_f64());
+    record(&route, method.as_str(), status, start.elapsed());
     response
 }
 

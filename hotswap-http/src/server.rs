@@ -64,19 +64,14 @@ impl ServerLimits {
 pub fn harden(router: Router, limits: ServerLimits) -> Router {
     let timeout = limits.request_timeout;
     router
-        .layer(middleware::from_fn(
-            move |req: Request, next: Next| async move {
-                match tokio::time::timeout(timeout, next.run(req)).await {
-                    Ok(response) => response,
-                    Err(_) => timed_out(timeout),
-                }
-            },
-        ))
         .layer(DefaultBodyLimit::max(limits.body_bytes))
-        .layer(middleware::from_fn(crate::observe::serve_observed))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            crate::observe::serve_observed(timeout, req, next)
+        }))
 }
 
-fn timed_out(after: Duration) -> Response {
+/// The answer to a request still running after `after`.
+pub(crate) fn timed_out(after: Duration) -> Response {
     let mut p = Problem::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "unavailable",

@@ -8,6 +8,7 @@ pub mod deployments;
 pub mod edge;
 pub mod fixtures;
 pub mod fleet;
+pub mod fuzz;
 pub mod interfaces;
 pub mod modules;
 pub mod nodes;
