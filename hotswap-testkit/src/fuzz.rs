@@ -109,7 +109,9 @@ fn value_type(bytes: &mut &[u8], depth: u8) -> ValueType {
             let n = next(bytes);
             let mut cases = Vec::new();
             for c in names(n) {
-                let payload = (next(bytes) % 2 == 0).then(|| value_type(bytes, depth - 1));
+                let payload = next(bytes)
+                    .is_multiple_of(2)
+                    .then(|| value_type(bytes, depth - 1));
                 cases.push((c, payload));
             }
             ValueType::Variant(cases)
@@ -117,8 +119,12 @@ fn value_type(bytes: &mut &[u8], depth: u8) -> ValueType {
         17 => ValueType::Enum(names(next(bytes))),
         18 => ValueType::Option(Box::new(value_type(bytes, depth - 1))),
         19 => {
-            let ok = (next(bytes) % 2 == 0).then(|| Box::new(value_type(bytes, depth - 1)));
-            let err = (next(bytes) % 2 == 0).then(|| Box::new(value_type(bytes, depth - 1)));
+            let ok = next(bytes)
+                .is_multiple_of(2)
+                .then(|| Box::new(value_type(bytes, depth - 1)));
+            let err = next(bytes)
+                .is_multiple_of(2)
+                .then(|| Box::new(value_type(bytes, depth - 1)));
             ValueType::Result { ok, err }
         }
         _ => ValueType::Flags(names(next(bytes))),
