@@ -98,7 +98,9 @@ const READ: &[Role] = &[Role::ControlPlane, Role::Node];
 /// to `digest`.
 #[utoipa::path(put, path = "/agent/v1/blobs/{digest}", tag = "agent",
     params(("digest" = String, Path, description = "SHA-256 of the bytes, hex")),
-    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    request_body(description = "The module binary", content(
+        (Vec<u8> = "application/wasm"),
+        (Vec<u8> = "application/octet-stream"))),
     responses((status = 204, description = "Staged")))]
 async fn stage(
     State(s): State<AgentState>,
