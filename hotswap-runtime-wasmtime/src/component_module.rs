@@ -18,7 +18,7 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Val};
 
 use crate::errors::{call_error, instantiate_error, wasi_exit};
 use crate::limiter::{Limiter, Plain, WasiP2};
-use crate::shared::Shared;
+use crate::shared::{Shared, offload};
 use crate::values::{component_type, from_component, to_component};
 
 pub(crate) enum ComponentPre {
@@ -147,41 +147,16 @@ impl ComponentModule {
         run_plain(&self.shared, &self.limits, pre, export, args, budget)
     }
 
-    /// A first attempt on this thread, stopped after the fast slice.
-    fn attempt(
-        &self,
-        pre: &InstancePre<Plain>,
-        export: &Export<ComponentExportIndex>,
-        args: Vec<Value>,
-    ) -> Attempt {
-        match self.shared.slice(&self.limits) {
-            None => Attempt::Done(self.call_plain(pre, export, args, self.limits.timeout())),
-            Some(slice) => match self.call_plain(pre, export, args, slice) {
-                Err(Error::Timeout { .. }) => Attempt::Overran,
-                other => Attempt::Done(other),
-            },
-        }
-    }
-
-    /// The whole call on a blocking thread, so it holds up no async task
-    /// (inline when there is no Tokio runtime to lend one).
+    /// The whole call on a blocking thread.
     async fn offload(
         &self,
         pre: &InstancePre<Plain>,
         export: &Export<ComponentExportIndex>,
         args: Vec<Value>,
     ) -> Result<CallOutput> {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return self.call_plain(pre, export, args, self.limits.timeout());
-        };
         let (shared, limits) = (self.shared.clone(), self.limits);
         let (pre, export) = (pre.clone(), export.clone());
-        runtime
-            .spawn_blocking(move || {
-                run_plain(&shared, &limits, &pre, &export, args, limits.timeout())
-            })
-            .await
-            .map_err(|e| Error::internal(format!("the thread of a long call failed: {e}")))?
+        offload(move || run_plain(&shared, &limits, &pre, &export, args, limits.timeout())).await
     }
 
     async fn call_wasi(
@@ -265,7 +240,11 @@ impl CompiledModule for ComponentModule {
             &self.exports,
             call,
             || self.shared.try_enter(&self.gate),
-            |export, args| self.attempt(pre, export, args),
+            |export, args| {
+                self.shared.attempt(&self.limits, |budget| {
+                    self.call_plain(pre, export, args, budget)
+                })
+            },
         )
     }
 
@@ -288,7 +267,9 @@ impl CompiledModule for ComponentModule {
                 let first = call::arguments_of(&export.signature, &call.input)?;
                 let _slots = self.shared.enter(&self.gate).await?;
                 if !call.long_running
-                    && let Attempt::Done(outcome) = self.attempt(pre, export, first)
+                    && let Attempt::Done(outcome) = self.shared.attempt(&self.limits, |budget| {
+                        self.call_plain(pre, export, first, budget)
+                    })
                 {
                     return outcome;
                 }

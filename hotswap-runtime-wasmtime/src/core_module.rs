@@ -16,7 +16,7 @@ use wasmtime::{ExternType, InstancePre, Module, ModuleExport, ValRaw};
 
 use crate::errors::{call_error, instantiate_error, wasi_exit};
 use crate::limiter::{Limiter, Plain, WasiP1};
-use crate::shared::Shared;
+use crate::shared::{Shared, offload};
 use crate::values::{core_type, from_core, to_core};
 
 pub(crate) enum CorePre {
@@ -133,49 +133,27 @@ impl CoreModule {
         )
     }
 
-    /// A first attempt on this thread, stopped after the fast slice.
-    fn attempt(
-        &self,
-        pre: &InstancePre<Plain>,
-        export: &Export<ModuleExport>,
-        args: &[Value],
-    ) -> Attempt {
-        match self.shared.slice(&self.limits) {
-            None => Attempt::Done(self.call_plain(pre, export, args, self.limits.timeout())),
-            Some(slice) => match self.call_plain(pre, export, args, slice) {
-                Err(Error::Timeout { .. }) => Attempt::Overran,
-                other => Attempt::Done(other),
-            },
-        }
-    }
-
-    /// The whole call on a blocking thread, so it holds up no async task
-    /// (inline when there is no Tokio runtime to lend one).
+    /// The whole call on a blocking thread.
     async fn offload(
         &self,
         pre: &InstancePre<Plain>,
         export: &Export<ModuleExport>,
         args: Vec<Value>,
     ) -> Result<CallOutput> {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return self.call_plain(pre, export, &args, self.limits.timeout());
-        };
         let (shared, limits, grows) = (self.shared.clone(), self.limits, self.grows);
         let (pre, export) = (pre.clone(), export.clone());
-        runtime
-            .spawn_blocking(move || {
-                run_plain(
-                    &shared,
-                    &limits,
-                    grows,
-                    &pre,
-                    &export,
-                    &args,
-                    limits.timeout(),
-                )
-            })
-            .await
-            .map_err(|e| Error::internal(format!("the thread of a long call failed: {e}")))?
+        offload(move || {
+            run_plain(
+                &shared,
+                &limits,
+                grows,
+                &pre,
+                &export,
+                &args,
+                limits.timeout(),
+            )
+        })
+        .await
     }
 
     async fn call_wasi(
@@ -245,7 +223,11 @@ impl CompiledModule for CoreModule {
             self.exports(),
             call,
             || self.shared.try_enter(&self.gate),
-            |export, args| self.attempt(pre, export, &args),
+            |export, args| {
+                self.shared.attempt(&self.limits, |budget| {
+                    self.call_plain(pre, export, &args, budget)
+                })
+            },
         )
     }
 
@@ -257,7 +239,9 @@ impl CompiledModule for CoreModule {
                 let args = call::arguments(&export.signature, call.input)?;
                 let _slots = self.shared.enter(&self.gate).await?;
                 if !call.long_running
-                    && let Attempt::Done(outcome) = self.attempt(pre, export, &args)
+                    && let Attempt::Done(outcome) = self.shared.attempt(&self.limits, |budget| {
+                        self.call_plain(pre, export, &args, budget)
+                    })
                 {
                     return outcome;
                 }

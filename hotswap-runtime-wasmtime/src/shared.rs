@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hotswap_core::domain::ResourceLimits;
-use hotswap_core::runtime::kit::FAST_SLICE;
+use hotswap_core::runtime::CallOutput;
+use hotswap_core::runtime::kit::{Attempt, FAST_SLICE};
 use hotswap_core::runtime::kit::{Gate, Slot, enter_both, try_enter_both};
 use hotswap_core::{Error, Result};
 use wasmtime::{Engine, Store};
@@ -98,6 +99,22 @@ impl Shared {
         (limits.timeout() > slice + self.config.epoch_tick * 2).then_some(slice)
     }
 
+    /// A first attempt at a plain call under `limits`: `run` with the slice
+    /// as its budget (with the whole timeout when slicing would not help).
+    pub(crate) fn attempt(
+        &self,
+        limits: &ResourceLimits,
+        run: impl FnOnce(Duration) -> Result<CallOutput>,
+    ) -> Attempt {
+        match self.slice(limits) {
+            None => Attempt::Done(run(limits.timeout())),
+            Some(slice) => match run(slice) {
+                Err(Error::Timeout { .. }) => Attempt::Overran,
+                other => Attempt::Done(other),
+            },
+        }
+    }
+
     /// Fuel a finished call used, when metering is on.
     pub(crate) fn fuel_used<T>(&self, store: &Store<T>, limits: &ResourceLimits) -> Option<u64> {
         if !self.config.fuel {
@@ -142,5 +159,19 @@ impl Shared {
             }
         }
         (b, pipes)
+    }
+}
+
+/// Run `job`, a whole plain call, on a blocking thread, so it holds up no
+/// async task (inline when there is no Tokio runtime to lend one).
+pub(crate) async fn offload(
+    job: impl FnOnce() -> Result<CallOutput> + Send + 'static,
+) -> Result<CallOutput> {
+    match tokio::runtime::Handle::try_current() {
+        Err(_) => job(),
+        Ok(runtime) => runtime
+            .spawn_blocking(job)
+            .await
+            .map_err(|e| Error::internal(format!("the thread of a long call failed: {e}")))?,
     }
 }

@@ -206,3 +206,71 @@ pub(crate) fn from_component(v: CVal) -> Result<Value> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(v: Value) -> Option<Box<Value>> {
+        Some(Box::new(v))
+    }
+
+    #[test]
+    fn every_component_value_survives_the_boundary_both_ways() {
+        let values = vec![
+            Value::Bool(true),
+            Value::S8(-8),
+            Value::U8(8),
+            Value::S16(-16),
+            Value::U16(16),
+            Value::S32(-32),
+            Value::U32(32),
+            Value::S64(i64::MIN),
+            Value::U64(u64::MAX),
+            Value::F32(1.5),
+            Value::F64(f64::NAN),
+            Value::Char('λ'),
+            Value::String("hello".into()),
+            Value::List(vec![Value::U8(1), Value::U8(2)]),
+            Value::Record(vec![
+                ("a".into(), Value::S32(1)),
+                ("b".into(), Value::String("x".into())),
+            ]),
+            Value::Tuple(vec![Value::Bool(false), Value::F64(2.0)]),
+            Value::Variant {
+                case: "some".into(),
+                payload: b(Value::S32(3)),
+            },
+            Value::Variant {
+                case: "none".into(),
+                payload: None,
+            },
+            Value::Enum("red".into()),
+            Value::Option(b(Value::Option(None))),
+            Value::Result(Ok(b(Value::String("ok".into())))),
+            Value::Result(Err(None)),
+            Value::Flags(vec!["read".into(), "write".into()]),
+        ];
+        for v in values {
+            let back = from_component(to_component(v.clone()).unwrap()).unwrap();
+            assert!(back.same_as(&v), "{v:?} came back as {back:?}");
+        }
+    }
+
+    #[test]
+    fn core_values_take_only_numbers() {
+        for v in [
+            Value::S32(1),
+            Value::S64(2),
+            Value::F32(0.5),
+            Value::F64(-1.0),
+        ] {
+            let back = from_core(&to_core(&v).unwrap()).unwrap();
+            assert!(back.same_as(&v), "{v:?}");
+        }
+        let e = to_core(&Value::String("x".into())).unwrap_err();
+        assert!(e.to_string().contains("not string"), "{e}");
+        assert_eq!(core_type(&ValType::I64), Some(ValueType::S64));
+        assert_eq!(core_type(&ValType::V128), None);
+    }
+}

@@ -180,6 +180,29 @@ async fn healthy(api: &Api, names: &[&str]) {
     }
 }
 
+/// A control plane on `pg` with edge nodes eu-1 and eu-2 on `ports`,
+/// calc 1.0.0 deployed to both and 2.0.0 registered.
+async fn two_nodes_serving_v1(
+    dir: &Path,
+    pg: &LocalPostgres,
+    ports: [u16; 2],
+) -> (ControlPlane, Vec<Proc>) {
+    let cp = ControlPlane::start(dir, pg.url(), folder(dir)).await;
+    let storage = folder(dir);
+    let edges = vec![
+        edge(dir, &cp.url(), "eu-1", ports[0], &storage),
+        edge(dir, &cp.url(), "eu-2", ports[1], &storage),
+    ];
+    healthy(&cp.api, &["eu-1", "eu-2"]).await;
+    cp.push("1.0.0", fixtures::numeric_wat(1), "").await;
+    cp.push("2.0.0", fixtures::numeric_wat(2), "").await;
+    let first = cp
+        .deploy(json!({"module": "calc", "to_version": "1.0.0", "start": true}))
+        .await;
+    wait_phase(&cp.api, &first, "succeeded", Duration::from_secs(60)).await;
+    (cp, edges)
+}
+
 fn folder(dir: &Path) -> Vec<(&'static str, String)> {
     vec![(
         "HOTSWAP_STORAGE_DIR",
@@ -269,17 +292,7 @@ async fn a_control_plane_killed_mid_rollout_resumes_it_after_a_restart() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut cp = ControlPlane::start(dir.path(), pg.url(), folder(dir.path())).await;
-    let storage = folder(dir.path());
-    let _e1 = edge(dir.path(), &cp.url(), "eu-1", free_port(), &storage);
-    let _e2 = edge(dir.path(), &cp.url(), "eu-2", free_port(), &storage);
-    healthy(&cp.api, &["eu-1", "eu-2"]).await;
-    cp.push("1.0.0", fixtures::numeric_wat(1), "").await;
-    cp.push("2.0.0", fixtures::numeric_wat(2), "").await;
-    let first = cp
-        .deploy(json!({"module": "calc", "to_version": "1.0.0", "start": true}))
-        .await;
-    wait_phase(&cp.api, &first, "succeeded", Duration::from_secs(60)).await;
+    let (mut cp, _edges) = two_nodes_serving_v1(dir.path(), &pg, [free_port(), free_port()]).await;
 
     let traffic = Traffic::start(&cp.api, 2);
     let id = cp
@@ -326,18 +339,9 @@ async fn an_edge_killed_mid_canary_pauses_it_and_it_finishes_when_the_node_is_ba
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let cp = ControlPlane::start(dir.path(), pg.url(), folder(dir.path())).await;
-    let storage = folder(dir.path());
-    let _e1 = edge(dir.path(), &cp.url(), "eu-1", free_port(), &storage);
     let e2_port = free_port();
-    let mut e2 = edge(dir.path(), &cp.url(), "eu-2", e2_port, &storage);
-    healthy(&cp.api, &["eu-1", "eu-2"]).await;
-    cp.push("1.0.0", fixtures::numeric_wat(1), "").await;
-    cp.push("2.0.0", fixtures::numeric_wat(2), "").await;
-    let first = cp
-        .deploy(json!({"module": "calc", "to_version": "1.0.0", "start": true}))
-        .await;
-    wait_phase(&cp.api, &first, "succeeded", Duration::from_secs(60)).await;
+    let (cp, mut edges) = two_nodes_serving_v1(dir.path(), &pg, [free_port(), e2_port]).await;
+    let storage = folder(dir.path());
 
     let traffic = Traffic::start(&cp.api, 2);
     let id = cp
@@ -356,7 +360,7 @@ async fn an_edge_killed_mid_canary_pauses_it_and_it_finishes_when_the_node_is_ba
         },
     )
     .await;
-    e2.kill();
+    edges[1].kill();
     let view = wait_phase(&cp.api, &id, "paused", Duration::from_secs(30)).await;
     assert_eq!(
         view["deployment"]["reason"]["code"], "node_unhealthy",
@@ -372,7 +376,7 @@ async fn an_edge_killed_mid_canary_pauses_it_and_it_finishes_when_the_node_is_ba
     assert_eq!(cp.versions().await, ["1.0.0", "2.0.0"], "nothing lost");
 
     // The node comes back, rejoins and is reconciled; the rollout goes on.
-    e2 = edge(dir.path(), &cp.url(), "eu-2", e2_port, &storage);
+    edges[1] = edge(dir.path(), &cp.url(), "eu-2", e2_port, &storage);
     healthy(&cp.api, &["eu-2"]).await;
     let (status, body) = cp
         .api
@@ -382,7 +386,6 @@ async fn an_edge_killed_mid_canary_pauses_it_and_it_finishes_when_the_node_is_ba
     wait_phase(&cp.api, &id, "succeeded", Duration::from_secs(60)).await;
     let (ok, _) = traffic.stop().await;
     assert!(ok > 0);
-    drop(e2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

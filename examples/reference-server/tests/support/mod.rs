@@ -78,6 +78,19 @@ impl Proc {
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        // SIGTERM first, as an operator stops a service: it shuts down
+        // gracefully (and an instrumented build writes its coverage).
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            for _ in 0..50 {
+                if !matches!(self.child.try_wait(), Ok(None)) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
         self.kill();
         if std::thread::panicking() {
             eprintln!("----- {} log -----\n{}", self.name, self.log_text());
