@@ -60,3 +60,18 @@ fn a_core_module_gives_a_synthesized_world() {
     );
     parse_wit(&wasi).unwrap();
 }
+
+#[test]
+fn a_case_named_twice_is_refused() {
+    // Found by the wit_compat fuzz target: wit-parser accepts it, and the
+    // checker then found the package incompatible with itself.
+    let e = hotswap_core::interface::parse_wit(
+        "package demo:s@0.1.0;\ninterface s { variant shape { circle(f32), circle(f64) } }\n",
+    )
+    .err()
+    .expect("refused");
+    assert!(
+        e.to_string().contains("type shape names \"circle\" twice"),
+        "{e}"
+    );
+}

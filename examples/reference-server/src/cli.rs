@@ -352,6 +352,9 @@ pub(crate) struct DeployArgs {
     /// Calls needed before health counts.
     #[arg(long)]
     pub(crate) min_samples: Option<u64>,
+    /// How many times the stable version's p99 the new version's may be.
+    #[arg(long)]
+    pub(crate) max_p99_ratio: Option<f64>,
     /// Roll back (instead of pausing) when too few calls were seen.
     #[arg(long)]
     pub(crate) rollback_when_inconclusive: bool,

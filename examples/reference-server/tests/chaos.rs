@@ -299,7 +299,7 @@ async fn a_control_plane_killed_mid_rollout_resumes_it_after_a_restart() {
         .deploy(
             json!({"module": "calc", "to_version": "2.0.0", "start": true,
             "strategy": {"type": "canary", "steps": [30, 60, 100], "evaluation_period_secs": 3},
-            "health": {"min_samples": 5}}),
+            "health": {"min_samples": 5, "max_p99_ratio": 1000.0}}),
         )
         .await;
     eventually(
@@ -348,7 +348,7 @@ async fn an_edge_killed_mid_canary_pauses_it_and_it_finishes_when_the_node_is_ba
         .deploy(
             json!({"module": "calc", "to_version": "2.0.0", "start": true, "stale_nodes": "pause",
             "strategy": {"type": "canary", "steps": [50, 100], "evaluation_period_secs": 4},
-            "health": {"min_samples": 5}}),
+            "health": {"min_samples": 5, "max_p99_ratio": 1000.0}}),
         )
         .await;
     eventually(

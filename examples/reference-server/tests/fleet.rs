@@ -179,7 +179,7 @@ async fn a_fleet_on_postgres_and_s3_rolls_out_rolls_back_and_survives_a_dead_nod
             "/api/v1/wasm/deployments",
             &json!({"module": "calc", "to_version": "2.0.0", "start": true,
                     "strategy": {"type": "canary", "steps": [20, 50, 100], "evaluation_period_secs": 3},
-                    "health": {"min_samples": 20, "max_error_rate": 0.05}}),
+                    "health": {"min_samples": 20, "max_error_rate": 0.05, "max_p99_ratio": 1000.0}}),
         )
         .await;
     assert_eq!(status, 201, "{created}");
@@ -215,7 +215,7 @@ async fn a_fleet_on_postgres_and_s3_rolls_out_rolls_back_and_survives_a_dead_nod
             &json!({"module": "calc", "to_version": "3.0.0", "start": true,
                     "strategy": {"type": "regional", "regions": ["eu", "us"], "inter_region_wait_secs": 2,
                                  "inner": {"type": "canary", "steps": [50, 100], "evaluation_period_secs": 3}},
-                    "health": {"min_samples": 10}}),
+                    "health": {"min_samples": 10, "max_p99_ratio": 1000.0}}),
         )
         .await;
     assert_eq!(status, 201, "{created}");

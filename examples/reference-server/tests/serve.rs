@@ -187,6 +187,8 @@ async fn serve_runs_the_whole_story_on_embedded_defaults() {
             "2",
             "--min-samples",
             "10",
+            "--max-p99-ratio",
+            "1000",
             "--watch",
         ],
         &env,

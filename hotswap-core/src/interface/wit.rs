@@ -60,9 +60,37 @@ pub fn parse_wit(text: &str) -> Result<ParsedWit> {
         ..Resolve::default()
     };
     match resolve.push_str(SOURCE, text) {
-        Ok(package) => Ok(ParsedWit { resolve, package }),
+        Ok(package) => {
+            refuse_repeated_names(&resolve)?;
+            Ok(ParsedWit { resolve, package })
+        }
         Err(e) => Err(Error::invalid("wit", located(&resolve.render_error(&e)))),
     }
+}
+
+/// wit-parser accepts a record, variant, enum or flags naming one case or
+/// field twice; no component can define such a type, and the checker
+/// matches cases by name, so they are refused here, naming the type.
+fn refuse_repeated_names(resolve: &Resolve) -> Result<()> {
+    use wit_parser::TypeDefKind as K;
+    for (_, ty) in resolve.types.iter() {
+        let names: Vec<&str> = match &ty.kind {
+            K::Record(r) => r.fields.iter().map(|f| f.name.as_str()).collect(),
+            K::Variant(v) => v.cases.iter().map(|c| c.name.as_str()).collect(),
+            K::Enum(e) => e.cases.iter().map(|c| c.name.as_str()).collect(),
+            K::Flags(f) => f.flags.iter().map(|f| f.name.as_str()).collect(),
+            _ => continue,
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(twice) = names.iter().find(|n| !seen.insert(**n)) {
+            let name = ty.name.as_deref().unwrap_or("an anonymous type");
+            return Err(Error::invalid(
+                "wit",
+                format!("type {name} names {twice:?} twice"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// wit-parser's message with its `--> file:line:column` pointer moved to

@@ -68,6 +68,9 @@ pub(crate) async fn run(a: DeployArgs) -> AppResult<()> {
     if let Some(n) = a.min_samples {
         health.min_samples = n;
     }
+    if let Some(r) = a.max_p99_ratio {
+        health.max_p99_ratio = r;
+    }
     if a.rollback_when_inconclusive {
         health.on_inconclusive = InconclusivePolicy::Rollback;
     }
