@@ -65,13 +65,33 @@ fn a_core_module_gives_a_synthesized_world() {
 fn a_case_named_twice_is_refused() {
     // Found by the wit_compat fuzz target: wit-parser accepts it, and the
     // checker then found the package incompatible with itself.
-    let e = hotswap_core::interface::parse_wit(
+    let Err(e) = hotswap_core::interface::parse_wit(
         "package demo:s@0.1.0;\ninterface s { variant shape { circle(f32), circle(f64) } }\n",
-    )
-    .err()
-    .expect("refused");
+    ) else {
+        panic!("a case named twice was accepted");
+    };
     assert!(
         e.to_string().contains("type shape names \"circle\" twice"),
+        "{e}"
+    );
+}
+
+#[test]
+fn text_that_makes_the_parser_panic_is_invalid_input() {
+    // Found by the wit_compat fuzz target: wit-parser 0.254 unwraps a None
+    // on this text.
+    let crash = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../hotswap-testkit/fuzz-regressions/wit_compat/crash-8c2aad5852d8712faa01a039ffc6a6769a51c568"
+    ))
+    .unwrap();
+    let cut = crash.iter().position(|b| *b == 0xff).unwrap();
+    let text = std::str::from_utf8(&crash[..cut]).unwrap();
+    let Err(e) = hotswap_core::interface::parse_wit(text) else {
+        panic!("the crashing text was accepted");
+    };
+    assert!(
+        matches!(&e, hotswap_core::Error::Invalid { field, .. } if field == "wit"),
         "{e}"
     );
 }

@@ -72,31 +72,29 @@ impl PostgresConfig {
     /// `HOTSWAP_DATABASE_MAX_CONNECTIONS`, `HOTSWAP_DATABASE_ACQUIRE_TIMEOUT_MS`
     /// and `HOTSWAP_DATABASE_SCHEMA`.
     pub fn from_env() -> Result<Self> {
-        let url = std::env::var("HOTSWAP_DATABASE_URL").map_err(|_| {
+        Self::from_vars(&hotswap_core::env::Vars::process())
+    }
+
+    /// [`PostgresConfig::from_env`] over `vars`.
+    pub fn from_vars(vars: &hotswap_core::env::Vars<'_>) -> Result<Self> {
+        let url = vars.var("HOTSWAP_DATABASE_URL").ok_or_else(|| {
             Error::invalid(
                 "HOTSWAP_DATABASE_URL",
                 "is not set (postgres://user:password@host/db)",
             )
         })?;
         let mut config = Self::new(url);
-        if let Ok(n) = std::env::var("HOTSWAP_DATABASE_MAX_CONNECTIONS") {
-            config.max_connections = n.parse().map_err(|_| {
-                Error::invalid(
-                    "HOTSWAP_DATABASE_MAX_CONNECTIONS",
-                    format!("{n:?} is not a count"),
-                )
-            })?;
+        if let Some(n) = vars.parse("HOTSWAP_DATABASE_MAX_CONNECTIONS", "a count")? {
+            config.max_connections = n;
         }
-        if let Ok(ms) = std::env::var("HOTSWAP_DATABASE_ACQUIRE_TIMEOUT_MS") {
-            let ms: u64 = ms.parse().map_err(|_| {
-                Error::invalid(
-                    "HOTSWAP_DATABASE_ACQUIRE_TIMEOUT_MS",
-                    format!("{ms:?} is not a number of milliseconds"),
-                )
-            })?;
+        if let Some(ms) = vars.parse::<u64>(
+            "HOTSWAP_DATABASE_ACQUIRE_TIMEOUT_MS",
+            "a number of milliseconds",
+        )? {
             config.acquire_timeout = Duration::from_millis(ms);
         }
-        config.schema = std::env::var("HOTSWAP_DATABASE_SCHEMA").ok();
+        config.schema = vars.var("HOTSWAP_DATABASE_SCHEMA");
+        config.validate()?;
         Ok(config)
     }
 
@@ -227,5 +225,48 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(e.to_string().contains("max_connections"), "{e}");
+    }
+
+    #[test]
+    fn the_environment_is_read_and_bad_values_are_named() {
+        use hotswap_core::env::Vars;
+        use std::collections::HashMap;
+        let map = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let m = map(&[
+            ("HOTSWAP_DATABASE_URL", "postgres://a:b@h/db"),
+            ("HOTSWAP_DATABASE_MAX_CONNECTIONS", "3"),
+            ("HOTSWAP_DATABASE_ACQUIRE_TIMEOUT_MS", "250"),
+            ("HOTSWAP_DATABASE_SCHEMA", "tenant_1"),
+        ]);
+        let c = PostgresConfig::from_vars(&Vars::from_map(&m)).unwrap();
+        assert_eq!(c.max_connections, 3);
+        assert_eq!(c.acquire_timeout, Duration::from_millis(250));
+        assert_eq!(c.schema.as_deref(), Some("tenant_1"));
+        let e = PostgresConfig::from_vars(&Vars::from_map(&map(&[]))).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid HOTSWAP_DATABASE_URL: is not set"),
+            "{e}"
+        );
+        let m = map(&[
+            ("HOTSWAP_DATABASE_URL", "postgres://h/db"),
+            ("HOTSWAP_DATABASE_MAX_CONNECTIONS", "ten"),
+        ]);
+        let e = PostgresConfig::from_vars(&Vars::from_map(&m)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid HOTSWAP_DATABASE_MAX_CONNECTIONS: \"ten\" is not a count"
+        );
+        let m = map(&[
+            ("HOTSWAP_DATABASE_URL", "postgres://h/db"),
+            ("HOTSWAP_DATABASE_SCHEMA", "Bad-Name"),
+        ]);
+        let e = PostgresConfig::from_vars(&Vars::from_map(&m)).unwrap_err();
+        assert!(e.to_string().contains("schema"), "{e}");
     }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use hotswap_core::env::Vars;
 use hotswap_core::storage::Codec;
 use hotswap_core::{Error, Result};
 use object_store::ObjectStore;
@@ -120,7 +121,12 @@ impl ObjectStorageConfig {
     /// and `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`. For `fs`:
     /// `HOTSWAP_FS_ROOT` (default `./modules`). Any: `HOTSWAP_STORAGE_PREFIX`.
     pub fn from_env() -> Result<Self> {
-        let var = hotswap_core::env::var;
+        Self::from_vars(&Vars::process())
+    }
+
+    /// [`ObjectStorageConfig::from_env`] over `vars`.
+    pub fn from_vars(vars: &Vars<'_>) -> Result<Self> {
+        let var = |name: &str| vars.var(name);
         let backend = match var("HOTSWAP_STORAGE").as_deref().unwrap_or("s3") {
             "s3" => Backend::S3 {
                 bucket: var("HOTSWAP_S3_BUCKET").unwrap_or_else(|| DEFAULT_BUCKET.into()),
@@ -130,7 +136,7 @@ impl ObjectStorageConfig {
                     .unwrap_or_else(|| "us-east-1".into()),
                 access_key_id: var("AWS_ACCESS_KEY_ID"),
                 secret_access_key: var("AWS_SECRET_ACCESS_KEY"),
-                allow_http: hotswap_core::env::flag("HOTSWAP_S3_ALLOW_HTTP")?.unwrap_or(false),
+                allow_http: vars.flag("HOTSWAP_S3_ALLOW_HTTP")?.unwrap_or(false),
             },
             "fs" => Backend::Local {
                 root: var("HOTSWAP_FS_ROOT")
@@ -226,5 +232,75 @@ impl ObjectStorageConfig {
             self.codec,
             self.multipart_threshold,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_environment_picks_the_backend_and_names_a_bad_value() {
+        let map = vars(&[
+            ("HOTSWAP_S3_BUCKET", "b"),
+            ("HOTSWAP_S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "id"),
+            ("AWS_SECRET_ACCESS_KEY", "very secret"),
+            ("HOTSWAP_S3_ALLOW_HTTP", "true"),
+            ("HOTSWAP_STORAGE_PREFIX", "run-1"),
+        ]);
+        let c = ObjectStorageConfig::from_vars(&Vars::from_map(&map)).unwrap();
+        match &c.backend {
+            Backend::S3 {
+                bucket,
+                endpoint,
+                region,
+                allow_http,
+                ..
+            } => {
+                assert_eq!(
+                    (bucket.as_str(), region.as_str(), *allow_http),
+                    ("b", "eu-west-1", true)
+                );
+                assert_eq!(endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.prefix.as_deref(), Some("run-1"));
+        assert!(
+            !format!("{c:?}").contains("very secret"),
+            "the secret stays out of Debug"
+        );
+        let map = vars(&[("HOTSWAP_STORAGE", "fs"), ("HOTSWAP_FS_ROOT", "/srv/blobs")]);
+        let c = ObjectStorageConfig::from_vars(&Vars::from_map(&map)).unwrap();
+        assert!(
+            matches!(&c.backend, Backend::Local { root } if root == std::path::Path::new("/srv/blobs"))
+        );
+        let map = vars(&[("HOTSWAP_STORAGE", "memory")]);
+        let c = ObjectStorageConfig::from_vars(&Vars::from_map(&map)).unwrap();
+        assert!(matches!(c.backend, Backend::Memory));
+        c.build().unwrap();
+        let map = vars(&[("HOTSWAP_STORAGE", "tape")]);
+        let e = ObjectStorageConfig::from_vars(&Vars::from_map(&map)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid HOTSWAP_STORAGE: \"tape\" is not s3, fs or memory"
+        );
+        let map = vars(&[("HOTSWAP_S3_ALLOW_HTTP", "perhaps")]);
+        let e = ObjectStorageConfig::from_vars(&Vars::from_map(&map)).unwrap_err();
+        assert!(
+            e.to_string().starts_with("invalid HOTSWAP_S3_ALLOW_HTTP"),
+            "{e}"
+        );
     }
 }

@@ -36,8 +36,13 @@ impl SqliteConfig {
 
     /// `HOTSWAP_SQLITE_PATH`, else `hotswap.db` in the working directory.
     pub fn from_env() -> Self {
+        Self::from_vars(&hotswap_core::env::Vars::process())
+    }
+
+    /// [`SqliteConfig::from_env`] over `vars`.
+    pub fn from_vars(vars: &hotswap_core::env::Vars<'_>) -> Self {
         Self::new(
-            std::env::var_os("HOTSWAP_SQLITE_PATH")
+            vars.var("HOTSWAP_SQLITE_PATH")
                 .map_or_else(|| PathBuf::from("hotswap.db"), PathBuf::from),
         )
     }
@@ -98,5 +103,43 @@ fn create_parent(path: &Path) -> Result<()> {
             )
         }),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use hotswap_core::env::Vars;
+
+    use super::*;
+
+    #[test]
+    fn the_path_comes_from_the_environment_or_defaults() {
+        let set: HashMap<String, String> = [(
+            "HOTSWAP_SQLITE_PATH".to_owned(),
+            "/var/lib/hotswap/h.db".to_owned(),
+        )]
+        .into();
+        assert_eq!(
+            SqliteConfig::from_vars(&Vars::from_map(&set)).path,
+            PathBuf::from("/var/lib/hotswap/h.db")
+        );
+        let none = HashMap::new();
+        assert_eq!(
+            SqliteConfig::from_vars(&Vars::from_map(&none)).path,
+            PathBuf::from("hotswap.db")
+        );
+    }
+
+    #[tokio::test]
+    async fn zero_connections_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = SqliteConfig::new(dir.path().join("x.db"))
+            .with_max_connections(0)
+            .open()
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("max_connections"), "{e}");
     }
 }

@@ -59,7 +59,18 @@ pub fn parse_wit(text: &str) -> Result<ParsedWit> {
         all_features: true,
         ..Resolve::default()
     };
-    match resolve.push_str(SOURCE, text) {
+    // wit-parser 0.254 can panic on some malformed input (found by the
+    // wit_compat fuzz target); that is bad input too, not a crash.
+    let pushed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        resolve.push_str(SOURCE, text)
+    }));
+    let Ok(pushed) = pushed else {
+        return Err(Error::invalid(
+            "wit",
+            "the WIT parser could not read this text (it is malformed)",
+        ));
+    };
+    match pushed {
         Ok(package) => {
             refuse_repeated_names(&resolve)?;
             Ok(ParsedWit { resolve, package })
