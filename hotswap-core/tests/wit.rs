@@ -77,9 +77,19 @@ fn a_case_named_twice_is_refused() {
 }
 
 #[test]
-fn text_that_makes_the_parser_panic_is_invalid_input() {
-    // Found by the wit_compat fuzz target: wit-parser 0.254 unwraps a None
-    // on this text.
+fn an_empty_doc_comment_parses() {
+    // Found by the wit_compat fuzz target: wit-parser 0.254 panics on the
+    // doc comment `/**/`.
+    let parsed =
+        parse_wit("package demo:s@0.1.0;\n/**/\ninterface s {\n  /**/ f: func() -> u32;\n}\n")
+            .unwrap();
+    assert_eq!(parsed.interfaces(), ["s"]);
+}
+
+#[test]
+fn the_fuzzers_crashing_text_parses() {
+    // The input the fuzzer saved: a resource among comments, one of them
+    // `/**/`.
     let crash = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../hotswap-testkit/fuzz-regressions/wit_compat/crash-8c2aad5852d8712faa01a039ffc6a6769a51c568"
@@ -87,11 +97,6 @@ fn text_that_makes_the_parser_panic_is_invalid_input() {
     .unwrap();
     let cut = crash.iter().position(|b| *b == 0xff).unwrap();
     let text = std::str::from_utf8(&crash[..cut]).unwrap();
-    let Err(e) = hotswap_core::interface::parse_wit(text) else {
-        panic!("the crashing text was accepted");
-    };
-    assert!(
-        matches!(&e, hotswap_core::Error::Invalid { field, .. } if field == "wit"),
-        "{e}"
-    );
+    assert!(text.contains("/**/"));
+    assert_eq!(parse_wit(text).unwrap().interfaces(), ["store"]);
 }
