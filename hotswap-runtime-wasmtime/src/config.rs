@@ -148,6 +148,13 @@ impl WasmtimeConfig {
         self
     }
 
+    /// Cap each WASI call's stdout and stderr at `bytes`.
+    #[must_use]
+    pub fn with_max_output_bytes(mut self, bytes: usize) -> Self {
+        self.max_output_bytes = bytes;
+        self
+    }
+
     /// Let WASI calls see these environment variables.
     #[must_use]
     pub fn with_env_allowlist(

@@ -8,6 +8,7 @@ use hotswap_testkit::runtime::RuntimeHarness;
 
 const TICK: Duration = Duration::from_millis(10);
 const QUEUE: u32 = 3;
+const OUTPUT_CAP: usize = 256 * 1024;
 
 async fn harness() -> RuntimeHarness {
     let config = WasmtimeConfig::default()
@@ -15,11 +16,13 @@ async fn harness() -> RuntimeHarness {
         .with_max_instances(64)
         .with_queue_capacity(QUEUE)
         .with_epoch_tick(TICK)
+        .with_max_output_bytes(OUTPUT_CAP)
         .with_env_allowlist(["HOTSWAP_ALLOWED"]);
     RuntimeHarness {
         runtime: Arc::new(WasmtimeRuntime::new(config).expect("runtime")),
         queue_capacity: QUEUE,
         tick: TICK,
+        max_output_bytes: OUTPUT_CAP,
     }
 }
 

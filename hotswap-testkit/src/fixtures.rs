@@ -78,6 +78,15 @@ pub fn memory_hog() -> Vec<u8> {
     memory.size))"#)
 }
 
+/// A module whose memory starts at `pages` pages; `pages` returns its size.
+pub fn large_initial_memory(pages: u32) -> Vec<u8> {
+    wat(&format!(
+        r#"(module
+  (memory {pages})
+  (func (export "pages") (result i32) memory.size))"#
+    ))
+}
+
 /// A WASI preview 1 command that copies stdin to stdout until end of input.
 pub fn wasi_echo() -> Vec<u8> {
     wat(r#"(module

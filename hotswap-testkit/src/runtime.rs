@@ -22,6 +22,9 @@ pub struct RuntimeHarness {
     pub queue_capacity: u32,
     /// The granularity of timeout interruption (the epoch tick).
     pub tick: Duration,
+    /// The cap on a WASI call's stdout (at least 200,000 bytes, which the
+    /// echo tests pass through).
+    pub max_output_bytes: usize,
 }
 
 /// Scheduling slack allowed on top of the runtime's own bound when a test
@@ -274,6 +277,38 @@ pub async fn memory_limits_are_enforced(h: &RuntimeHarness) {
         .expect("still serving");
 }
 
+/// A module whose memory starts larger than the limit fails every call
+/// with `MemoryLimitExceeded`, not with a trap or an internal error.
+pub async fn memory_starting_above_the_limit_is_refused(h: &RuntimeHarness) {
+    let limits = ResourceLimits::default().with_max_memory_bytes(2 * 1024 * 1024);
+    let e = match h
+        .runtime
+        .compile(ModuleSource::new(fixtures::large_initial_memory(64)).with_limits(limits))
+        .await
+    {
+        Ok(m) => m
+            .invoke(Invocation::json("pages", json!([])))
+            .await
+            .unwrap_err(),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(e, Error::MemoryLimitExceeded { limit_bytes } if limit_bytes == 2 * 1024 * 1024),
+        "{e}"
+    );
+    let m = load(
+        &*h.runtime,
+        fixtures::large_initial_memory(16),
+        ResourceLimits::default().with_max_memory_bytes(2 * 1024 * 1024),
+    )
+    .await;
+    let out = m
+        .invoke(Invocation::json("pages", json!([])))
+        .await
+        .expect("16 pages fit in 2 MiB");
+    assert_eq!(out.results_json(), json!(16));
+}
+
 /// Bytes that do not match their digest, or are not wasm, are refused.
 pub async fn bad_bytes_are_refused(h: &RuntimeHarness) {
     let mut source = ModuleSource::new(fixtures::numeric(1));
@@ -332,6 +367,39 @@ async fn echoes_stdin(rt: &dyn RuntimeHost, echo: Vec<u8>, len: u32) {
             input.len()
         );
     }
+}
+
+/// A WASI command's output is kept up to the cap; a write past it is
+/// refused (the echo fixture then traps), and the runtime keeps serving.
+pub async fn wasi_output_past_the_cap_fails_the_call(h: &RuntimeHarness) {
+    if !h
+        .runtime
+        .capabilities()
+        .wasi
+        .contains(&WasiVersion::Preview1)
+    {
+        return skip("wasi preview1");
+    }
+    let m = load(
+        &*h.runtime,
+        fixtures::wasi_echo(),
+        ResourceLimits::default(),
+    )
+    .await;
+    let at_cap = m
+        .invoke(Invocation::command(vec![b'x'; h.max_output_bytes]))
+        .await
+        .expect("output up to the cap is kept");
+    assert_eq!(at_cap.stdout.len(), h.max_output_bytes);
+    let past = m
+        .invoke(Invocation::command(vec![b'x'; h.max_output_bytes + 1]))
+        .await;
+    assert!(matches!(past, Err(Error::Trap { .. })), "{past:?}");
+    let out = m
+        .invoke(Invocation::command(b"still here".to_vec()))
+        .await
+        .expect("echo");
+    assert_eq!(&out.stdout[..], b"still here");
 }
 
 /// A WASI call sees only the environment variables the harness allows
@@ -568,6 +636,8 @@ macro_rules! runtime_suite {
                     timeouts_interrupt_infinite_loops,
                     fuel_budgets_are_enforced,
                     memory_limits_are_enforced,
+                    memory_starting_above_the_limit_is_refused,
+                    wasi_output_past_the_cap_fails_the_call,
                     bad_bytes_are_refused,
                     wasi_commands_echo_stdin,
                     wasi_environment_is_filtered,
