@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hotswap_core::env::Vars;
 use hotswap_core::runtime::kit;
 use hotswap_core::{Error, Result};
 
@@ -62,21 +63,25 @@ impl WasmerConfig {
     /// `HOTSWAP_WASMER_ENV_ALLOWLIST` (comma-separated). A malformed value
     /// is an error naming the variable.
     pub fn from_env() -> Result<Self> {
-        use hotswap_core::env;
+        Self::from_vars(&Vars::process())
+    }
+
+    /// [`WasmerConfig::from_env`] over `env`.
+    pub fn from_vars(env: &Vars<'_>) -> Result<Self> {
         let mut c = Self::default();
-        if let Some(v) = env::flag("HOTSWAP_WASMER_FUEL")? {
+        if let Some(v) = env.flag("HOTSWAP_WASMER_FUEL")? {
             c.fuel = v;
         }
-        if let Some(v) = env::parse("HOTSWAP_WASMER_MAX_INSTANCES", "a count")? {
+        if let Some(v) = env.parse("HOTSWAP_WASMER_MAX_INSTANCES", "a count")? {
             c.max_instances = v;
         }
-        if let Some(v) = env::parse("HOTSWAP_WASMER_QUEUE_CAPACITY", "a count")? {
+        if let Some(v) = env.parse("HOTSWAP_WASMER_QUEUE_CAPACITY", "a count")? {
             c.queue_capacity = v;
         }
-        if let Some(v) = env::var("HOTSWAP_WASMER_ARTIFACT_DIR") {
+        if let Some(v) = env.var("HOTSWAP_WASMER_ARTIFACT_DIR") {
             c.artifact_dir = Some(PathBuf::from(v));
         }
-        if let Some(v) = env::list("HOTSWAP_WASMER_ENV_ALLOWLIST") {
+        if let Some(v) = env.list("HOTSWAP_WASMER_ENV_ALLOWLIST") {
             c.env_allowlist = v;
         }
         c.validate()?;
@@ -157,5 +162,63 @@ impl WasmerConfig {
             return Err(Error::invalid("max_output_bytes", "must not be zero"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<WasmerConfig> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        WasmerConfig::from_vars(&Vars::from_map(&map))
+    }
+
+    #[test]
+    fn the_environment_overrides_the_defaults() {
+        let c = from(&[
+            ("HOTSWAP_WASMER_FUEL", "true"),
+            ("HOTSWAP_WASMER_MAX_INSTANCES", "8"),
+            ("HOTSWAP_WASMER_QUEUE_CAPACITY", "2"),
+            ("HOTSWAP_WASMER_ARTIFACT_DIR", "/var/cache/artifacts"),
+            ("HOTSWAP_WASMER_ENV_ALLOWLIST", "TZ, LANG,,"),
+        ])
+        .unwrap();
+        assert!(c.fuel);
+        assert_eq!((c.max_instances, c.queue_capacity), (8, 2));
+        assert_eq!(
+            c.artifact_dir.as_deref(),
+            Some(std::path::Path::new("/var/cache/artifacts"))
+        );
+        assert_eq!(c.env_allowlist, ["TZ", "LANG"]);
+        let d = from(&[]).unwrap();
+        assert_eq!(d.max_instances, WasmerConfig::default().max_instances);
+        assert!(d.artifact_dir.is_none());
+    }
+
+    #[test]
+    fn a_bad_value_is_an_error_naming_it() {
+        let e = from(&[("HOTSWAP_WASMER_MAX_INSTANCES", "many")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid HOTSWAP_WASMER_MAX_INSTANCES: \"many\" is not a count"
+        );
+        let e = from(&[("HOTSWAP_WASMER_FUEL", "sometimes")]).unwrap_err();
+        assert!(
+            e.to_string().starts_with("invalid HOTSWAP_WASMER_FUEL"),
+            "{e}"
+        );
+        let e = from(&[("HOTSWAP_WASMER_MAX_INSTANCES", "0")]).unwrap_err();
+        assert!(e.to_string().contains("max_instances"), "{e}");
+        let e = WasmerConfig::default()
+            .with_max_output_bytes(0)
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.to_string(), "invalid max_output_bytes: must not be zero");
     }
 }

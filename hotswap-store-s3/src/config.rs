@@ -303,4 +303,29 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn build_refuses_a_small_multipart_part_and_an_unusable_root() {
+        let e = ObjectStorageConfig::new(Backend::Memory)
+            .with_multipart_threshold(1024 * 1024)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { field, .. } if field == "multipart_threshold"),
+            "{e}"
+        );
+        // A root below a regular file cannot be created.
+        let file = std::env::temp_dir().join(format!("hotswap-s3-config-{}", std::process::id()));
+        std::fs::write(&file, b"not a folder").unwrap();
+        let root = file.join("blobs");
+        let e = ObjectStorageConfig::new(Backend::Local { root: root.clone() })
+            .build()
+            .unwrap_err();
+        std::fs::remove_file(&file).unwrap();
+        assert!(
+            matches!(&e, Error::Invalid { field, .. } if field == "storage.root"),
+            "{e}"
+        );
+        assert!(e.to_string().contains(&root.display().to_string()), "{e}");
+    }
 }
