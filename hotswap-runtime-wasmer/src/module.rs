@@ -3,24 +3,19 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value, ValueType};
-use hotswap_core::runtime::kit::{self, Export, Exports, Gate, Slot, WasiInput};
+use hotswap_core::runtime::kit::{self, Attempt, Export, Exports, Gate, Slot, WasiInput};
 use hotswap_core::runtime::{
     CallOutput, CompiledModule, FunctionSignature, Invocation, InvokeNow, Param,
 };
 use hotswap_core::{Error, Result};
-use wasmer::sys::NativeEngineExt;
-use wasmer::{ExternType, Imports, Instance, Module, Store, Type};
-use wasmer_middlewares::metering::{self, MeteringPoints};
-use wasmer_wasix::WasiError;
+use wasmer::{ExternType, Module, Type};
 
 use crate::WasmerConfig;
+use crate::call::Code;
 use crate::engine::Engines;
-use crate::errors::{Failure, call_error, instantiate_error};
-use crate::tunables::CallTunables;
 use crate::wasi::WasiHost;
 use crate::watchdog::Watchdog;
 
@@ -49,14 +44,9 @@ impl Shared {
 
 /// A compiled core module version with its own engine.
 pub(crate) struct WasmerModule {
-    shared: Arc<Shared>,
+    code: Code,
     digest: Digest,
-    limits: ResourceLimits,
-    module: Module,
-    engine: wasmer::Engine,
     wasi: bool,
-    /// Whether the module defines memories the limit must cap.
-    has_memory: bool,
     exports: Exports<()>,
     gate: Gate,
 }
@@ -81,38 +71,6 @@ fn core_type(ty: &Type) -> Option<ValueType> {
         Type::F64 => Some(ValueType::F64),
         _ => None,
     }
-}
-
-fn to_wasmer(v: &Value) -> Result<wasmer::Value> {
-    Ok(match v {
-        Value::S32(x) => wasmer::Value::I32(*x),
-        Value::S64(x) => wasmer::Value::I64(*x),
-        Value::F32(x) => wasmer::Value::F32(*x),
-        Value::F64(x) => wasmer::Value::F64(*x),
-        other => {
-            return Err(Error::invalid(
-                "arguments",
-                format!(
-                    "a core function takes i32, i64, f32 or f64, not {}",
-                    other.kind()
-                ),
-            ));
-        }
-    })
-}
-
-fn from_wasmer(v: &wasmer::Value) -> Result<Value> {
-    Ok(match v {
-        wasmer::Value::I32(x) => Value::S32(*x),
-        wasmer::Value::I64(x) => Value::S64(*x),
-        wasmer::Value::F32(x) => Value::F32(*x),
-        wasmer::Value::F64(x) => Value::F64(*x),
-        _ => {
-            return Err(Error::internal(
-                "a core function returned a value hotswap cannot map",
-            ));
-        }
-    })
 }
 
 /// The callable function exports of `module` with their signatures.
@@ -172,6 +130,15 @@ pub(crate) fn wasi_imports(module: &Module) -> Result<bool> {
 }
 
 impl WasmerModule {
+    /// A first attempt at a plain call on this thread (see
+    /// [`kit::attempt`]).
+    fn attempt(&self, export: &Export<()>, args: &[Value]) -> Attempt {
+        let config = &self.code.shared.config;
+        kit::attempt(self.code.limits.timeout(), config.timeout_tick, |budget| {
+            self.code.call_plain(&export.signature.name, args, budget)
+        })
+    }
+
     pub(crate) fn new(
         shared: Arc<Shared>,
         digest: Digest,
@@ -186,159 +153,18 @@ impl WasmerModule {
             shared.config.queue_capacity,
         );
         Ok(Self {
-            has_memory: !module.info().memories.is_empty(),
             exports: exports(&module),
-            shared,
+            code: Code {
+                has_memory: !module.info().memories.is_empty(),
+                shared,
+                limits,
+                module,
+                engine,
+            },
             digest,
-            limits,
-            module,
-            engine,
             wasi,
             gate,
         })
-    }
-
-    /// A fresh store for one call, whose memories `refused` watches.
-    fn store(&self, refused: &Arc<AtomicBool>) -> Store {
-        let mut engine = self.engine.clone();
-        if self.has_memory {
-            engine.set_tunables(CallTunables::new(
-                self.shared.engines.base_tunables.clone(),
-                self.limits.max_memory_bytes,
-                refused.clone(),
-            ));
-        }
-        Store::new(engine)
-    }
-
-    /// The fuel budget of a call, when metering is on.
-    fn budget(&self) -> Option<u64> {
-        self.shared
-            .config
-            .fuel
-            .then(|| self.limits.fuel.unwrap_or(u64::MAX))
-    }
-
-    fn start_metering(&self, store: &mut Store, instance: &Instance) {
-        if let Some(budget) = self.budget() {
-            metering::set_remaining_points(store, instance, budget);
-        }
-    }
-
-    fn fuel_used(&self, store: &mut Store, instance: &Instance) -> Option<u64> {
-        let budget = self.budget()?;
-        match metering::get_remaining_points(store, instance) {
-            MeteringPoints::Remaining(left) => Some(budget.saturating_sub(left)),
-            MeteringPoints::Exhausted => Some(budget),
-        }
-    }
-
-    /// What a failed call ran under and ran into.
-    fn failure(
-        &self,
-        store: &mut Store,
-        instance: Option<&Instance>,
-        refused: &AtomicBool,
-    ) -> Failure {
-        Failure {
-            timeout: self.limits.timeout(),
-            fuel: self.budget(),
-            fuel_exhausted: self.budget().is_some()
-                && instance.is_some_and(|i| {
-                    metering::get_remaining_points(store, i) == MeteringPoints::Exhausted
-                }),
-            memory_bytes: self.limits.max_memory_bytes,
-            memory_refused: refused.load(Ordering::Relaxed),
-        }
-    }
-
-    /// Run `name` on `instance` under the watchdog.
-    fn run(
-        &self,
-        store: &mut Store,
-        instance: &Instance,
-        name: &str,
-        args: &[Value],
-    ) -> Result<std::result::Result<Box<[wasmer::Value]>, wasmer::RuntimeError>> {
-        let func = instance
-            .exports
-            .get_function(name)
-            .map_err(|e| Error::internal(format!("export {name} vanished: {e}")))?;
-        let params = args.iter().map(to_wasmer).collect::<Result<Vec<_>>>()?;
-        self.start_metering(store, instance);
-        let _watched = self
-            .shared
-            .watchdog
-            .watch(store.interrupter(), self.limits.timeout());
-        Ok(func.call(store, &params))
-    }
-
-    fn call_plain(&self, export: &Export<()>, args: &[Value]) -> Result<CallOutput> {
-        let refused = Arc::new(AtomicBool::new(false));
-        let mut store = self.store(&refused);
-        let instance = Instance::new(&mut store, &self.module, &Imports::new())
-            .map_err(|e| instantiate_error(e, self.failure(&mut store, None, &refused)))?;
-        let results = self
-            .run(&mut store, &instance, &export.signature.name, args)?
-            .map_err(|e| call_error(e, self.failure(&mut store, Some(&instance), &refused)))?;
-        let mut out =
-            CallOutput::from_values(results.iter().map(from_wasmer).collect::<Result<_>>()?);
-        out.fuel_consumed = self.fuel_used(&mut store, &instance);
-        Ok(out)
-    }
-
-    fn call_wasi(
-        &self,
-        export: &Export<()>,
-        input: WasiInput,
-        call: &Invocation,
-    ) -> Result<CallOutput> {
-        let config = &self.shared.config;
-        let (builder, pipes) = self.shared.wasi.builder(
-            &call.function,
-            input.stdin,
-            &call.env,
-            &config.env_allowlist,
-            config.max_output_bytes,
-        )?;
-        let refused = Arc::new(AtomicBool::new(false));
-        let mut store = self.store(&refused);
-        let wasi_error = |e: &dyn fmt::Display| Error::internal(format!("cannot set up WASI: {e}"));
-        let mut env = builder.finalize(&mut store).map_err(|e| wasi_error(&e))?;
-        let imports = env
-            .import_object(&mut store, &self.module)
-            .map_err(|e| Error::invalid("imports", e.to_string()))?;
-        let instance = Instance::new(&mut store, &self.module, &imports)
-            .map_err(|e| instantiate_error(e, self.failure(&mut store, None, &refused)))?;
-        env.initialize(&mut store, instance.clone())
-            .map_err(|e| wasi_error(&e))?;
-        let outcome = self.run(&mut store, &instance, &export.signature.name, &input.args)?;
-        let (values, exit_code) = match outcome {
-            Ok(results) => (
-                results
-                    .iter()
-                    .map(from_wasmer)
-                    .collect::<Result<Vec<_>>>()?,
-                input.command.then_some(0),
-            ),
-            Err(e) => match e.downcast_ref::<WasiError>() {
-                Some(WasiError::Exit(code)) => (Vec::new(), Some(code.raw())),
-                _ => {
-                    let failure = self.failure(&mut store, Some(&instance), &refused);
-                    env.on_exit(&mut store, None);
-                    return Err(call_error(e, failure));
-                }
-            },
-        };
-        let fuel = self.fuel_used(&mut store, &instance);
-        env.on_exit(&mut store, None);
-        drop(store);
-        let mut out = CallOutput::from_values(values);
-        out.stdout = pipes.stdout.contents();
-        out.stderr = pipes.stderr.contents();
-        out.exit_code = exit_code;
-        out.fuel_consumed = fuel;
-        Ok(out)
     }
 }
 
@@ -363,10 +189,8 @@ impl CompiledModule for WasmerModule {
         kit::invoke_now(
             &self.exports,
             call,
-            || self.shared.try_enter(&self.gate),
-            |export, args| {
-                hotswap_core::runtime::kit::Attempt::Done(self.call_plain(export, &args))
-            },
+            || self.code.shared.try_enter(&self.gate),
+            |export, args| self.attempt(export, &args),
         )
     }
 
@@ -375,12 +199,18 @@ impl CompiledModule for WasmerModule {
         let export = self.exports.get(&call.function)?;
         if self.wasi {
             let input = WasiInput::of(&export.signature, &call, call.function == "_start")?;
-            let _slots = self.shared.enter(&self.gate).await?;
-            self.call_wasi(export, input, &call)
-        } else {
-            let args = kit::arguments(&export.signature, call.input)?;
-            let _slots = self.shared.enter(&self.gate).await?;
-            self.call_plain(export, &args)
+            let _slots = self.code.shared.enter(&self.gate).await?;
+            return self.code.call_wasi(export, input, &call);
         }
+        let args = kit::arguments(&export.signature, call.input)?;
+        let _slots = self.code.shared.enter(&self.gate).await?;
+        if !call.long_running
+            && let Attempt::Done(outcome) = self.attempt(export, &args)
+        {
+            return outcome;
+        }
+        // A long call: run it again, whole, on a blocking thread.
+        let (code, name) = (self.code.clone(), export.signature.name.clone());
+        kit::off_the_hot_path(move || code.call_plain(&name, &args, code.limits.timeout())).await
     }
 }

@@ -18,7 +18,7 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Val};
 
 use crate::errors::{call_error, instantiate_error, wasi_exit};
 use crate::limiter::{Limiter, Plain, WasiP2};
-use crate::shared::{Shared, offload};
+use crate::shared::Shared;
 use crate::values::{component_type, from_component, to_component};
 
 pub(crate) enum ComponentPre {
@@ -156,7 +156,10 @@ impl ComponentModule {
     ) -> Result<CallOutput> {
         let (shared, limits) = (self.shared.clone(), self.limits);
         let (pre, export) = (pre.clone(), export.clone());
-        offload(move || run_plain(&shared, &limits, &pre, &export, args, limits.timeout())).await
+        call::off_the_hot_path(move || {
+            run_plain(&shared, &limits, &pre, &export, args, limits.timeout())
+        })
+        .await
     }
 
     async fn call_wasi(

@@ -16,7 +16,7 @@ use wasmtime::{ExternType, InstancePre, Module, ModuleExport, ValRaw};
 
 use crate::errors::{call_error, instantiate_error, wasi_exit};
 use crate::limiter::{Limiter, Plain, WasiP1};
-use crate::shared::{Shared, offload};
+use crate::shared::Shared;
 use crate::values::{core_type, from_core, to_core};
 
 pub(crate) enum CorePre {
@@ -142,7 +142,7 @@ impl CoreModule {
     ) -> Result<CallOutput> {
         let (shared, limits, grows) = (self.shared.clone(), self.limits, self.grows);
         let (pre, export) = (pre.clone(), export.clone());
-        offload(move || {
+        call::off_the_hot_path(move || {
             run_plain(
                 &shared,
                 &limits,

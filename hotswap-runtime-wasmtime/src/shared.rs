@@ -5,8 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use hotswap_core::domain::ResourceLimits;
 use hotswap_core::runtime::CallOutput;
-use hotswap_core::runtime::kit::{Attempt, FAST_SLICE};
-use hotswap_core::runtime::kit::{Gate, Slot, enter_both, try_enter_both};
+use hotswap_core::runtime::kit::{self, Attempt, Gate, Slot, enter_both, try_enter_both};
 use hotswap_core::{Error, Result};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::WasiCtxBuilder;
@@ -91,28 +90,14 @@ impl Shared {
         Ok(store)
     }
 
-    /// The slice a first attempt at a plain call under `limits` runs for
-    /// on the calling thread, or `None` when its timeout is no longer
-    /// (then slicing would only waste the first attempt).
-    pub(crate) fn slice(&self, limits: &ResourceLimits) -> Option<Duration> {
-        let slice = FAST_SLICE.max(self.config.epoch_tick);
-        (limits.timeout() > slice + self.config.epoch_tick * 2).then_some(slice)
-    }
-
-    /// A first attempt at a plain call under `limits`: `run` with the slice
-    /// as its budget (with the whole timeout when slicing would not help).
+    /// A first attempt at a plain call under `limits` (see
+    /// [`kit::attempt`]).
     pub(crate) fn attempt(
         &self,
         limits: &ResourceLimits,
         run: impl FnOnce(Duration) -> Result<CallOutput>,
     ) -> Attempt {
-        match self.slice(limits) {
-            None => Attempt::Done(run(limits.timeout())),
-            Some(slice) => match run(slice) {
-                Err(Error::Timeout { .. }) => Attempt::Overran,
-                other => Attempt::Done(other),
-            },
-        }
+        kit::attempt(limits.timeout(), self.config.epoch_tick, run)
     }
 
     /// Fuel a finished call used, when metering is on.
@@ -159,19 +144,5 @@ impl Shared {
             }
         }
         (b, pipes)
-    }
-}
-
-/// Run `job`, a whole plain call, on a blocking thread, so it holds up no
-/// async task (inline when there is no Tokio runtime to lend one).
-pub(crate) async fn offload(
-    job: impl FnOnce() -> Result<CallOutput> + Send + 'static,
-) -> Result<CallOutput> {
-    match tokio::runtime::Handle::try_current() {
-        Err(_) => job(),
-        Ok(runtime) => runtime
-            .spawn_blocking(job)
-            .await
-            .map_err(|e| Error::internal(format!("the thread of a long call failed: {e}")))?,
     }
 }

@@ -10,6 +10,7 @@ pub mod fixtures;
 pub mod fleet;
 pub mod fuzz;
 pub mod interfaces;
+pub mod long_calls;
 pub mod modules;
 pub mod nodes;
 pub mod orphans;

@@ -161,7 +161,7 @@ impl<T: Clone> CompileCache<T> {
 }
 
 /// Run `f` on tokio's blocking pool when inside a runtime, else inline, so
-/// compiling never stalls an async worker.
+/// compiling, or a long call, never stalls an async worker.
 pub async fn off_the_hot_path<T: Send + 'static>(
     f: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
@@ -169,7 +169,7 @@ pub async fn off_the_hot_path<T: Send + 'static>(
         Ok(handle) => handle
             .spawn_blocking(f)
             .await
-            .map_err(|e| Error::internal(format!("compile task failed: {e}")))?,
+            .map_err(|e| Error::internal(format!("a blocking task failed: {e}")))?,
         Err(_) => f(),
     }
 }

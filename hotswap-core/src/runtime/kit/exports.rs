@@ -1,5 +1,7 @@
 //! Preparing a call: finding the export and checking the input.
 
+use std::time::Duration;
+
 use rustc_hash::FxHashMap;
 
 use bytes::Bytes;
@@ -130,7 +132,7 @@ impl WasiInput {
 /// is stopped and run again off the async threads: a long call must not
 /// hold up the other tasks of a thread. Calls are fresh instances without
 /// host imports, so running one again is invisible to the caller.
-pub const FAST_SLICE: std::time::Duration = std::time::Duration::from_millis(20);
+pub const FAST_SLICE: Duration = Duration::from_millis(20);
 
 /// What a time-sliced attempt at a plain call did.
 #[derive(Debug)]
@@ -139,6 +141,27 @@ pub enum Attempt {
     Done(Result<CallOutput>),
     /// It ran past its slice and was stopped; run it off the async threads.
     Overran,
+}
+
+/// A first attempt at a plain call whose timeout is `timeout`, on a
+/// runtime that interrupts calls every `tick`: `run` with [`FAST_SLICE`]
+/// (at least one tick) as its budget, and [`Attempt::Overran`] when it
+/// timed out there. When the timeout is not longer than the slice plus two
+/// ticks, slicing would only waste the first attempt: `run` gets the whole
+/// timeout and its outcome stands.
+pub fn attempt(
+    timeout: Duration,
+    tick: Duration,
+    run: impl FnOnce(Duration) -> Result<CallOutput>,
+) -> Attempt {
+    let slice = FAST_SLICE.max(tick);
+    if timeout <= slice + tick * 2 {
+        return Attempt::Done(run(timeout));
+    }
+    match run(slice) {
+        Err(Error::Timeout { .. }) => Attempt::Overran,
+        other => Attempt::Done(other),
+    }
 }
 
 /// The arguments of `input` for `signature`, leaving `input` as it is.

@@ -13,6 +13,7 @@ pub use artifacts::{ArtifactCache, META_LEN};
 pub use compile_cache::{CompileCache, CompileCounters, Compiler, off_the_hot_path};
 pub use config::{check_pool, check_tick};
 pub use exports::{
-    Attempt, Export, Exports, FAST_SLICE, WasiInput, arguments, arguments_of, invoke_now, stdin,
+    Attempt, Export, Exports, FAST_SLICE, WasiInput, arguments, arguments_of, attempt, invoke_now,
+    stdin,
 };
 pub use gate::{Gate, Slot, enter_both, try_enter_both};
