@@ -7,14 +7,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hotswap_core::Error;
+use chrono::{DateTime, Utc};
 use hotswap_core::clock::Clock;
-use hotswap_core::control::{Operation, RetryPolicy};
+use hotswap_core::control::{Operation, Orchestrator, OrchestratorConfig, RetryPolicy};
 use hotswap_core::domain::{
-    BatchSize, BlueGreenConfig, CanaryConfig, DeploymentEvent, DeploymentPhase, ModuleDeployment,
-    ReasonCode, Region, RegionalConfig, RollingConfig, StrategyConfig,
+    BatchSize, BlueGreenConfig, CanaryConfig, DeploymentEvent, DeploymentId, DeploymentPhase,
+    ModuleDeployment, ReasonCode, Region, RegionalConfig, RollingConfig, StrategyConfig,
 };
-use hotswap_core::repository::NodeRepository;
+use hotswap_core::repository::memory::MemoryDeploymentRepository;
+use hotswap_core::repository::{
+    DeploymentFilter, DeploymentRepository, Lease, NodeRepository, Page, PageRequest,
+};
+use hotswap_core::{Error, Result};
 use hotswap_testkit::sample;
 use hotswap_testkit::simulation::Simulation as World;
 use semver::Version;
@@ -510,13 +514,13 @@ async fn busy_nodes_are_left_out_and_per_node_progress_is_readable() {
     let w = World::new(&["eu"], 3).await;
     w.fleet.set_in_flight(w.members[0].id, 900);
     w.fleet.heartbeat(&w.service, w.clock.now()).await.unwrap();
-    let orch = hotswap_core::control::Orchestrator::new(
+    let orch = Orchestrator::new(
         w.deployments.clone(),
         w.nodes.clone(),
         w.modules.clone(),
         Arc::new(w.fleet.clone()),
         Arc::new(w.clock.clone()),
-        hotswap_core::control::OrchestratorConfig::new("cp-1")
+        OrchestratorConfig::new("cp-1")
             .with_retry(RetryPolicy::new(1, Duration::ZERO, Duration::ZERO))
             .with_max_in_flight(500),
     );
@@ -578,4 +582,136 @@ fn backoff_doubles_up_to_the_cap_with_jitter() {
             "capped: {b6:?}"
         );
     }
+}
+
+/// Deployments in memory, each list taking a few milliseconds, as a
+/// database's would: the window between a creation's check and its write.
+#[derive(Debug)]
+struct SlowLists(Arc<MemoryDeploymentRepository>);
+
+#[async_trait::async_trait]
+impl DeploymentRepository for SlowLists {
+    async fn create(
+        &self,
+        d: &ModuleDeployment,
+        events: &[DeploymentEvent],
+    ) -> Result<ModuleDeployment> {
+        self.0.create(d, events).await
+    }
+    async fn get(&self, id: DeploymentId) -> Result<ModuleDeployment> {
+        self.0.get(id).await
+    }
+    async fn list(
+        &self,
+        filter: &DeploymentFilter,
+        page: &PageRequest,
+    ) -> Result<Page<ModuleDeployment>> {
+        let page = self.0.list(filter, page).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        page
+    }
+    async fn update(
+        &self,
+        d: &ModuleDeployment,
+        events: &[DeploymentEvent],
+    ) -> Result<ModuleDeployment> {
+        self.0.update(d, events).await
+    }
+    async fn events(
+        &self,
+        id: DeploymentId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<DeploymentEvent>> {
+        self.0.events(id, after, limit).await
+    }
+    async fn delete(&self, id: DeploymentId) -> Result<()> {
+        self.0.delete(id).await
+    }
+    async fn acquire_lease(
+        &self,
+        id: DeploymentId,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<Lease> {
+        self.0.acquire_lease(id, owner, now, ttl).await
+    }
+    async fn release_lease(&self, id: DeploymentId, owner: &str) -> Result<()> {
+        self.0.release_lease(id, owner).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creations_for_one_module_make_one_deployment() {
+    let w = World::new(&["eu"], 1).await;
+    let orch = Orchestrator::new(
+        Arc::new(SlowLists(w.deployments.clone())),
+        w.nodes.clone(),
+        w.modules.clone(),
+        Arc::new(w.fleet.clone()),
+        Arc::new(w.clock.clone()),
+        OrchestratorConfig::new("cp-1"),
+    );
+    let tries: Vec<_> = (0..6)
+        .map(|_| {
+            let (orch, d) = (orch.clone(), w.pending(Some("1.0.0"), "2.0.0", canary()));
+            tokio::spawn(async move { orch.create(d).await })
+        })
+        .collect();
+    let mut made = 0;
+    for t in tries {
+        match t.await.unwrap() {
+            Ok(_) => made += 1,
+            Err(e) => assert!(matches!(e, Error::Conflict { .. }), "{e}"),
+        }
+    }
+    assert_eq!(made, 1, "one deployment of the module at a time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_version_while_a_deployment_of_it_is_created_lets_one_win() {
+    use hotswap_core::control::{Backends, ControlPlane, ControlPlaneConfig};
+    use hotswap_core::repository::ModuleRepository;
+
+    let w = World::new(&["eu"], 1).await;
+    let plane = Arc::new(ControlPlane::new(
+        Backends::new(
+            w.modules.clone(),
+            w.nodes.clone(),
+            Arc::new(SlowLists(w.deployments.clone())),
+            Arc::new(hotswap_core::interface::MemoryInterfaceRegistry::new()),
+            Arc::new(hotswap_core::storage::MemoryStorage::new()),
+            Arc::new(w.fleet.clone()),
+            Arc::new(w.clock.clone()),
+        ),
+        ControlPlaneConfig::new("cp-1"),
+    ));
+    let v2 = w
+        .modules
+        .get_version(&sample::name("echo"), &v("2.0.0"))
+        .await
+        .unwrap();
+    let delete = {
+        let plane = plane.clone();
+        tokio::spawn(async move { plane.delete_module(v2.id).await })
+    };
+    let create = {
+        let (plane, d) = (plane.clone(), w.pending(Some("1.0.0"), "2.0.0", canary()));
+        tokio::spawn(async move { plane.create_deployment(d).await })
+    };
+    let (deleted, created) = (delete.await.unwrap(), create.await.unwrap());
+    assert!(
+        deleted.is_ok() != created.is_ok(),
+        "exactly one wins: {deleted:?} / {created:?}"
+    );
+    let still_there = w
+        .modules
+        .get_version(&sample::name("echo"), &v("2.0.0"))
+        .await;
+    assert_eq!(
+        still_there.is_ok(),
+        created.is_ok(),
+        "a deployment exists only beside its version"
+    );
 }

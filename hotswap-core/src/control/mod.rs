@@ -4,6 +4,7 @@
 mod distribution;
 mod driver;
 mod gauges;
+mod locks;
 mod nodes;
 mod orchestrator;
 mod plane;

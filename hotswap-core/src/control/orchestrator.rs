@@ -18,9 +18,10 @@ use tracing::Instrument;
 use super::NodeControl;
 use super::distribution::{RetryPolicy, load_with_retries};
 use crate::clock::Clock;
+use crate::control::locks::{Held, KeyedLocks};
 use crate::domain::{
     DeploymentEvent, DeploymentId, DeploymentPhase, EdgeNode, EventKind, LoadedVersion,
-    ModuleDeployment, NodeId, NodeStatus, OperatorRequest, ReasonCode, StaleNodePolicy,
+    ModuleDeployment, ModuleName, NodeId, NodeStatus, OperatorRequest, ReasonCode, StaleNodePolicy,
     StrategyConfig, VersionStats, WasmModule,
 };
 use crate::error::{Error, Result};
@@ -143,7 +144,10 @@ pub struct Orchestrator {
     /// One lock per deployment, so two tasks of this replica (a request and
     /// the control loop) never act on one deployment at once; the lease
     /// does the same between replicas.
-    local: Arc<std::sync::Mutex<HashMap<DeploymentId, Arc<tokio::sync::Mutex<()>>>>>,
+    local: Arc<KeyedLocks<DeploymentId>>,
+    /// One lock per module, so this replica never interleaves the checks
+    /// of two creations, or of a creation and a deletion, of one module.
+    modules_held: Arc<KeyedLocks<ModuleName>>,
 }
 
 /// The target nodes of a deployment with what they report.
@@ -178,6 +182,7 @@ impl Orchestrator {
             clock,
             config,
             local: Arc::default(),
+            modules_held: Arc::default(),
         }
     }
 
@@ -186,6 +191,7 @@ impl Orchestrator {
     /// running.
     pub async fn create(&self, deployment: ModuleDeployment) -> Result<ModuleDeployment> {
         deployment.validate()?;
+        let _module = self.hold_module(&deployment.module).await;
         let mut versions = vec![&deployment.to_version];
         versions.extend(deployment.from_version.iter());
         if let StrategyConfig::AbTest(ab) = &deployment.strategy {
@@ -427,16 +433,15 @@ impl Orchestrator {
         }
     }
 
+    /// Hold `module` in this replica: creations of its deployments, and
+    /// deletions of its versions, run one at a time.
+    pub(crate) async fn hold_module(&self, module: &ModuleName) -> Held<'_, ModuleName> {
+        self.modules_held.hold(module.clone()).await
+    }
+
     /// Hold deployment `id`: this replica's lock on it, then its lease.
-    async fn lease(&self, id: DeploymentId) -> Result<tokio::sync::OwnedMutexGuard<()>> {
-        let lock = self
-            .local
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(id)
-            .or_default()
-            .clone();
-        let held = lock.lock_owned().await;
+    async fn lease(&self, id: DeploymentId) -> Result<Held<'_, DeploymentId>> {
+        let held = self.local.hold(id).await;
         self.deployments
             .acquire_lease(
                 id,

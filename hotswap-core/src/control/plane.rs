@@ -283,6 +283,9 @@ impl ControlPlane {
     /// not finished names the version, or while the module serves it.
     pub async fn delete_module(&self, id: ModuleId) -> Result<WasmModule> {
         let module = self.backends.modules.get(id).await?;
+        // No deployment of the module is created while this checks and
+        // deletes (within this replica).
+        let _held = self.orchestrator.hold_module(&module.name).await;
         let deployments = self.deployments_of(&module.name).await?;
         if let Some(d) = deployments.iter().find(|d| {
             !d.phase.is_terminal()
