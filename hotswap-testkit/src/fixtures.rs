@@ -78,6 +78,26 @@ pub fn memory_hog() -> Vec<u8> {
     memory.size))"#)
 }
 
+/// A core module with a function table and a data segment, as compiled
+/// Rust and C have: `pick(i)` calls table entry `i` (10, then 20; a trap
+/// past the table), `byte(i)` reads byte `i` of the data `"hotswap"`.
+pub fn table_and_data() -> Vec<u8> {
+    wat(r#"(module
+  (type $answer (func (result i32)))
+  (table 2 funcref)
+  (elem (i32.const 0) $ten $twenty)
+  (func $ten (result i32) i32.const 10)
+  (func $twenty (result i32) i32.const 20)
+  (func (export "pick") (param i32) (result i32)
+    local.get 0
+    call_indirect (type $answer))
+  (memory 1)
+  (data (i32.const 0) "hotswap")
+  (func (export "byte") (param i32) (result i32)
+    local.get 0
+    i32.load8_u))"#)
+}
+
 /// A module whose memory starts at `pages` pages; `pages` returns its size.
 pub fn large_initial_memory(pages: u32) -> Vec<u8> {
     wat(&format!(

@@ -115,6 +115,35 @@ pub async fn unknown_function_is_not_found(h: &RuntimeHarness) {
     );
 }
 
+/// Function tables and data segments work, under a memory limit too: an
+/// indirect call reaches its entry, one past the table traps, and the data
+/// is in memory.
+pub async fn tables_and_data_segments_work(h: &RuntimeHarness) {
+    let limits = ResourceLimits::default().with_max_memory_bytes(1024 * 1024);
+    let m = load(&*h.runtime, fixtures::table_and_data(), limits).await;
+    for (i, want) in [(0, 10), (1, 20)] {
+        let out = m
+            .invoke(Invocation::json("pick", json!([i])))
+            .await
+            .expect("pick");
+        assert_eq!(out.results_json(), json!(want));
+    }
+    let e = m
+        .invoke(Invocation::json("pick", json!([2])))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Trap { .. }), "{e}");
+    let mut bytes = Vec::new();
+    for i in 0..7 {
+        let out = m
+            .invoke(Invocation::json("byte", json!([i])))
+            .await
+            .expect("byte");
+        bytes.push(out.results_json().as_u64().expect("a number"));
+    }
+    assert_eq!(bytes, b"hotswap".map(u64::from));
+}
+
 /// Wrong argument counts and types are `Invalid` naming the argument; the
 /// module keeps serving.
 pub async fn wrong_arguments_are_invalid(h: &RuntimeHarness) {
@@ -632,6 +661,7 @@ macro_rules! runtime_suite {
                     calls_get_fresh_instances,
                     unknown_function_is_not_found,
                     wrong_arguments_are_invalid,
+                    tables_and_data_segments_work,
                     traps_carry_a_backtrace,
                     timeouts_interrupt_infinite_loops,
                     fuel_budgets_are_enforced,
