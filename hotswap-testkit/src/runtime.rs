@@ -45,6 +45,19 @@ fn skip(capability: &str) {
     println!("skipped: the runtime lacks the capability `{capability}`");
 }
 
+/// Whether the runtime lacks WASI preview 1 (saying so when it does).
+fn lacks_wasi_p1(h: &RuntimeHarness) -> bool {
+    let lacks = !h
+        .runtime
+        .capabilities()
+        .wasi
+        .contains(&WasiVersion::Preview1);
+    if lacks {
+        skip("wasi preview1");
+    }
+    lacks
+}
+
 /// Calling `add` of the numeric fixture with JSON and with values; the
 /// signatures are listed; results map back to JSON.
 pub async fn core_functions_take_json_and_values(h: &RuntimeHarness) {
@@ -367,13 +380,8 @@ pub async fn bad_bytes_are_refused(h: &RuntimeHarness) {
 
 /// A WASI preview 1 command gets stdin and its stdout comes back.
 pub async fn wasi_commands_echo_stdin(h: &RuntimeHarness) {
-    if !h
-        .runtime
-        .capabilities()
-        .wasi
-        .contains(&WasiVersion::Preview1)
-    {
-        return skip("wasi preview1");
+    if lacks_wasi_p1(h) {
+        return;
     }
     echoes_stdin(&*h.runtime, fixtures::wasi_echo(), 200_000).await;
 }
@@ -401,13 +409,8 @@ async fn echoes_stdin(rt: &dyn RuntimeHost, echo: Vec<u8>, len: u32) {
 /// A WASI command's output is kept up to the cap; a write past it is
 /// refused (the echo fixture then traps), and the runtime keeps serving.
 pub async fn wasi_output_past_the_cap_fails_the_call(h: &RuntimeHarness) {
-    if !h
-        .runtime
-        .capabilities()
-        .wasi
-        .contains(&WasiVersion::Preview1)
-    {
-        return skip("wasi preview1");
+    if lacks_wasi_p1(h) {
+        return;
     }
     let m = load(
         &*h.runtime,
@@ -434,13 +437,8 @@ pub async fn wasi_output_past_the_cap_fails_the_call(h: &RuntimeHarness) {
 /// A WASI call sees only the environment variables the harness allows
 /// (`HOTSWAP_ALLOWED`), never the others it is given.
 pub async fn wasi_environment_is_filtered(h: &RuntimeHarness) {
-    if !h
-        .runtime
-        .capabilities()
-        .wasi
-        .contains(&WasiVersion::Preview1)
-    {
-        return skip("wasi preview1");
+    if lacks_wasi_p1(h) {
+        return;
     }
     let m = load(&*h.runtime, fixtures::wasi_env(), ResourceLimits::default()).await;
     let mut call = Invocation::command(Vec::new());
