@@ -11,23 +11,28 @@ use std::str::FromStr;
 use crate::error::{Error, Result};
 
 /// Where settings are read from: the process environment or a map.
-#[derive(Debug, Clone, Copy)]
-pub enum Vars<'a> {
+#[derive(Debug, Clone)]
+pub enum Vars {
     /// The process environment.
     Process,
-    /// The pairs of a map.
-    Map(&'a HashMap<String, String>),
+    /// These names and values.
+    Map(HashMap<String, String>),
 }
 
-impl<'a> Vars<'a> {
+impl Vars {
     /// The process environment.
     pub fn process() -> Self {
         Self::Process
     }
 
-    /// The pairs of `map`.
-    pub fn from_map(map: &'a HashMap<String, String>) -> Self {
-        Self::Map(map)
+    /// These `(name, value)` pairs.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
     }
 
     /// The value of `name`, if set and not empty.
@@ -97,18 +102,14 @@ mod tests {
 
     #[test]
     fn settings_are_read_from_a_map_and_malformed_ones_named() {
-        let map: HashMap<String, String> = [
+        let v = Vars::from_pairs(&[
             ("A", "yes"),
             ("B", "7"),
             ("C", " x, ,y "),
             ("D", ""),
             ("E", "maybe"),
             ("F", "seven"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        let v = Vars::from_map(&map);
+        ]);
         assert_eq!(v.flag("A").unwrap(), Some(true));
         assert_eq!(v.parse::<u32>("B", "a count").unwrap(), Some(7));
         assert_eq!(v.list("C").unwrap(), ["x", "y"]);

@@ -41,14 +41,7 @@ const BASE: &str = "  f: func(a: u32, b: string) -> u32;\n  g: func();";
 #[test]
 fn identical_interfaces_are_compatible_in_every_mode() {
     let a = parsed("1.0.0", BASE);
-    for mode in [
-        CompatibilityMode::Backward,
-        CompatibilityMode::BackwardTransitive,
-        CompatibilityMode::Forward,
-        CompatibilityMode::ForwardTransitive,
-        CompatibilityMode::Full,
-        CompatibilityMode::FullTransitive,
-    ] {
+    for mode in CompatibilityMode::ALL {
         let history = [a.clone()];
         assert!(
             check(mode, &history, &a, &CheckOptions::default()).is_empty(),

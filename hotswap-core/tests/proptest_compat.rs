@@ -101,23 +101,13 @@ fn keys(findings: &[Finding]) -> Vec<(String, String)> {
     k
 }
 
-const MODES: [CompatibilityMode; 7] = [
-    CompatibilityMode::None,
-    CompatibilityMode::Backward,
-    CompatibilityMode::BackwardTransitive,
-    CompatibilityMode::Forward,
-    CompatibilityMode::ForwardTransitive,
-    CompatibilityMode::Full,
-    CompatibilityMode::FullTransitive,
-];
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn everything_is_compatible_with_itself(a in api()) {
         let p = parsed(&a);
-        for mode in MODES {
+        for mode in CompatibilityMode::ALL {
             let history = [p.clone(), p.clone()];
             prop_assert!(check(mode, &history, &p, &CheckOptions::default()).is_empty(), "{mode:?}");
         }

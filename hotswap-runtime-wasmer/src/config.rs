@@ -67,7 +67,7 @@ impl WasmerConfig {
     }
 
     /// [`WasmerConfig::from_env`] over `env`.
-    pub fn from_vars(env: &Vars<'_>) -> Result<Self> {
+    pub fn from_vars(env: &Vars) -> Result<Self> {
         let mut c = Self::default();
         if let Some(v) = env.flag("HOTSWAP_WASMER_FUEL")? {
             c.fuel = v;
@@ -167,16 +167,10 @@ impl WasmerConfig {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
     fn from(pairs: &[(&str, &str)]) -> Result<WasmerConfig> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        WasmerConfig::from_vars(&Vars::from_map(&map))
+        WasmerConfig::from_vars(&Vars::from_pairs(pairs))
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl WasmtimeConfig {
     }
 
     /// [`WasmtimeConfig::from_env`] over `env`.
-    pub fn from_vars(env: &Vars<'_>) -> Result<Self> {
+    pub fn from_vars(env: &Vars) -> Result<Self> {
         let mut c = Self::default();
         if let Some(v) = env.flag("HOTSWAP_WASMTIME_POOLING")? {
             c.pooling = v;
@@ -189,16 +189,10 @@ impl WasmtimeConfig {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
     fn from(pairs: &[(&str, &str)]) -> Result<WasmtimeConfig> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        WasmtimeConfig::from_vars(&Vars::from_map(&map))
+        WasmtimeConfig::from_vars(&Vars::from_pairs(pairs))
     }
 
     #[test]

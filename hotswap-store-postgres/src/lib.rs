@@ -76,7 +76,7 @@ impl PostgresConfig {
     }
 
     /// [`PostgresConfig::from_env`] over `vars`.
-    pub fn from_vars(vars: &hotswap_core::env::Vars<'_>) -> Result<Self> {
+    pub fn from_vars(vars: &hotswap_core::env::Vars) -> Result<Self> {
         let url = vars.var("HOTSWAP_DATABASE_URL").ok_or_else(|| {
             Error::invalid(
                 "HOTSWAP_DATABASE_URL",
@@ -230,43 +230,37 @@ mod tests {
     #[test]
     fn the_environment_is_read_and_bad_values_are_named() {
         use hotswap_core::env::Vars;
-        use std::collections::HashMap;
-        let map = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        let m = map(&[
+        let from = |pairs: &[(&str, &str)]| PostgresConfig::from_vars(&Vars::from_pairs(pairs));
+        let c = from(&[
             ("HOTSWAP_DATABASE_URL", "postgres://a:b@h/db"),
             ("HOTSWAP_DATABASE_MAX_CONNECTIONS", "3"),
             ("HOTSWAP_DATABASE_ACQUIRE_TIMEOUT_MS", "250"),
             ("HOTSWAP_DATABASE_SCHEMA", "tenant_1"),
-        ]);
-        let c = PostgresConfig::from_vars(&Vars::from_map(&m)).unwrap();
+        ])
+        .unwrap();
         assert_eq!(c.max_connections, 3);
         assert_eq!(c.acquire_timeout, Duration::from_millis(250));
         assert_eq!(c.schema.as_deref(), Some("tenant_1"));
-        let e = PostgresConfig::from_vars(&Vars::from_map(&map(&[]))).unwrap_err();
+        let e = from(&[]).unwrap_err();
         assert!(
             e.to_string()
                 .starts_with("invalid HOTSWAP_DATABASE_URL: is not set"),
             "{e}"
         );
-        let m = map(&[
+        let e = from(&[
             ("HOTSWAP_DATABASE_URL", "postgres://h/db"),
             ("HOTSWAP_DATABASE_MAX_CONNECTIONS", "ten"),
-        ]);
-        let e = PostgresConfig::from_vars(&Vars::from_map(&m)).unwrap_err();
+        ])
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "invalid HOTSWAP_DATABASE_MAX_CONNECTIONS: \"ten\" is not a count"
         );
-        let m = map(&[
+        let e = from(&[
             ("HOTSWAP_DATABASE_URL", "postgres://h/db"),
             ("HOTSWAP_DATABASE_SCHEMA", "Bad-Name"),
-        ]);
-        let e = PostgresConfig::from_vars(&Vars::from_map(&m)).unwrap_err();
+        ])
+        .unwrap_err();
         assert!(e.to_string().contains("schema"), "{e}");
     }
 }

@@ -125,7 +125,7 @@ impl ObjectStorageConfig {
     }
 
     /// [`ObjectStorageConfig::from_env`] over `vars`.
-    pub fn from_vars(vars: &Vars<'_>) -> Result<Self> {
+    pub fn from_vars(vars: &Vars) -> Result<Self> {
         let var = |name: &str| vars.var(name);
         let backend = match var("HOTSWAP_STORAGE").as_deref().unwrap_or("s3") {
             "s3" => Backend::S3 {
@@ -237,20 +237,15 @@ impl ObjectStorageConfig {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    fn from(pairs: &[(&str, &str)]) -> Result<ObjectStorageConfig> {
+        ObjectStorageConfig::from_vars(&Vars::from_pairs(pairs))
     }
 
     #[test]
     fn the_environment_picks_the_backend_and_names_a_bad_value() {
-        let map = vars(&[
+        let c = from(&[
             ("HOTSWAP_S3_BUCKET", "b"),
             ("HOTSWAP_S3_ENDPOINT", "http://127.0.0.1:9000"),
             ("AWS_REGION", "eu-west-1"),
@@ -258,8 +253,8 @@ mod tests {
             ("AWS_SECRET_ACCESS_KEY", "very secret"),
             ("HOTSWAP_S3_ALLOW_HTTP", "true"),
             ("HOTSWAP_STORAGE_PREFIX", "run-1"),
-        ]);
-        let c = ObjectStorageConfig::from_vars(&Vars::from_map(&map)).unwrap();
+        ])
+        .unwrap();
         match &c.backend {
             Backend::S3 {
                 bucket,
@@ -281,23 +276,19 @@ mod tests {
             !format!("{c:?}").contains("very secret"),
             "the secret stays out of Debug"
         );
-        let map = vars(&[("HOTSWAP_STORAGE", "fs"), ("HOTSWAP_FS_ROOT", "/srv/blobs")]);
-        let c = ObjectStorageConfig::from_vars(&Vars::from_map(&map)).unwrap();
+        let c = from(&[("HOTSWAP_STORAGE", "fs"), ("HOTSWAP_FS_ROOT", "/srv/blobs")]).unwrap();
         assert!(
             matches!(&c.backend, Backend::Local { root } if root == std::path::Path::new("/srv/blobs"))
         );
-        let map = vars(&[("HOTSWAP_STORAGE", "memory")]);
-        let c = ObjectStorageConfig::from_vars(&Vars::from_map(&map)).unwrap();
+        let c = from(&[("HOTSWAP_STORAGE", "memory")]).unwrap();
         assert!(matches!(c.backend, Backend::Memory));
         c.build().unwrap();
-        let map = vars(&[("HOTSWAP_STORAGE", "tape")]);
-        let e = ObjectStorageConfig::from_vars(&Vars::from_map(&map)).unwrap_err();
+        let e = from(&[("HOTSWAP_STORAGE", "tape")]).unwrap_err();
         assert_eq!(
             e.to_string(),
             "invalid HOTSWAP_STORAGE: \"tape\" is not s3, fs or memory"
         );
-        let map = vars(&[("HOTSWAP_S3_ALLOW_HTTP", "perhaps")]);
-        let e = ObjectStorageConfig::from_vars(&Vars::from_map(&map)).unwrap_err();
+        let e = from(&[("HOTSWAP_S3_ALLOW_HTTP", "perhaps")]).unwrap_err();
         assert!(
             e.to_string().starts_with("invalid HOTSWAP_S3_ALLOW_HTTP"),
             "{e}"

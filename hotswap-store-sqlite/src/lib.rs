@@ -40,7 +40,7 @@ impl SqliteConfig {
     }
 
     /// [`SqliteConfig::from_env`] over `vars`.
-    pub fn from_vars(vars: &hotswap_core::env::Vars<'_>) -> Self {
+    pub fn from_vars(vars: &hotswap_core::env::Vars) -> Self {
         Self::new(
             vars.var("HOTSWAP_SQLITE_PATH")
                 .map_or_else(|| PathBuf::from("hotswap.db"), PathBuf::from),
@@ -108,26 +108,19 @@ fn create_parent(path: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use hotswap_core::env::Vars;
 
     use super::*;
 
     #[test]
     fn the_path_comes_from_the_environment_or_defaults() {
-        let set: HashMap<String, String> = [(
-            "HOTSWAP_SQLITE_PATH".to_owned(),
-            "/var/lib/hotswap/h.db".to_owned(),
-        )]
-        .into();
+        let set = Vars::from_pairs(&[("HOTSWAP_SQLITE_PATH", "/var/lib/hotswap/h.db")]);
         assert_eq!(
-            SqliteConfig::from_vars(&Vars::from_map(&set)).path,
+            SqliteConfig::from_vars(&set).path,
             PathBuf::from("/var/lib/hotswap/h.db")
         );
-        let none = HashMap::new();
         assert_eq!(
-            SqliteConfig::from_vars(&Vars::from_map(&none)).path,
+            SqliteConfig::from_vars(&Vars::from_pairs(&[])).path,
             PathBuf::from("hotswap.db")
         );
     }

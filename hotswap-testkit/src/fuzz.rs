@@ -21,16 +21,6 @@ pub fn inspect_bytes(data: &[u8]) {
     }
 }
 
-const MODES: &[CompatibilityMode] = &[
-    CompatibilityMode::None,
-    CompatibilityMode::Backward,
-    CompatibilityMode::BackwardTransitive,
-    CompatibilityMode::Forward,
-    CompatibilityMode::ForwardTransitive,
-    CompatibilityMode::Full,
-    CompatibilityMode::FullTransitive,
-];
-
 /// Two WIT texts (split at the first `0xff` byte, or in the middle): each
 /// parsed, and when both parse, checked against each other in every mode
 /// and both directions. A package is compatible with itself in every mode.
@@ -47,8 +37,8 @@ pub fn wit_pair(data: &[u8]) {
     let options = CheckOptions::default();
     for parsed in [&a, &b].into_iter().flatten() {
         let _ = parsed.name();
-        for mode in MODES {
-            let same = check(*mode, std::slice::from_ref(parsed), parsed, &options);
+        for mode in CompatibilityMode::ALL {
+            let same = check(mode, std::slice::from_ref(parsed), parsed, &options);
             assert!(
                 same.is_empty(),
                 "a package breaks itself under {mode:?}: {same:?}"
@@ -56,9 +46,9 @@ pub fn wit_pair(data: &[u8]) {
         }
     }
     if let (Ok(a), Ok(b)) = (a, b) {
-        for mode in MODES {
-            let _ = check(*mode, std::slice::from_ref(&a), &b, &options);
-            let _ = check(*mode, std::slice::from_ref(&b), &a, &options);
+        for mode in CompatibilityMode::ALL {
+            let _ = check(mode, std::slice::from_ref(&a), &b, &options);
+            let _ = check(mode, std::slice::from_ref(&b), &a, &options);
         }
     }
 }

@@ -102,3 +102,25 @@ pub fn a_moved_call_still_times_out_on_its_own_timeout(runtime: Arc<dyn RuntimeH
         assert!(took < Duration::from_millis(800), "{took:?}");
     });
 }
+
+/// Run every long-call behaviour as its own plain `#[test]`. `$make`
+/// returns a fresh `Arc<dyn RuntimeHost>` allowing two calls at once.
+#[macro_export]
+macro_rules! long_calls_suite {
+    ($make:expr) => {
+        mod long_calls {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn a_long_call_moves_off_the_thread_and_others_go_on() {
+                $crate::long_calls::a_long_call_moves_off_the_thread_and_others_go_on($make());
+            }
+
+            #[test]
+            fn a_moved_call_still_times_out_on_its_own_timeout() {
+                $crate::long_calls::a_moved_call_still_times_out_on_its_own_timeout($make());
+            }
+        }
+    };
+}

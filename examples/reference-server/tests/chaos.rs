@@ -23,6 +23,7 @@ use hotswap_testkit::fixtures;
 use serde_json::{Value, json};
 use support::{
     Api, LocalPostgres, LocalS3, Proc, SECRET, Traffic, eventually, free_port, token, wait_phase,
+    wait_traffic,
 };
 
 /// One scenario at a time: they stop servers and time node health.
@@ -302,15 +303,7 @@ async fn a_control_plane_killed_mid_rollout_resumes_it_after_a_restart() {
             "health": {"min_samples": 5, "max_p99_ratio": 1000.0}}),
         )
         .await;
-    eventually(
-        "the first traffic step",
-        Duration::from_secs(30),
-        || async {
-            let (_, v) = cp.api.get(&format!("/api/v1/wasm/deployments/{id}")).await;
-            (v["deployment"]["progress"]["traffic_percent"].as_u64() == Some(30)).then_some(())
-        },
-    )
-    .await;
+    wait_traffic(&cp.api, &id, 30).await;
     cp.restart(dir.path()).await;
     let view = wait_phase(&cp.api, &id, "succeeded", Duration::from_secs(90)).await;
     traffic.stop().await;
@@ -351,15 +344,7 @@ async fn an_edge_killed_mid_canary_pauses_it_and_it_finishes_when_the_node_is_ba
             "health": {"min_samples": 5, "max_p99_ratio": 1000.0}}),
         )
         .await;
-    eventually(
-        "the first traffic step",
-        Duration::from_secs(30),
-        || async {
-            let (_, v) = cp.api.get(&format!("/api/v1/wasm/deployments/{id}")).await;
-            (v["deployment"]["progress"]["traffic_percent"].as_u64() == Some(50)).then_some(())
-        },
-    )
-    .await;
+    wait_traffic(&cp.api, &id, 50).await;
     edges[1].kill();
     let view = wait_phase(&cp.api, &id, "paused", Duration::from_secs(30)).await;
     assert_eq!(

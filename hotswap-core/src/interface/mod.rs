@@ -190,6 +190,19 @@ pub enum CompatibilityMode {
     FullTransitive,
 }
 
+impl CompatibilityMode {
+    /// Every mode, from the laxest to the strictest.
+    pub const ALL: [Self; 7] = [
+        Self::None,
+        Self::Backward,
+        Self::BackwardTransitive,
+        Self::Forward,
+        Self::ForwardTransitive,
+        Self::Full,
+        Self::FullTransitive,
+    ];
+}
+
 /// Which interfaces to list.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

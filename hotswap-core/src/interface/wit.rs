@@ -62,7 +62,11 @@ pub fn parse_wit(text: &str) -> Result<ParsedWit> {
     // wit-parser 0.254 panics on the empty doc comment `/**/` (found by
     // the wit_compat fuzz target): it is spelled as the plain comment
     // `/* */`, which means the same. Any other panic is malformed input too.
-    let text = text.replace("/**/", "/* */");
+    let text = if text.contains("/**/") {
+        std::borrow::Cow::Owned(text.replace("/**/", "/* */"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
     let pushed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         resolve.push_str(SOURCE, &text)
     }));

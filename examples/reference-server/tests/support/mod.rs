@@ -262,6 +262,20 @@ impl Traffic {
     }
 }
 
+/// Wait up to 30 s for deployment `id` to send `percent` of the traffic
+/// to its new version.
+pub async fn wait_traffic(api: &Api, id: &str, percent: u64) {
+    eventually(
+        &format!("deployment {id} at {percent} % of the traffic"),
+        Duration::from_secs(30),
+        || async {
+            let (_, v) = api.get(&format!("/api/v1/wasm/deployments/{id}")).await;
+            (v["deployment"]["progress"]["traffic_percent"].as_u64() == Some(percent)).then_some(())
+        },
+    )
+    .await;
+}
+
 pub async fn wait_phase(api: &Api, id: &str, want: &str, limit: Duration) -> Value {
     eventually(&format!("deployment {id} to be {want}"), limit, || async {
         let (_, view) = api.get(&format!("/api/v1/wasm/deployments/{id}")).await;
