@@ -6,8 +6,9 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hotswap_benches::selected;
-use hotswap_core::interface::compat::{CheckOptions, backward};
-use hotswap_core::interface::{CompatibilityMode, parse_wit};
+use hotswap_control::interface::compat::{CheckOptions, backward};
+use hotswap_control::interface::parse_wit;
+use hotswap_core::interface::CompatibilityMode;
 
 /// A package of `n` interfaces, each with a record, a variant, an enum, a
 /// resource and five functions; `drop_last` leaves out one function of
@@ -66,7 +67,7 @@ fn interfaces(c: &mut Criterion) {
     g.bench_function("parse_and_check", |b| {
         b.iter(|| {
             let new = parse_wit(black_box(&new_text)).unwrap();
-            hotswap_core::interface::compat::check(
+            hotswap_control::interface::compat::check(
                 CompatibilityMode::Full,
                 std::slice::from_ref(&old),
                 &new,

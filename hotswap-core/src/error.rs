@@ -16,6 +16,104 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// The result type used across hotswap.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Declares a closed set of names with their stable text: `as_str`,
+/// `Display` and `FromStr` agree, so the text can cross a wire and come
+/// back as the same value.
+macro_rules! named_kinds {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+        }
+
+        impl $name {
+            /// Every value.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)*];
+
+            /// The stable text.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)*
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|k| k.as_str() == s)
+                    .ok_or_else(|| Error::invalid(stringify!($name), format!("unknown: {s:?}")))
+            }
+        }
+    };
+}
+
+named_kinds! {
+    /// What a `NotFound` or `AlreadyExists` error is about.
+    ResourceKind {
+        /// A module (any version).
+        Module => "module",
+        /// One version of a module.
+        ModuleVersion => "module version",
+        /// A module version's bytes on an edge node.
+        ModuleBlob => "module blob",
+        /// Bytes in storage.
+        Blob => "blob",
+        /// An edge node.
+        Node => "node",
+        /// A deployment.
+        Deployment => "deployment",
+        /// A WIT interface version.
+        Interface => "interface",
+        /// A function a module exports.
+        Function => "function",
+        /// A module with a routing table on a node.
+        RoutedModule => "routed module",
+        /// A version a call may pin.
+        PinnableVersion => "pinnable version",
+        /// An HTTP route or resource.
+        Route => "route",
+    }
+}
+
+named_kinds! {
+    /// Which limit a `LimitExceeded` error reached.
+    LimitKind {
+        /// The size of a module binary.
+        ModuleBytes => "max_module_bytes",
+        /// The bytes an edge node keeps staged for loading.
+        StagingBytes => "staging_bytes",
+        /// The size of a request body.
+        RequestBytes => "request_bytes",
+        /// Instances a runtime runs at once.
+        Instances => "max_instances",
+        /// Instances one module version runs at once.
+        ConcurrentInstances => "max_concurrent_instances",
+    }
+}
+
+impl LimitKind {
+    /// Whether this limit is on a size (what was sent is too large) rather
+    /// than on capacity (try again later).
+    pub fn is_size(self) -> bool {
+        matches!(
+            self,
+            Self::ModuleBytes | Self::StagingBytes | Self::RequestBytes
+        )
+    }
+}
+
 /// Everything that can go wrong in hotswap.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -23,8 +121,8 @@ pub enum Error {
     /// The named thing does not exist.
     #[error("{kind} not found: {id}")]
     NotFound {
-        /// What was looked for, e.g. `module`, `node`, `function`.
-        kind: &'static str,
+        /// What was looked for.
+        kind: ResourceKind,
         /// How it was looked for (id, name@version, digest, ...).
         id: String,
     },
@@ -32,8 +130,8 @@ pub enum Error {
     /// The thing exists already and may not be overwritten.
     #[error("{kind} already exists: {id}")]
     AlreadyExists {
-        /// What was created, e.g. `module version`.
-        kind: &'static str,
+        /// What was created.
+        kind: ResourceKind,
         /// Its identity.
         id: String,
     },
@@ -78,8 +176,8 @@ pub enum Error {
     /// A size, count, rate or capacity limit was reached.
     #[error("limit exceeded: {limit}: {reason}")]
     LimitExceeded {
-        /// Which limit, e.g. `max_module_bytes`.
-        limit: String,
+        /// Which limit.
+        limit: LimitKind,
         /// What exceeded it.
         reason: String,
     },
@@ -161,7 +259,7 @@ pub enum Error {
 
 impl Error {
     /// `NotFound` for `kind` identified by `id`.
-    pub fn not_found(kind: &'static str, id: impl fmt::Display) -> Self {
+    pub fn not_found(kind: ResourceKind, id: impl fmt::Display) -> Self {
         Self::NotFound {
             kind,
             id: id.to_string(),
@@ -169,7 +267,7 @@ impl Error {
     }
 
     /// `AlreadyExists` for `kind` identified by `id`.
-    pub fn already_exists(kind: &'static str, id: impl fmt::Display) -> Self {
+    pub fn already_exists(kind: ResourceKind, id: impl fmt::Display) -> Self {
         Self::AlreadyExists {
             kind,
             id: id.to_string(),
@@ -193,9 +291,9 @@ impl Error {
     }
 
     /// `LimitExceeded` for `limit` with the `reason`.
-    pub fn limit_exceeded(limit: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn limit_exceeded(limit: LimitKind, reason: impl Into<String>) -> Self {
         Self::LimitExceeded {
-            limit: limit.into(),
+            limit,
             reason: reason.into(),
         }
     }
@@ -264,7 +362,7 @@ mod tests {
         assert_eq!(e.to_string(), "invalid limits.timeout_ms: must be positive");
         let e = Error::invalid("[2]", "bad").within("steps");
         assert!(matches!(e, Error::Invalid { ref field, .. } if field == "steps[2]"));
-        let e = Error::not_found("module", "x").within("limits");
+        let e = Error::not_found(ResourceKind::Module, "x").within("limits");
         assert!(matches!(e, Error::NotFound { .. }));
     }
 
@@ -275,5 +373,20 @@ mod tests {
         assert!(e.is_temporary());
         assert!(std::error::Error::source(&e).is_some());
         assert_eq!(e.to_string(), "postgres unavailable (temporary): refused");
+    }
+
+    #[test]
+    fn kinds_read_back_from_their_text() {
+        for k in ResourceKind::ALL {
+            assert_eq!(k.as_str().parse::<ResourceKind>().unwrap(), *k);
+        }
+        for k in LimitKind::ALL {
+            assert_eq!(k.to_string().parse::<LimitKind>().unwrap(), *k);
+        }
+        let e = "gizmo".parse::<ResourceKind>().unwrap_err();
+        assert!(
+            matches!(e, Error::Invalid { ref field, .. } if field == "ResourceKind"),
+            "{e}"
+        );
     }
 }

@@ -10,7 +10,13 @@
 use wasmparser::types::{EntityType, TypesRef};
 use wasmparser::{ComponentExternalKind, ComponentTypeRef, Parser, Payload, ValType, Validator};
 
-use crate::domain::{Digest, Export, Import, ItemKind, ModuleKind, WasiVersion};
+use chrono::{DateTime, Utc};
+use semver::Version;
+
+use crate::domain::{
+    Digest, Export, Import, ItemKind, ModuleKind, ModuleName, WasiVersion, WasmModule,
+};
+use crate::error::LimitKind;
 use crate::error::{Error, Result};
 
 /// The default size limit of a module binary: 50 MiB.
@@ -64,6 +70,30 @@ impl ModuleInfo {
             .iter()
             .any(|e| e.kind == ItemKind::Func && e.name == name)
     }
+
+    /// Version `version` of module `name` with what inspection found (kind,
+    /// WASI version, exports, imports, digest, size) and default limits.
+    pub fn into_module(
+        self,
+        name: ModuleName,
+        version: Version,
+        created_by: impl Into<String>,
+        created_at: DateTime<Utc>,
+    ) -> WasmModule {
+        let mut module = WasmModule::new(
+            name,
+            version,
+            self.digest,
+            self.size_bytes,
+            self.kind,
+            created_by,
+            created_at,
+        );
+        module.wasi = self.wasi;
+        module.exports = self.exports;
+        module.imports = self.imports;
+        module
+    }
 }
 
 const MAGIC: &[u8; 4] = b"\0asm";
@@ -75,7 +105,7 @@ pub fn inspect(bytes: &[u8], options: &InspectOptions) -> Result<ModuleInfo> {
     }
     if bytes.len() > options.max_bytes {
         return Err(Error::limit_exceeded(
-            "max_module_bytes",
+            LimitKind::ModuleBytes,
             format!(
                 "the module has {} bytes, the limit is {}",
                 bytes.len(),

@@ -5,22 +5,33 @@
 // so its size costs nothing where it matters.
 #![allow(clippy::result_large_err)]
 
+#[cfg(feature = "edge")]
 pub mod agent;
+#[cfg(feature = "control-plane")]
 pub mod api;
 pub mod auth;
 pub mod client;
 pub mod extract;
 pub mod observe;
+#[cfg(any(feature = "control-plane", feature = "edge"))]
 mod openapi;
 pub mod problem;
 pub mod server;
+#[cfg(any(feature = "control-plane", feature = "edge"))]
 pub mod system;
 pub mod wire;
 
 pub use problem::{PROBLEM_JSON, Problem};
 
+/// The prefix of every control-plane route.
+pub const API_PREFIX: &str = "/api/v1/wasm";
+
+/// The prefix of every edge-agent route.
+pub const AGENT_PREFIX: &str = "/agent/v1";
+
 /// One server for an all-in-one setup: the control-plane API and the local
 /// node's edge agent on one listener, with one OpenAPI document.
+#[cfg(all(feature = "control-plane", feature = "edge"))]
 pub fn combined_router(
     api: api::ApiState,
     agent: agent::AgentState,
@@ -36,6 +47,7 @@ pub fn combined_router(
 }
 
 /// The OpenAPI document of [`combined_router`].
+#[cfg(all(feature = "control-plane", feature = "edge"))]
 pub fn combined_openapi() -> utoipa::openapi::OpenApi {
     let limits = server::ServerLimits::default();
     let mut doc = api::routes(limits).split_for_parts().1;

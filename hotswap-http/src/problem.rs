@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hotswap_core::Error;
+use hotswap_core::domain::Digest;
+use hotswap_core::{Error, LimitKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -33,16 +34,40 @@ pub struct Problem {
     /// `limits.timeout_ms`, or `query.limit`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// What kind of thing, for `not-found`, `already-exists` and
-    /// `conflict`: `module`, `node`, ...
+    /// What kind of thing, for `not-found` and `already-exists`: `module`,
+    /// `module version`, `node`, ... (`hotswap_core::ResourceKind`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// Which thing: its id for `not-found` and `already-exists`, what was
+    /// contended for `conflict`, what was checked for `incompatible`, what
+    /// is damaged for `corrupt`, the backend for `unavailable`, the action
+    /// for `forbidden`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Why, without the rest of `detail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Which limit, for `limit-exceeded` and `payload-too-large`
+    /// (`hotswap_core::LimitKind`: `max_module_bytes`, `max_instances`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+    /// The timeout a call ran past, for `timeout`, in milliseconds; the
+    /// fuel budget for `fuel-exhausted`; the memory limit in bytes for
+    /// `memory-limit-exceeded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<u64>,
+    /// The digest asked for and the one found, for `digest-mismatch`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digests: Option<DigestPair>,
     /// One line per broken rule, for `incompatible`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub findings: Option<Vec<String>>,
     /// The role the action needs, for `forbidden`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Whether trying again later may succeed, for `unavailable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporary: Option<bool>,
     /// Seconds to wait before trying again, for `unavailable` and
     /// `limit-exceeded` (also sent as `Retry-After`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -59,8 +84,14 @@ impl Problem {
             detail: detail.into(),
             field: None,
             kind: None,
+            id: None,
+            reason: None,
+            limit: None,
+            amount: None,
+            digests: None,
             findings: None,
             role: None,
+            temporary: None,
             retry_after_secs: None,
         }
     }
@@ -74,6 +105,7 @@ impl Problem {
             format!("invalid {field}: {reason}"),
         );
         p.field = Some(field);
+        p.reason = Some(reason.to_string());
         p
     }
 
@@ -90,6 +122,7 @@ impl Problem {
             format!("forbidden: {action} needs the {role} role"),
         );
         p.role = Some(role.to_owned());
+        p.id = Some(action.to_owned());
         p
     }
 
@@ -111,11 +144,7 @@ impl Problem {
             return self;
         }
         let inner = self.field.clone().unwrap_or_default();
-        let reason = self
-            .detail
-            .strip_prefix(&format!("invalid {inner}: "))
-            .unwrap_or(&self.detail)
-            .to_owned();
+        let reason = self.reason.clone().unwrap_or_else(|| self.detail.clone());
         let field = match inner.as_str() {
             "" | "body" => parent.to_owned(),
             f => format!("{parent}.{f}"),
@@ -135,162 +164,189 @@ impl Problem {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
-    /// The [`Error`] this problem stands for, as a client sees it;
-    /// `service` names the server in `Unavailable` errors.
+    /// The [`Error`] this problem stands for, as a client sees it, read
+    /// from the extension members (never from `detail`'s text); `service`
+    /// names the server when the problem does not name a backend. A problem
+    /// whose members are missing or unknown is `Internal`, naming the
+    /// server and its status.
     pub fn into_error(self, service: &str) -> Error {
-        let kind = known_kind(self.kind.as_deref().unwrap_or("resource"));
-        // The detail is the core error's text; take its parts back out.
-        let after = |prefix: String| match self.detail.strip_prefix(&prefix) {
-            Some(rest) => rest.to_owned(),
-            None => self.detail.clone(),
+        let unknown = || Error::Internal {
+            reason: format!("{service} answered {}: {}", self.status, self.detail),
+            source: None,
         };
+        let reason = || self.reason.clone().unwrap_or_else(|| self.detail.clone());
+        let id = || self.id.clone().unwrap_or_default();
         match self.slug() {
-            "not-found" => Error::NotFound {
-                kind,
-                id: after(format!("{kind} not found: ")),
-            },
-            "already-exists" => Error::AlreadyExists {
-                kind,
-                id: after(format!("{kind} already exists: ")),
-            },
-            "invalid" => {
-                let field = self.field.clone().unwrap_or_default();
-                Error::Invalid {
-                    reason: after(format!("invalid {field}: ")),
-                    field,
+            "not-found" | "already-exists" => {
+                let Some(kind) = self.kind.as_deref().and_then(|k| k.parse().ok()) else {
+                    return unknown();
+                };
+                match self.slug() {
+                    "not-found" => Error::NotFound { kind, id: id() },
+                    _ => Error::AlreadyExists { kind, id: id() },
                 }
             }
-            "conflict" => {
-                let what = self.kind.clone().unwrap_or_else(|| service.to_owned());
-                Error::Conflict {
-                    reason: after(format!("conflict on {what}: ")),
-                    what,
-                }
-            }
+            "invalid" => Error::Invalid {
+                field: self.field.clone().unwrap_or_default(),
+                reason: reason(),
+            },
+            "conflict" => Error::Conflict {
+                what: self.id.clone().unwrap_or_else(|| service.to_owned()),
+                reason: reason(),
+            },
             "incompatible" => Error::Incompatible {
-                subject: self.detail,
-                findings: self.findings.unwrap_or_default(),
+                subject: id(),
+                findings: self.findings.clone().unwrap_or_default(),
             },
             "forbidden" => Error::Forbidden {
-                action: self.detail,
-                role: self.role.unwrap_or_default(),
+                action: id(),
+                role: self.role.clone().unwrap_or_default(),
             },
-            "limit-exceeded" | "payload-too-large" => Error::LimitExceeded {
-                limit: self.kind.unwrap_or_else(|| "request".into()),
-                reason: self.detail,
+            "limit-exceeded" | "payload-too-large" => {
+                let limit = match self.limit.as_deref() {
+                    Some(l) => l.parse().ok(),
+                    // The server's own body limit names no limit.
+                    None => (self.slug() == "payload-too-large").then_some(LimitKind::RequestBytes),
+                };
+                match limit {
+                    Some(limit) => Error::LimitExceeded {
+                        limit,
+                        reason: reason(),
+                    },
+                    None => unknown(),
+                }
+            }
+            "digest-mismatch" => match &self.digests {
+                Some(d) => Error::DigestMismatch {
+                    expected: d.expected,
+                    actual: d.actual,
+                },
+                None => unknown(),
+            },
+            "corrupt" => Error::Corrupt {
+                what: id(),
+                reason: reason(),
             },
             "trap" => Error::Trap {
-                message: self.detail,
+                message: reason(),
                 backtrace: None,
             },
             "timeout" => Error::Timeout {
-                after: Duration::from_millis(
-                    after("call timed out after ".into())
-                        .trim_end_matches(" ms")
-                        .parse()
-                        .unwrap_or(0),
-                ),
+                after: Duration::from_millis(self.amount.unwrap_or(0)),
+            },
+            "fuel-exhausted" => Error::FuelExhausted {
+                budget: self.amount.unwrap_or(0),
+            },
+            "memory-limit-exceeded" => Error::MemoryLimitExceeded {
+                limit_bytes: self.amount.unwrap_or(0),
             },
             "unavailable" => Error::Unavailable {
-                service: service.to_owned(),
-                temporary: true,
-                reason: self.detail,
+                service: self.id.clone().unwrap_or_else(|| service.to_owned()),
+                temporary: self.temporary.unwrap_or(true),
+                reason: reason(),
                 source: None,
             },
-            _ => Error::Internal {
-                reason: format!("{service} answered {}: {}", self.status, self.detail),
+            "internal" => Error::Internal {
+                reason: reason(),
                 source: None,
             },
+            _ => unknown(),
         }
     }
 }
 
-/// The kinds of thing the core names in errors, as static strings.
-fn known_kind(kind: &str) -> &'static str {
-    const KINDS: &[&str] = &[
-        "module",
-        "module version",
-        "module blob",
-        "blob",
-        "node",
-        "deployment",
-        "interface",
-        "function",
-        "routed module",
-        "pinnable version",
-        "route",
-    ];
-    KINDS
-        .iter()
-        .find(|k| **k == kind)
-        .copied()
-        .unwrap_or("resource")
+/// The digest asked for and the one found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DigestPair {
+    /// The digest that was asked for.
+    #[schema(value_type = String)]
+    pub expected: Digest,
+    /// The digest of the bytes found.
+    #[schema(value_type = String)]
+    pub actual: Digest,
 }
 
 impl From<Error> for Problem {
     fn from(e: Error) -> Self {
+        use StatusCode as S;
         let detail = e.to_string();
-        let mut p = match &e {
-            Error::NotFound { kind, .. } => {
-                let mut p = Problem::new(StatusCode::NOT_FOUND, "not-found", detail);
-                p.kind = Some((*kind).to_owned());
-                p
+        let (status, slug) = match &e {
+            Error::NotFound { .. } => (S::NOT_FOUND, "not-found"),
+            Error::AlreadyExists { .. } => (S::CONFLICT, "already-exists"),
+            Error::Invalid { .. } => (S::BAD_REQUEST, "invalid"),
+            Error::Conflict { .. } => (S::CONFLICT, "conflict"),
+            Error::Incompatible { .. } => (S::UNPROCESSABLE_ENTITY, "incompatible"),
+            Error::Forbidden { .. } => (S::FORBIDDEN, "forbidden"),
+            Error::LimitExceeded { limit, .. } if limit.is_size() => {
+                (S::PAYLOAD_TOO_LARGE, "payload-too-large")
             }
-            Error::AlreadyExists { kind, .. } => {
-                let mut p = Problem::new(StatusCode::CONFLICT, "already-exists", detail);
-                p.kind = Some((*kind).to_owned());
-                p
+            Error::LimitExceeded { .. } => (S::TOO_MANY_REQUESTS, "limit-exceeded"),
+            Error::DigestMismatch { .. } => (S::UNPROCESSABLE_ENTITY, "digest-mismatch"),
+            Error::Trap { .. } => (S::UNPROCESSABLE_ENTITY, "trap"),
+            Error::FuelExhausted { .. } => (S::UNPROCESSABLE_ENTITY, "fuel-exhausted"),
+            Error::MemoryLimitExceeded { .. } => (S::UNPROCESSABLE_ENTITY, "memory-limit-exceeded"),
+            Error::Timeout { .. } => (S::GATEWAY_TIMEOUT, "timeout"),
+            Error::Unavailable { .. } => (S::SERVICE_UNAVAILABLE, "unavailable"),
+            Error::Corrupt { .. } => (S::INTERNAL_SERVER_ERROR, "corrupt"),
+            _ => (S::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        let mut p = Problem::new(status, slug, detail);
+        match &e {
+            Error::NotFound { kind, id } | Error::AlreadyExists { kind, id } => {
+                p.kind = Some(kind.to_string());
+                p.id = Some(id.clone());
             }
-            Error::Invalid { field, reason } => Problem::invalid(field.clone(), reason),
-            Error::Conflict { what, .. } => {
-                let mut p = Problem::new(StatusCode::CONFLICT, "conflict", detail);
-                p.kind = Some(what.clone());
-                p
+            Error::Invalid { field, reason } => {
+                p.field = Some(field.clone());
+                p.reason = Some(reason.clone());
             }
-            Error::Incompatible { findings, .. } => {
-                let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "incompatible", detail);
+            Error::Conflict { what, reason } | Error::Corrupt { what, reason } => {
+                p.id = Some(what.clone());
+                p.reason = Some(reason.clone());
+            }
+            Error::Incompatible { subject, findings } => {
+                p.id = Some(subject.clone());
                 p.findings = Some(findings.clone());
-                p
             }
-            Error::Forbidden { action, role } => Problem::forbidden(action, role),
-            Error::LimitExceeded { limit, .. } => {
-                let (status, slug) = if limit.contains("bytes") || limit.contains("size") {
-                    (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large")
-                } else {
-                    (StatusCode::TOO_MANY_REQUESTS, "limit-exceeded")
-                };
-                let mut p = Problem::new(status, slug, detail);
-                p.kind = Some(limit.clone());
-                if status == StatusCode::TOO_MANY_REQUESTS {
+            Error::Forbidden { action, role } => {
+                p.id = Some(action.clone());
+                p.role = Some(role.clone());
+            }
+            Error::LimitExceeded { limit, reason } => {
+                p.limit = Some(limit.to_string());
+                p.reason = Some(reason.clone());
+                if !limit.is_size() {
                     p.retry_after_secs = Some(1);
                 }
-                p
             }
-            Error::DigestMismatch { .. } => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "digest-mismatch", detail)
+            Error::DigestMismatch { expected, actual } => {
+                p.digests = Some(DigestPair {
+                    expected: *expected,
+                    actual: *actual,
+                });
             }
-            Error::Trap { .. } => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "trap", detail),
-            Error::FuelExhausted { .. } => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "fuel-exhausted", detail)
+            Error::Trap { message, .. } => p.reason = Some(message.clone()),
+            Error::Timeout { after } => {
+                p.amount = Some(u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
             }
-            Error::MemoryLimitExceeded { .. } => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "memory-limit-exceeded",
-                detail,
-            ),
-            Error::Timeout { .. } => Problem::new(StatusCode::GATEWAY_TIMEOUT, "timeout", detail),
-            Error::Unavailable { temporary, .. } => {
-                let mut p = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail);
+            Error::FuelExhausted { budget } => p.amount = Some(*budget),
+            Error::MemoryLimitExceeded { limit_bytes } => p.amount = Some(*limit_bytes),
+            Error::Unavailable {
+                service,
+                temporary,
+                reason,
+                ..
+            } => {
+                p.id = Some(service.clone());
+                p.temporary = Some(*temporary);
+                p.reason = Some(reason.clone());
                 if *temporary {
                     p.retry_after_secs = Some(1);
                 }
-                p
             }
-            Error::Corrupt { .. } | Error::Internal { .. } => {
-                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
-            }
-            _ => Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail),
-        };
+            Error::Internal { reason, .. } => p.reason = Some(reason.clone()),
+            _ => {}
+        }
         if p.status >= 500 {
             tracing::warn!(error = %e, source = ?std::error::Error::source(&e), "request failed");
         }
@@ -311,6 +367,7 @@ fn title(slug: &str) -> &'static str {
         "limit-exceeded" => "Limit exceeded",
         "payload-too-large" => "Payload too large",
         "digest-mismatch" => "Digest mismatch",
+        "corrupt" => "Corrupt data",
         "trap" => "The function trapped",
         "fuel-exhausted" => "Fuel exhausted",
         "memory-limit-exceeded" => "Memory limit exceeded",
@@ -348,11 +405,16 @@ pub type ApiResult<T> = std::result::Result<T, Problem>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hotswap_core::ResourceKind;
 
     #[test]
     fn each_variant_has_its_status_and_comes_back_as_itself() {
         let cases: Vec<(Error, u16, &str)> = vec![
-            (Error::not_found("module", "echo@1.0.0"), 404, "not-found"),
+            (
+                Error::not_found(ResourceKind::Module, "echo@1.0.0"),
+                404,
+                "not-found",
+            ),
             (
                 Error::invalid("limits.timeout_ms", "must be positive"),
                 400,
@@ -368,12 +430,12 @@ mod tests {
                 "incompatible",
             ),
             (
-                Error::limit_exceeded("max_module_bytes", "too big"),
+                Error::limit_exceeded(LimitKind::ModuleBytes, "too big"),
                 413,
                 "payload-too-large",
             ),
             (
-                Error::limit_exceeded("queue", "full"),
+                Error::limit_exceeded(LimitKind::Instances, "full"),
                 429,
                 "limit-exceeded",
             ),
@@ -403,11 +465,11 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let p = Problem::from(Error::not_found("module blob", "abc"));
+        let p = Problem::from(Error::not_found(ResourceKind::ModuleBlob, "abc"));
         assert!(matches!(
             p.into_error("edge"),
             Error::NotFound {
-                kind: "module blob",
+                kind: ResourceKind::ModuleBlob,
                 ..
             }
         ));

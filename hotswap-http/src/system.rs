@@ -7,11 +7,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use hotswap_core::control::ControlPlane;
-use hotswap_core::domain::Digest;
-use hotswap_core::repository::{ModuleFilter, NodeFilter, PageRequest};
 
 use crate::problem::Problem;
 use crate::wire::HealthReport;
@@ -69,44 +66,30 @@ pub(crate) async fn metrics(State(m): State<Metrics>) -> Response {
     }
 }
 
-/// Check that each backend of `plane` answers; 503 naming the failures.
-pub(crate) async fn readiness(plane: &ControlPlane) -> Response {
-    let b = &plane.backends;
-    let one = PageRequest::first(1);
-    let mut checks = BTreeMap::new();
-    let mut record = |name: &str, outcome: hotswap_core::Result<()>| {
-        checks.insert(
-            name.to_owned(),
-            match outcome {
+/// Each backend check of `plane`; 503 naming the failures.
+#[cfg(feature = "control-plane")]
+pub(crate) async fn readiness(plane: &hotswap_control::ControlPlane) -> Response {
+    let checks: BTreeMap<String, String> = plane
+        .readiness()
+        .await
+        .into_iter()
+        .map(|(name, outcome)| {
+            let state = match outcome {
                 Ok(()) => "ok".to_owned(),
                 Err(e) => e.to_string(),
-            },
-        );
-    };
-    record(
-        "modules",
-        b.modules
-            .list(&ModuleFilter::default(), &one)
-            .await
-            .map(drop),
-    );
-    record(
-        "nodes",
-        b.nodes.list(&NodeFilter::default(), &one).await.map(drop),
-    );
-    record(
-        "storage",
-        b.storage.exists(&Digest::of(b"readiness")).await.map(drop),
-    );
+            };
+            (name.to_owned(), state)
+        })
+        .collect();
     let ready = checks.values().all(|v| v == "ok");
     let report = HealthReport {
         status: if ready { "ok" } else { "unavailable" }.into(),
         checks,
     };
     let status = if ready {
-        StatusCode::OK
+        axum::http::StatusCode::OK
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(report)).into_response()
 }

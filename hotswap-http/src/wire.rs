@@ -2,15 +2,16 @@
 //! agent, shared by the servers and their clients.
 
 use chrono::{DateTime, Utc};
-use hotswap_core::control::{Execution, NodeProgress};
 use hotswap_core::domain::{
     DeploymentEvent, DeploymentPhase, EdgeNode, Environment, HealthCriteria, Labels, LoadedVersion,
-    ModuleDeployment, ModuleKind, ModuleName, NodeCapabilities, NodeMetrics, NodeStatus, Region,
-    ResourceLimits, RouteReason, StaleNodePolicy, StrategyConfig, TargetSelector, VersionStats,
+    ModuleDeployment, ModuleKind, ModuleName, NodeCapabilities, NodeMetrics, NodeProgress,
+    NodeStatus, Region, ResourceLimits, RouteReason, StaleNodePolicy, StrategyConfig,
+    TargetSelector, VersionStats,
 };
-use hotswap_core::edge::Routed;
 use hotswap_core::interface::CompatibilityMode;
-use hotswap_core::interface::compat::Finding;
+use hotswap_core::interface::Finding;
+use hotswap_core::node::CallOutcome;
+use hotswap_core::node::Execution;
 use hotswap_core::runtime::{CallInput, CallOutput, Invocation};
 use hotswap_core::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -443,7 +444,7 @@ pub struct ExecuteResponse {
 
 impl ExecuteResponse {
     /// The response for `routed`, run on `node` when named.
-    pub fn new(routed: &Routed, node: Option<String>) -> Self {
+    pub fn new(routed: &CallOutcome, node: Option<String>) -> Self {
         let out = &routed.output;
         let text = |b: &bytes::Bytes| String::from_utf8_lossy(b).into_owned();
         let command = out.exit_code.is_some();
@@ -460,7 +461,7 @@ impl ExecuteResponse {
     }
 
     /// Back into the core's routed result (the results stay JSON).
-    pub fn into_routed(self) -> Result<Routed> {
+    pub fn into_routed(self) -> Result<CallOutcome> {
         let version = semver::Version::parse(&self.version).map_err(|e| {
             Error::internal(format!(
                 "a node answered with version {:?}: {e}",
@@ -473,7 +474,7 @@ impl ExecuteResponse {
         out.stderr = self.stderr.unwrap_or_default().into_bytes().into();
         out.exit_code = self.exit_code;
         out.fuel_consumed = self.fuel_consumed;
-        Ok(Routed::new(version, self.reason, out))
+        Ok(CallOutcome::new(version, self.reason, out))
     }
 }
 

@@ -125,13 +125,12 @@ async fn invalid_input_is_400_naming_the_field_and_stores_nothing() {
     // Nothing was stored by any of these.
     let page = s
         .plane
-        .backends
-        .modules
-        .list(&ModuleFilter::default(), &PageRequest::default())
+        .modules(&ModuleFilter::default(), &PageRequest::default())
         .await
         .unwrap();
     assert!(page.items.is_empty());
-    assert!(s.plane.backends.storage.list().await.unwrap().is_empty());
+    let storage = &s.backends().storage;
+    assert!(storage.list().await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -283,7 +282,8 @@ async fn a_backend_that_is_down_is_503_and_not_ready() {
         Arc::new(Down),
         Arc::new(hotswap_core::repository::memory::MemoryNodeRepository::new()),
         &fleet,
-    );
+    )
+    .0;
     let s = start_with(Some(plane), ServerLimits::default()).await;
     let resp = s
         .http

@@ -65,7 +65,7 @@ async fn table(s: &Server) -> Vec<Route> {
     let module_id = module["id"].as_str().unwrap().to_owned();
     let nodes = s
         .fleet
-        .spawn(&*s.plane.backends.nodes, &["eu"], 1, chrono::Utc::now())
+        .spawn(&*s.backends().nodes, &["eu"], 1, chrono::Utc::now())
         .await
         .unwrap();
     let node = &nodes[0];
@@ -443,7 +443,7 @@ async fn production_deployments_need_an_admin_to_move_forward() {
     let s = start().await;
     s.push("echo", "1.0.0", fixtures::numeric(1)).await;
     s.fleet
-        .spawn(&*s.plane.backends.nodes, &["eu"], 1, chrono::Utc::now())
+        .spawn(&*s.backends().nodes, &["eu"], 1, chrono::Utc::now())
         .await
         .unwrap();
     let dev = token("dave", &[Role::Developer]);
@@ -580,7 +580,7 @@ async fn lists_page_by_cursor_and_an_unused_version_is_deleted_with_its_blob() {
 
     let victim = &rest["items"][0];
     let digest = victim["digest"].as_str().unwrap().parse().unwrap();
-    assert!(s.plane.backends.storage.exists(&digest).await.unwrap());
+    assert!(s.backends().storage.exists(&digest).await.unwrap());
     let resp = s
         .http
         .delete(s.url(&format!(
@@ -593,7 +593,7 @@ async fn lists_page_by_cursor_and_an_unused_version_is_deleted_with_its_blob() {
         .unwrap();
     assert_eq!(resp.status(), 204);
     assert!(
-        !s.plane.backends.storage.exists(&digest).await.unwrap(),
+        !s.backends().storage.exists(&digest).await.unwrap(),
         "the blob goes too"
     );
     let all = get("/api/v1/wasm/modules?name=echo".into()).await;

@@ -18,6 +18,7 @@ use crate::call::Code;
 use crate::engine::Engines;
 use crate::wasi::WasiHost;
 use crate::watchdog::Watchdog;
+use hotswap_core::LimitKind;
 
 /// State shared by the runtime and every module it compiled.
 #[derive(Debug)]
@@ -148,7 +149,7 @@ impl WasmerModule {
     ) -> Result<Self> {
         let wasi = wasi_imports(&module)?;
         let gate = Gate::new(
-            "max_concurrent_instances",
+            LimitKind::ConcurrentInstances,
             limits.max_concurrent_instances,
             shared.config.queue_capacity,
         );

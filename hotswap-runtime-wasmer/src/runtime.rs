@@ -20,6 +20,7 @@ use crate::errors::compile_error;
 use crate::module::{Shared, WasmerModule};
 use crate::wasi::WasiHost;
 use crate::watchdog::Watchdog;
+use hotswap_core::LimitKind;
 
 /// A compiled module and the engine that holds its code.
 #[derive(Clone)]
@@ -65,7 +66,11 @@ impl WasmerRuntime {
             })?;
         let cache = CompileCache::new(artifacts, config.memory_cache_entries);
         let shared = Arc::new(Shared {
-            engine_gate: Gate::new("max_instances", config.max_instances, config.queue_capacity),
+            engine_gate: Gate::new(
+                LimitKind::Instances,
+                config.max_instances,
+                config.queue_capacity,
+            ),
             watchdog: Watchdog::start(config.timeout_tick)?,
             wasi: WasiHost::default(),
             engines,

@@ -20,6 +20,8 @@ use crate::errors::{call_error, instantiate_error, wasi_exit};
 use crate::limiter::{Limiter, Plain, WasiP2};
 use crate::shared::Shared;
 use crate::values::{component_type, from_component, to_component};
+use hotswap_core::LimitKind;
+use hotswap_core::ResourceKind;
 
 pub(crate) enum ComponentPre {
     Plain(InstancePre<Plain>),
@@ -122,7 +124,7 @@ impl ComponentModule {
             .map(|s| s.name.clone())
             .find(|n| n.starts_with("wasi:cli/run@") && n.ends_with("#run"));
         let gate = Gate::new(
-            "max_concurrent_instances",
+            LimitKind::ConcurrentInstances,
             limits.max_concurrent_instances,
             shared.config.queue_capacity,
         );
@@ -257,7 +259,7 @@ impl CompiledModule for ComponentModule {
             (Some(run), true) => run.as_str(),
             (None, true) => {
                 return Err(Error::not_found(
-                    "function",
+                    ResourceKind::Function,
                     "_start (the component exports no wasi:cli/run)",
                 ));
             }

@@ -18,6 +18,7 @@ use crate::errors::{call_error, instantiate_error, wasi_exit};
 use crate::limiter::{Limiter, Plain, WasiP1};
 use crate::shared::Shared;
 use crate::values::{core_type, from_core, to_core};
+use hotswap_core::LimitKind;
 
 pub(crate) enum CorePre {
     Plain(InstancePre<Plain>),
@@ -92,7 +93,7 @@ impl CoreModule {
         pre: CorePre,
     ) -> Self {
         let gate = Gate::new(
-            "max_concurrent_instances",
+            LimitKind::ConcurrentInstances,
             limits.max_concurrent_instances,
             shared.config.queue_capacity,
         );

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use hotswap_core::Error;
+use hotswap_core::LimitKind;
 use wasmtime::{Trap, WasmBacktrace};
 
 /// What a failed call ran under, for naming the limit it hit.
@@ -49,7 +50,7 @@ pub(crate) fn instantiate_error(
         .is_some()
     {
         return Error::limit_exceeded(
-            "max_instances",
+            LimitKind::Instances,
             format!("the instance pool is full: {err:#}"),
         );
     }

@@ -21,6 +21,7 @@ use crate::engine::{Allocator, EpochTicker, build_engine, engine_key};
 use crate::errors::compile_error;
 use crate::limiter::{Plain, WasiP1, WasiP2};
 use crate::shared::Shared;
+use hotswap_core::LimitKind;
 
 #[derive(Clone)]
 enum Compiled {
@@ -94,7 +95,11 @@ impl WasmtimeRuntime {
         };
         let config_entries = config.memory_cache_entries;
         let shared = Arc::new(Shared {
-            engine_gate: Gate::new("max_instances", config.max_instances, config.queue_capacity),
+            engine_gate: Gate::new(
+                LimitKind::Instances,
+                config.max_instances,
+                config.queue_capacity,
+            ),
             engine,
             config,
         });

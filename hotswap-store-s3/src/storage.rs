@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
+use hotswap_core::ResourceKind;
 use hotswap_core::domain::Digest;
 use hotswap_core::storage::{Codec, ModuleStorage, StoredBlob, blob_key, digest_from_key};
 use hotswap_core::{Error, Result};
@@ -118,7 +119,7 @@ impl ModuleStorage for ObjectStorage {
         let found = match self.store.get(&path).await {
             Ok(found) => found,
             Err(object_store::Error::NotFound { .. }) => {
-                return Err(Error::not_found("blob", digest));
+                return Err(Error::not_found(ResourceKind::Blob, digest));
             }
             Err(e) => return Err(self.error(e)),
         };

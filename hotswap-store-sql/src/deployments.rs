@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use hotswap_core::ResourceKind;
 use hotswap_core::domain::{DeploymentEvent, DeploymentId, ModuleDeployment};
 use hotswap_core::repository::{
     DeploymentFilter, DeploymentRepository, Lease, Page, PageRequest, lease_expiry, lease_held,
@@ -18,7 +19,7 @@ use crate::query::{Row, Sql};
 use crate::{SqlStore, from_doc, is_unique_violation, tag, to_doc};
 
 const TABLE: &str = "deployments";
-const KIND: &str = "deployment";
+const KIND: ResourceKind = ResourceKind::Deployment;
 
 impl SqlStore {
     async fn deployment_row(

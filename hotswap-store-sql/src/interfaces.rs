@@ -2,6 +2,7 @@
 //! `interface_packages`.
 
 use async_trait::async_trait;
+use hotswap_core::ResourceKind;
 use hotswap_core::domain::InterfaceId;
 use hotswap_core::interface::{
     Approval, CompatibilityMode, InterfaceFilter, InterfaceRegistry, PackageName, WitInterface,
@@ -14,7 +15,7 @@ use crate::query::Sql;
 use crate::{SqlStore, from_doc, tag, to_doc};
 
 const TABLE: &str = "wasi_interfaces";
-const KIND: &str = "interface";
+const KIND: ResourceKind = ResourceKind::Interface;
 
 /// The `version` column: empty for an unversioned package, so that
 /// `(package, version)` stays unique (SQL unique keys let NULLs repeat).

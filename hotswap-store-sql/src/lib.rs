@@ -12,6 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use dialect::Dialect;
+use hotswap_core::ResourceKind;
 use hotswap_core::interface::InterfaceRegistry;
 use hotswap_core::repository::{DeploymentRepository, ModuleRepository, NodeRepository};
 use hotswap_core::{Error, Result};
@@ -161,7 +162,7 @@ impl SqlStore {
     async fn insert_unique(
         &self,
         sql: &query::Sql,
-        (table, kind): (&str, &'static str),
+        (table, kind): (&str, ResourceKind),
         id: String,
         reference: String,
     ) -> Result<()> {
@@ -181,7 +182,7 @@ impl SqlStore {
     /// Delete the row of `table` with `id`; `NotFound` when there was none.
     async fn delete_by_id(
         &self,
-        (table, kind): (&str, &'static str),
+        (table, kind): (&str, ResourceKind),
         id: impl fmt::Display,
     ) -> Result<()> {
         let mut sql = query::Sql::new(&format!("DELETE FROM {table} WHERE id = "));

@@ -1,6 +1,7 @@
 //! Module versions in `wasm_modules`.
 
 use async_trait::async_trait;
+use hotswap_core::ResourceKind;
 use hotswap_core::domain::{Digest, ModuleId, ModuleName, WasmModule};
 use hotswap_core::repository::{ModuleFilter, ModuleRepository, ModuleUpdate, Page, PageRequest};
 use hotswap_core::{Error, Result};
@@ -10,7 +11,7 @@ use crate::query::Sql;
 use crate::{SqlStore, from_doc, tag, to_doc};
 
 const TABLE: &str = "wasm_modules";
-const KIND: &str = "module version";
+const KIND: ResourceKind = ResourceKind::ModuleVersion;
 
 /// How often an update re-reads a version another writer changed under it.
 const UPDATE_ATTEMPTS: usize = 16;

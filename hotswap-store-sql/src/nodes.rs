@@ -1,6 +1,7 @@
 //! Edge nodes in `edge_nodes`.
 
 use async_trait::async_trait;
+use hotswap_core::ResourceKind;
 use hotswap_core::domain::{EdgeNode, NodeId};
 use hotswap_core::repository::{NodeFilter, NodeRepository, Page, PageRequest, stale_revision};
 use hotswap_core::{Error, Result};
@@ -9,7 +10,7 @@ use crate::query::{Row, Sql};
 use crate::{SqlStore, from_doc, is_unique_violation, tag, to_doc};
 
 const TABLE: &str = "edge_nodes";
-const KIND: &str = "node";
+const KIND: ResourceKind = ResourceKind::Node;
 
 impl SqlStore {
     async fn node_where(&self, column: &str, value: String) -> Result<Option<EdgeNode>> {

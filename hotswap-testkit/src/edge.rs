@@ -10,8 +10,8 @@ use hotswap_core::Error;
 use hotswap_core::domain::{
     Digest, ModuleKind, RouteMatch, RouteReason, RouteRule, RoutingTable, WasmModule,
 };
-use hotswap_core::edge::{CallRoute, EdgeHost, EdgeHostConfig};
 use hotswap_core::runtime::{Invocation, RuntimeHost};
+use hotswap_edge::{CallRoute, EdgeHost, EdgeHostConfig};
 use serde_json::json;
 
 use crate::fixtures;

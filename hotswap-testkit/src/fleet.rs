@@ -8,12 +8,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use hotswap_core::control::{Execution, NodeControl, NodeService, NodeState};
+use hotswap_control::NodeService;
+use hotswap_core::ResourceKind;
 use hotswap_core::domain::{
     EdgeNode, Heartbeat, LoadedVersion, ModuleName, NodeCapabilities, NodeId, NodeStatus, Region,
     RouteContext, RoutingTable, RuntimeKind, Value, VersionStats, WasiVersion, WasmModule,
 };
-use hotswap_core::edge::Routed;
+use hotswap_core::node::CallOutcome;
+use hotswap_core::node::{Execution, NodeControl, NodeState};
 use hotswap_core::repository::NodeRepository;
 use hotswap_core::runtime::CallOutput;
 use hotswap_core::{Error, Result};
@@ -54,7 +56,7 @@ impl State {
         }
         self.nodes
             .get_mut(&node.id)
-            .ok_or_else(|| Error::not_found("node", node.id.to_string()))
+            .ok_or_else(|| Error::not_found(ResourceKind::Node, node.id.to_string()))
     }
 }
 
@@ -387,20 +389,20 @@ impl NodeControl for SimFleet {
         Ok(())
     }
 
-    async fn execute(&self, node: &EdgeNode, execution: &Execution) -> Result<Routed> {
+    async fn execute(&self, node: &EdgeNode, execution: &Execution) -> Result<CallOutcome> {
         let mut state = self.lock();
         let sim = state.live(node)?;
         let table = sim
             .routing
             .get(&execution.module)
-            .ok_or_else(|| Error::not_found("module", execution.module.to_string()))?;
+            .ok_or_else(|| Error::not_found(ResourceKind::Module, execution.module.to_string()))?;
         let ctx = RouteContext {
             key: execution.key.as_deref(),
             pin: execution.pin.as_ref(),
             ..RouteContext::default()
         };
         let (version, reason) = table.choose(&ctx)?;
-        Ok(Routed::new(
+        Ok(CallOutcome::new(
             version.clone(),
             reason,
             CallOutput::from_values(vec![

@@ -3,10 +3,11 @@
 //! Each function panics only when hotswap misbehaves: bad input must come
 //! back as an error, never as a panic, and what is accepted must round-trip.
 
+use hotswap_control::interface::compat::{CheckOptions, check};
+use hotswap_control::interface::{extract_wit, parse_wit};
 use hotswap_core::domain::{Value, ValueType};
 use hotswap_core::inspect::{InspectOptions, inspect};
-use hotswap_core::interface::compat::{CheckOptions, check};
-use hotswap_core::interface::{CompatibilityMode, extract_wit, parse_wit};
+use hotswap_core::interface::CompatibilityMode;
 
 /// Inspect arbitrary bytes as a module; a module that inspects is also
 /// asked for its interface. Neither may panic.

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use hotswap_control::{store_module_version, sweep_orphans};
 use hotswap_core::domain::{Digest, WasmModule};
 use hotswap_core::repository::{ModuleFilter, ModuleRepository, PageRequest};
-use hotswap_core::storage::{ModuleStorage, store_module_version, sweep_orphans};
+use hotswap_core::storage::ModuleStorage;
 use hotswap_core::{Error, Result};
 
 use crate::{fixtures, sample};
@@ -29,6 +30,7 @@ fn version(name: &str, v: &str, bytes: &[u8]) -> WasmModule {
     let mut m = sample::module(name, v);
     m.digest = Digest::of(bytes);
     m.size_bytes = bytes.len() as u64;
+    m.compressed_size_bytes = m.size_bytes;
     m
 }
 
@@ -57,13 +59,38 @@ async fn sweep_after(h: &OrphanHarness, digest: &Digest, past_grace: bool) -> Re
         .removed)
 }
 
+/// The stored row reports the size storage holds: a compressible module's
+/// `compressed_size_bytes` is the blob's, smaller than its raw size, in
+/// the returned row and in the repository.
+pub async fn row_reports_the_stored_size(h: &OrphanHarness) {
+    // A data segment of 64 KiB of one byte: it compresses to almost nothing.
+    let bytes = fixtures::wat(&format!(
+        "(module (memory 2) (data (i32.const 0) \"{}\"))",
+        "a".repeat(64 * 1024)
+    ));
+    let m = version("sized", "1.0.0", &bytes);
+    assert_eq!(m.compressed_size_bytes, m.size_bytes, "as passed in");
+    let stored = store_module_version(&*h.storage, &*h.modules, &m, Bytes::from(bytes.clone()))
+        .await
+        .expect("stored");
+    assert!(
+        stored.compressed_size_bytes < stored.size_bytes / 2,
+        "{} of {} bytes",
+        stored.compressed_size_bytes,
+        stored.size_bytes
+    );
+    assert_eq!(rows(&*h.modules).await, vec![stored.clone()]);
+    let blob = h.storage.put(Bytes::from(bytes)).await.expect("put again");
+    assert_eq!(stored.compressed_size_bytes, blob.compressed_size_bytes);
+}
+
 /// A row the database refuses (a second `1.0.0` with other bytes) leaves
 /// no row; its blob is an orphan the sweep removes after the grace period,
 /// while the blob a row names stays.
 pub async fn refused_row_leaves_a_blob_the_sweep_removes(h: &OrphanHarness) {
     let first = fixtures::numeric(1);
     let m1 = version("orphan", "1.0.0", &first);
-    store_module_version(&*h.storage, &*h.modules, &m1, Bytes::from(first.clone()))
+    let m1 = store_module_version(&*h.storage, &*h.modules, &m1, Bytes::from(first.clone()))
         .await
         .expect("first version");
     let other = fixtures::numeric(2);
@@ -158,6 +185,7 @@ macro_rules! orphan_suite {
                 $make,
                 orphans,
                 [
+                    row_reports_the_stored_size,
                     refused_row_leaves_a_blob_the_sweep_removes,
                     failed_blob_leaves_no_row,
                     a_reused_orphan_is_renewed,

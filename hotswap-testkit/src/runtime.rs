@@ -11,6 +11,7 @@ use hotswap_core::runtime::{CompiledModule, Invocation, InvokeNow, ModuleSource,
 use serde_json::json;
 
 use crate::fixtures;
+use hotswap_core::ResourceKind;
 
 /// A runtime under test, with what the suite needs to know about it. The
 /// runtime must let WASI calls see `HOTSWAP_ALLOWED` and nothing else.
@@ -123,7 +124,7 @@ pub async fn unknown_function_is_not_found(h: &RuntimeHarness) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, Error::NotFound { kind: "function", id } if id == "subtract"),
+        matches!(&e, Error::NotFound { kind: ResourceKind::Function, id } if id == "subtract"),
         "{e}"
     );
 }

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hotswap_control::{NodeService, Orchestrator, OrchestratorConfig, RetryPolicy};
 use hotswap_core::clock::{Clock, ManualClock};
-use hotswap_core::control::{NodeService, Orchestrator, OrchestratorConfig, RetryPolicy};
 use hotswap_core::domain::{
     DeploymentEvent, DeploymentPhase, EdgeNode, Environment, ModuleDeployment, StrategyConfig,
 };

@@ -9,6 +9,7 @@ use hotswap_core::storage::ModuleStorage;
 use hotswap_core::{Error, Result};
 
 use crate::fixtures;
+use hotswap_core::ResourceKind;
 
 /// A storage under test, with what the suite needs to know about it.
 pub struct StorageHarness {
@@ -60,7 +61,16 @@ pub async fn put_is_idempotent_and_deduplicates(s: &dyn ModuleStorage) {
 /// A missing blob is `NotFound`.
 pub async fn get_missing_is_not_found(s: &dyn ModuleStorage) {
     let e = s.get(&Digest::of(b"never stored")).await.unwrap_err();
-    assert!(matches!(e, Error::NotFound { kind: "blob", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::NotFound {
+                kind: ResourceKind::Blob,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(
         !s.exists(&Digest::of(b"never stored"))
             .await

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hotswap_core::control::{ControlLoopConfig, NodeHealthConfig};
+use hotswap_control::{Backends, ControlLoopConfig, ControlPlaneConfig, NodeHealthConfig};
+use hotswap_core::clock::SystemClock;
+use hotswap_core::node::NodeControl;
 use hotswap_core::runtime::RuntimeHost;
 use hotswap_core::storage::ModuleStorage;
 use hotswap_core::{Error, Result};
@@ -198,9 +200,82 @@ pub(crate) fn node_health(t: &TimingArgs) -> Result<NodeHealthConfig> {
     )
 }
 
+/// The control plane's configuration for replica `replica` from the
+/// timing and rollout options: node health, the loop's tick, the
+/// orchestrator's in-flight cap, W3C trace links for deployments.
+pub(crate) fn control_plane_config(
+    replica: impl Into<String>,
+    t: &TimingArgs,
+) -> Result<ControlPlaneConfig> {
+    let health = node_health(t)?;
+    let mut config = ControlPlaneConfig::new(replica)
+        .with_trace_link(Arc::new(hotswap_http::observe::W3cTraceLink))
+        .with_node_health(health)
+        .with_control_loop(control_loop(t, &health));
+    if let Some(max) = t.max_in_flight {
+        if max == 0 {
+            return Err(Error::invalid("max_in_flight", "must not be zero"));
+        }
+        config.orchestrator = config.orchestrator.with_max_in_flight(max);
+    }
+    Ok(config)
+}
+
+/// The control plane's backends over a SQL database and a blob store: the
+/// same for `serve` and `control-plane`, which differ in how they reach
+/// nodes.
+pub(crate) fn sql_backends(
+    db: &SqlStore,
+    storage: Arc<dyn ModuleStorage>,
+    control: Arc<dyn NodeControl>,
+) -> Backends {
+    Backends::new(
+        db.modules(),
+        db.nodes(),
+        db.deployments(),
+        db.interfaces(),
+        storage,
+        control,
+        Arc::new(SystemClock),
+    )
+}
+
 /// The control loop's tick from the options.
 pub(crate) fn control_loop(t: &TimingArgs, health: &NodeHealthConfig) -> ControlLoopConfig {
     let d = ControlLoopConfig::default();
     let tick = t.tick_ms.map_or(d.tick, Duration::from_millis);
     ControlLoopConfig::new(tick, health.heartbeat_interval.max(tick))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn timing(argv: &[&str]) -> TimingArgs {
+        match Cli::try_parse_from(argv).expect("parses").command {
+            Command::ControlPlane(a) => a.timing,
+            Command::Serve(a) => a.timing,
+            other => panic!("not a control plane: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn max_in_flight_reaches_the_orchestrator() {
+        let t = timing(&["hotswap", "control-plane", "--max-in-flight", "64"]);
+        let config = control_plane_config("cp-1", &t).expect("config");
+        assert_eq!(config.orchestrator.max_in_flight, Some(64));
+        assert_eq!(config.orchestrator.replica, "cp-1");
+        let t = timing(&["hotswap", "serve"]);
+        let config = control_plane_config("serve", &t).expect("config");
+        assert_eq!(config.orchestrator.max_in_flight, None);
+        let t = timing(&["hotswap", "serve", "--max-in-flight", "0"]);
+        let err = control_plane_config("serve", &t).expect_err("zero is refused");
+        assert!(
+            matches!(err, Error::Invalid { ref field, .. } if field == "max_in_flight"),
+            "{err}"
+        );
+    }
 }

@@ -129,6 +129,10 @@ pub(crate) struct TimingArgs {
     /// Milliseconds between control-loop ticks.
     #[arg(long, env = "HOTSWAP_TICK_MS")]
     pub(crate) tick_ms: Option<u64>,
+    /// Nodes reporting this many calls in flight or more are left out of
+    /// rollouts (no cap when unset).
+    #[arg(long, env = "HOTSWAP_MAX_IN_FLIGHT")]
+    pub(crate) max_in_flight: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -123,7 +123,7 @@ mod tests {
         let file = dir.path().join("cp.toml");
         std::fs::write(
             &file,
-            "listen = \"127.0.0.1:9\"\ns3_bucket = \"b\"\njwt_public_keys = [\"a.pem\", \"b.pem\"]\ntick_ms = 250\n",
+            "listen = \"127.0.0.1:9\"\ns3_bucket = \"b\"\njwt_public_keys = [\"a.pem\", \"b.pem\"]\ntick_ms = 250\nmax_in_flight = 32\n",
         )
         .unwrap();
         let path = file.to_string_lossy().to_string();
@@ -133,6 +133,7 @@ mod tests {
         assert_eq!(get("HOTSWAP_S3_BUCKET"), Some("b"));
         assert_eq!(get("HOTSWAP_JWT_PUBLIC_KEYS"), Some("a.pem,b.pem"));
         assert_eq!(get("HOTSWAP_TICK_MS"), Some("250"));
+        assert_eq!(get("HOTSWAP_MAX_IN_FLIGHT"), Some("32"));
 
         std::fs::write(&file, "lisen = \"x\"\n").unwrap();
         let err = from_file(&argv(&["hotswap", "control-plane", "--config", &path])).unwrap_err();

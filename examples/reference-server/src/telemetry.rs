@@ -85,7 +85,7 @@ pub(crate) fn init(service: &str, metrics: bool, log_level: &str) -> AppResult<T
     // the log filter leaves out.
     let otel = provider.as_ref().map(|p| {
         let filter = std::env::var("HOTSWAP_TRACE_FILTER")
-            .unwrap_or_else(|_| "info,hotswap_core=debug".into());
+            .unwrap_or_else(|_| "info,hotswap_edge=debug".into());
         tracing_opentelemetry::layer()
             .with_tracer(p.tracer("hotswap"))
             .with_filter(EnvFilter::new(filter))

@@ -10,14 +10,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hotswap_core::Error;
-use hotswap_core::control::{Execution, NodeControl};
+use hotswap_core::ResourceKind;
 use hotswap_core::domain::{
     Digest, EdgeNode, ModuleKind, NodeCapabilities, ResourceLimits, RoutingTable, RuntimeKind,
     WasmModule,
 };
-use hotswap_core::edge::{EdgeAgent, EdgeHost, EdgeHostConfig};
+use hotswap_core::node::{Execution, NodeControl};
 use hotswap_core::runtime::Invocation;
 use hotswap_core::storage::{MemoryStorage, ModuleStorage};
+use hotswap_edge::{EdgeAgent, EdgeHost, EdgeHostConfig};
 use hotswap_http::agent::{self, AgentState};
 use hotswap_http::auth::{AuthConfig, Role, TokenSigner, TokenSource, VerifyKey};
 use hotswap_http::client::{ClientConfig, HttpNodeControl};
@@ -134,7 +135,7 @@ async fn blobs_are_handed_over_or_fetched_and_calls_are_routed() {
         matches!(
             err,
             Error::NotFound {
-                kind: "module blob",
+                kind: ResourceKind::ModuleBlob,
                 ..
             }
         ),

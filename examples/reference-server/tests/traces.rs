@@ -10,15 +10,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hotswap_control::{Backends, ControlPlane, ControlPlaneConfig, NodeHealthConfig};
 use hotswap_core::clock::{Clock, SystemClock};
-use hotswap_core::control::{Backends, ControlPlane, ControlPlaneConfig, NodeHealthConfig};
 use hotswap_core::domain::{EdgeNode, NodeCapabilities, Region, RuntimeKind};
-use hotswap_core::edge::{EdgeAgent, EdgeHost, EdgeHostConfig};
 use hotswap_core::interface::MemoryInterfaceRegistry;
 use hotswap_core::repository::memory::{
     MemoryDeploymentRepository, MemoryModuleRepository, MemoryNodeRepository,
 };
 use hotswap_core::storage::{MemoryStorage, ModuleStorage};
+use hotswap_edge::{EdgeAgent, EdgeHost, EdgeHostConfig};
 use hotswap_http::agent::{self, AgentState};
 use hotswap_http::api::{self, ApiState};
 use hotswap_http::auth::{AuthConfig, Role, TokenSigner, TokenSource, VerifyKey};
@@ -116,7 +116,7 @@ async fn one_trace_spans_client_control_plane_edge_and_call() {
     let subscriber = tracing_subscriber::registry().with(
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("test"))
-            .with_filter(EnvFilter::new("info,hotswap_core=debug")),
+            .with_filter(EnvFilter::new("info,hotswap_edge=debug")),
     );
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
@@ -177,7 +177,7 @@ async fn one_trace_spans_client_control_plane_edge_and_call() {
     ))
     .await;
     let node = plane
-        .nodes
+        .node_service()
         .join(EdgeNode::new(
             "edge-1",
             Region::new("eu").unwrap(),
@@ -189,7 +189,7 @@ async fn one_trace_spans_client_control_plane_edge_and_call() {
         .unwrap();
     let beat = || {
         plane
-            .nodes
+            .node_service()
             .heartbeat(node.id, agent.heartbeat(clock.now(), Default::default()))
     };
     beat().await.unwrap();
@@ -225,8 +225,8 @@ async fn one_trace_spans_client_control_plane_edge_and_call() {
     // Later ticks, outside any request, drive it to the end.
     for _ in 0..40 {
         beat().await.unwrap();
-        plane.control_loop.tick(false).await.unwrap();
-        let now = plane.backends.deployments.get(d.id).await.unwrap();
+        plane.control_loop().tick(false).await.unwrap();
+        let now = plane.deployment(d.id).await.unwrap();
         if now.phase.is_terminal() {
             assert_eq!(now.phase, hotswap_core::domain::DeploymentPhase::Succeeded);
             break;

@@ -5,7 +5,10 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 
 use super::module::validate_actor;
-use super::{DeploymentId, EdgeNode, Labels, ModuleName, Region, StrategyConfig, VersionStats};
+use super::{
+    DeploymentId, EdgeNode, Labels, ModuleName, NodeId, NodeStatus, Region, StrategyConfig,
+    VersionStats,
+};
 use crate::error::{Error, Result};
 
 /// The environment a deployment targets.
@@ -599,6 +602,42 @@ impl DeploymentEvent {
     pub fn with_data(mut self, data: serde_json::Value) -> Self {
         self.data = data;
         self
+    }
+}
+
+/// Where one target node of a deployment stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[non_exhaustive]
+pub struct NodeProgress {
+    /// The node.
+    pub node: NodeId,
+    /// Its name.
+    pub name: String,
+    /// Its region.
+    pub region: String,
+    /// Its status.
+    pub status: NodeStatus,
+    /// Whether it has the new version loaded.
+    pub has_new: bool,
+    /// Whether it has the old version loaded.
+    pub has_old: bool,
+}
+
+impl NodeProgress {
+    /// Where `node` stands in `deployment`.
+    pub fn of(node: &EdgeNode, deployment: &ModuleDeployment) -> Self {
+        Self {
+            node: node.id,
+            name: node.name.clone(),
+            region: node.region.to_string(),
+            status: node.status,
+            has_new: node.has_loaded(&deployment.module, &deployment.to_version),
+            has_old: deployment
+                .from_version
+                .as_ref()
+                .is_some_and(|v| node.has_loaded(&deployment.module, v)),
+        }
     }
 }
 

@@ -17,8 +17,8 @@ mod value_path;
 
 pub use deployment::{
     DeploymentEvent, DeploymentPhase, DeploymentProgress, Environment, EventKind, HealthCriteria,
-    HealthVerdict, InconclusivePolicy, ModuleDeployment, OperatorRequest, PhaseReason, ReasonCode,
-    StaleNodePolicy, TargetSelector,
+    HealthVerdict, InconclusivePolicy, ModuleDeployment, NodeProgress, OperatorRequest,
+    PhaseReason, ReasonCode, StaleNodePolicy, TargetSelector,
 };
 pub use digest::Digest;
 pub use ids::{DeploymentId, InterfaceId, ModuleId, NodeId};

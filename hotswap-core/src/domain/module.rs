@@ -121,7 +121,7 @@ pub struct WasmModule {
     #[serde(default)]
     pub wit_world: Option<String>,
     /// The version's interface as WIT text, taken from the binary at
-    /// registration (see [`crate::interface::extract_wit`]); compared with
+    /// registration (see `hotswap_control::interface::extract_wit`); compared with
     /// earlier versions' under the package's compatibility mode.
     #[serde(default)]
     pub interface_wit: Option<String>,

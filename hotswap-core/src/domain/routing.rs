@@ -4,6 +4,7 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 
 use super::ModuleName;
+use crate::error::ResourceKind;
 use crate::error::{Error, Result};
 
 /// Number of traffic buckets; weights are whole percents of them.
@@ -227,7 +228,10 @@ impl RoutingTable {
                 .find(|v| *v == pin)
                 .map(|v| (v, RouteReason::Pin))
                 .ok_or_else(|| {
-                    Error::not_found("pinnable version", format!("{}@{}", self.module, pin))
+                    Error::not_found(
+                        ResourceKind::PinnableVersion,
+                        format!("{}@{}", self.module, pin),
+                    )
                 });
         }
         let bucket = Self::bucket(ctx);

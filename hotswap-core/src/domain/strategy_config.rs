@@ -17,10 +17,13 @@ use crate::error::{Error, Result};
 pub const MAX_PERIOD_SECS: u64 = 30 * 24 * 3600;
 
 /// How a deployment moves traffic and nodes to the new version.
+///
+/// Not `#[non_exhaustive]`: the strategies of `hotswap-control` match it
+/// exhaustively, so a new strategy cannot be added without its
+/// implementation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum StrategyConfig {
     /// Shift a growing share of traffic to the new version.
     Canary(CanaryConfig),

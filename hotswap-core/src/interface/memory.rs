@@ -7,6 +7,7 @@ use super::{
     Approval, CompatibilityMode, InterfaceFilter, InterfaceRegistry, PackageName, WitInterface,
 };
 use crate::domain::InterfaceId;
+use crate::error::ResourceKind;
 use crate::error::{Error, Result};
 use crate::repository::memory::Table;
 use crate::repository::{Page, PageRequest, page_in_memory};
@@ -36,13 +37,16 @@ impl InterfaceRegistry for MemoryInterfaceRegistry {
         interface.validate()?;
         let mut s = self.state.write();
         if s.interfaces.contains_key(&interface.id) {
-            return Err(Error::already_exists("interface", interface.id));
+            return Err(Error::already_exists(ResourceKind::Interface, interface.id));
         }
         if s.interfaces
             .values()
             .any(|i| i.package == interface.package && i.version == interface.version)
         {
-            return Err(Error::already_exists("interface", interface.reference()));
+            return Err(Error::already_exists(
+                ResourceKind::Interface,
+                interface.reference(),
+            ));
         }
         s.interfaces.insert(interface.id, interface.clone());
         Ok(())
@@ -54,7 +58,7 @@ impl InterfaceRegistry for MemoryInterfaceRegistry {
             .interfaces
             .get(&id)
             .cloned()
-            .ok_or_else(|| Error::not_found("interface", id))
+            .ok_or_else(|| Error::not_found(ResourceKind::Interface, id))
     }
 
     async fn get_version(
@@ -73,7 +77,7 @@ impl InterfaceRegistry for MemoryInterfaceRegistry {
                     Some(v) => format!("{package}@{v}"),
                     None => package.to_string(),
                 };
-                Error::not_found("interface", id)
+                Error::not_found(ResourceKind::Interface, id)
             })
     }
 
@@ -97,7 +101,7 @@ impl InterfaceRegistry for MemoryInterfaceRegistry {
         let row = s
             .interfaces
             .get_mut(&id)
-            .ok_or_else(|| Error::not_found("interface", id))?;
+            .ok_or_else(|| Error::not_found(ResourceKind::Interface, id))?;
         if row.approval.is_none() {
             row.approval = Some(approval.clone());
         }
@@ -110,7 +114,7 @@ impl InterfaceRegistry for MemoryInterfaceRegistry {
             .interfaces
             .remove(&id)
             .map(drop)
-            .ok_or_else(|| Error::not_found("interface", id))
+            .ok_or_else(|| Error::not_found(ResourceKind::Interface, id))
     }
 
     async fn compatibility_mode(&self, package: &PackageName) -> Result<CompatibilityMode> {

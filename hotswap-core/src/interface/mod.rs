@@ -1,10 +1,9 @@
 //! The interface registry: WIT interfaces, their approval, and the
-//! compatibility mode each package is held to.
+//! compatibility mode each package is held to. Parsing WIT, extracting a
+//! component's interface and checking compatibility live in
+//! `hotswap-control`.
 
-pub mod compat;
 mod memory;
-mod service;
-mod wit;
 
 use std::fmt;
 
@@ -14,8 +13,6 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 
 pub use memory::MemoryInterfaceRegistry;
-pub use service::{Caller, InterfaceService, Override};
-pub use wit::{ParsedWit, extract_wit, parse_wit};
 
 use crate::domain::{InterfaceId, validate_actor};
 use crate::error::{Error, Result};
@@ -201,6 +198,36 @@ impl CompatibilityMode {
         Self::Full,
         Self::FullTransitive,
     ];
+}
+
+/// One incompatibility: the rule, where, and the old and new shapes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Finding {
+    /// The rule broken, e.g. `removed_export`, `record_fields`.
+    pub rule: String,
+    /// Where: `package/interface#function.param`, `world/export`, ...
+    pub path: String,
+    /// The shape before (absent for an addition).
+    pub old: Option<String>,
+    /// The shape after (absent for a removal).
+    pub new: Option<String>,
+    /// Which direction broke: `backward` or `forward`.
+    pub direction: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}) at {}: {} -> {}",
+            self.rule,
+            self.direction,
+            self.path,
+            self.old.as_deref().unwrap_or("(none)"),
+            self.new.as_deref().unwrap_or("(none)")
+        )
+    }
 }
 
 /// Which interfaces to list.

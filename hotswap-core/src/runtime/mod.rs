@@ -133,7 +133,7 @@ pub trait RuntimeHost: Send + Sync + fmt::Debug + 'static {
 /// Contract for [`CompiledModule::invoke`]: each call gets a fresh instance
 /// and store, so no state leaks between calls. Failures are distinct errors:
 /// `Trap` (with the wasm backtrace), `Timeout`, `FuelExhausted`,
-/// `MemoryLimitExceeded`, `NotFound { kind: "function" }` for an unknown
+/// `MemoryLimitExceeded`, `NotFound { kind: ResourceKind::Function }` for an unknown
 /// function, `Invalid { field: "arguments..." }` for wrong arguments, and
 /// `LimitExceeded` when the version's concurrency limit and wait queue are
 /// full. After any of them the module keeps serving other calls.

@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use bytes::Bytes;
 
 use crate::domain::Digest;
+use crate::error::LimitKind;
 use crate::error::{Error, Result};
 use crate::inspect::DEFAULT_MAX_MODULE_BYTES;
 
@@ -66,7 +67,7 @@ impl Codec {
     pub fn encode(&self, raw: &[u8]) -> Result<EncodedBlob> {
         if raw.len() > self.max_raw_bytes {
             return Err(Error::limit_exceeded(
-                "max_module_bytes",
+                LimitKind::ModuleBytes,
                 format!(
                     "the module has {} bytes, the limit is {}",
                     raw.len(),

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Codec, ModuleStorage, StoredBlob};
 use crate::domain::Digest;
+use crate::error::ResourceKind;
 use crate::error::{Error, Result};
 
 /// Blobs in a map, compressed with the shared [`Codec`].
@@ -72,7 +73,7 @@ impl ModuleStorage for MemoryStorage {
             .read()
             .get(digest)
             .map(|(bytes, _)| bytes.clone())
-            .ok_or_else(|| Error::not_found("blob", digest))?;
+            .ok_or_else(|| Error::not_found(ResourceKind::Blob, digest))?;
         self.codec.decode(&stored, digest)
     }
 

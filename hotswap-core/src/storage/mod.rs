@@ -2,7 +2,6 @@
 
 mod codec;
 mod memory;
-mod orphans;
 
 use std::fmt;
 
@@ -12,7 +11,6 @@ use chrono::{DateTime, Utc};
 
 pub use codec::{Codec, EncodedBlob, blob_key, digest_from_key};
 pub use memory::MemoryStorage;
-pub use orphans::{SweepReport, store_module_version, sweep_orphans};
 
 use crate::domain::Digest;
 use crate::error::Result;
@@ -53,7 +51,7 @@ impl StoredBlob {
 ///   refused with `LimitExceeded` and store nothing.
 /// - `get` returns exactly the bytes that were put, verified against the
 ///   digest: damaged blobs give `Corrupt` or `DigestMismatch`, never data.
-///   A missing blob is `NotFound { kind: "blob" }`.
+///   A missing blob is `NotFound { kind: ResourceKind::Blob }`.
 /// - `delete` is idempotent and reports whether a blob was removed.
 /// - Backend failures are `Unavailable`, with `temporary` set when a retry
 ///   may help. Safe to call from many tasks at once.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use hotswap_core::Error;
 use hotswap_core::domain::{NodeId, NodeMetrics};
-use hotswap_core::edge::EdgeAgent;
+use hotswap_edge::EdgeAgent;
 
 use crate::client::ControlPlaneClient;
 use crate::wire::RegisterNode;

@@ -12,9 +12,9 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, Path, Request, State};
 use axum::http::StatusCode;
-use hotswap_core::control::NodeState;
 use hotswap_core::domain::{Digest, LoadedVersion, ModuleName, RoutingTable, WasmModule};
-use hotswap_core::edge::EdgeAgent;
+use hotswap_core::node::NodeState;
+use hotswap_edge::EdgeAgent;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -30,8 +30,7 @@ use crate::system::{self, Metrics};
 use crate::wire::{AgentHealth, ExecuteRequest, ExecuteResponse};
 use utoipa_axum::router::UtoipaMethodRouterExt;
 
-/// The prefix of every agent route.
-pub const AGENT_PREFIX: &str = "/agent/v1";
+pub use crate::AGENT_PREFIX;
 
 /// What the agent's handlers share.
 #[derive(Clone, Debug)]

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hotswap_core::control::Operation;
+use hotswap_control::Operation;
 use hotswap_core::domain::{DeploymentId, Environment, ModuleDeployment};
 use hotswap_core::repository::DeploymentFilter;
 
@@ -63,7 +63,7 @@ pub(crate) async fn create(
         req.strategy,
         req.environment,
         who.subject.clone(),
-        s.plane.backends.clock.now(),
+        s.plane.now(),
     );
     d.target = req.target;
     d.health = req.health;
@@ -71,7 +71,7 @@ pub(crate) async fn create(
     let mut d = s.plane.create_deployment(d).await?;
     tracing::info!(deployment = %d.id, module = %d.module, to = %d.to_version, strategy = d.strategy.name(), by = %who.subject, "deployment created");
     if req.start {
-        d = s.plane.orchestrator.execute(d.id).await?;
+        d = s.plane.orchestrator().execute(d.id).await?;
     }
     let location = format!("{API_PREFIX}/deployments/{}", d.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(d)).into_response())
@@ -100,14 +100,7 @@ pub(crate) async fn list(
         phase: q.phase,
         environment: q.environment,
     };
-    Ok(Json(
-        s.plane
-            .backends
-            .deployments
-            .list(&filter, &page)
-            .await?
-            .into(),
-    ))
+    Ok(Json(s.plane.deployments(&filter, &page).await?.into()))
 }
 
 /// A deployment: phase, progress, per-node state and the event log.
@@ -125,8 +118,8 @@ pub(crate) async fn get(
 }
 
 async fn view(s: &ApiState, id: DeploymentId) -> ApiResult<DeploymentView> {
-    let (deployment, events) = s.plane.orchestrator.status(id).await?;
-    let nodes = s.plane.orchestrator.node_progress(id).await?;
+    let (deployment, events) = s.plane.orchestrator().status(id).await?;
+    let nodes = s.plane.orchestrator().node_progress(id).await?;
     Ok(DeploymentView {
         percent: percent_done(&deployment),
         deployment,
@@ -154,13 +147,13 @@ async fn operate(
 ) -> ApiResult<Json<DeploymentView>> {
     who.require(Role::Developer, "operate a deployment")?;
     let id: DeploymentId = path_param("id", id)?;
-    let current = s.plane.backends.deployments.get(id).await?;
+    let current = s.plane.deployment(id).await?;
     let (role, action) = needs(&current);
     who.require(role, action)?;
     tracing::info!(deployment = %id, act = ?act, by = %who.subject, "deployment operation");
     match act {
-        Act::Execute => s.plane.orchestrator.execute(id).await?,
-        Act::Op(op) => s.plane.orchestrator.operate(id, op, &who.subject).await?,
+        Act::Execute => s.plane.orchestrator().execute(id).await?,
+        Act::Op(op) => s.plane.orchestrator().operate(id, op, &who.subject).await?,
     };
     Ok(Json(view(s, id).await?))
 }

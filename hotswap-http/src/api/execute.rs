@@ -3,9 +3,6 @@
 use axum::Json;
 use axum::extract::State;
 
-use hotswap_core::Error;
-use hotswap_core::repository::{ModuleFilter, PageRequest};
-
 use super::ApiState;
 use crate::auth::{Principal, Role};
 use crate::extract::JsonBody;
@@ -26,25 +23,9 @@ pub(crate) async fn execute(
 ) -> ApiResult<Json<ExecuteResponse>> {
     who.require(Role::Developer, "execute a function")?;
     let execution = req.execution()?;
-    match s.plane.router.execute(&execution).await {
-        Ok(done) => Ok(Json(ExecuteResponse::new(
-            &done.routed,
-            Some(done.node_name),
-        ))),
-        Err(e @ Error::Unavailable { .. }) => {
-            // Nothing serves it: say 404 when no such module is registered.
-            let filter = ModuleFilter::name(execution.module.clone());
-            let page = s
-                .plane
-                .backends
-                .modules
-                .list(&filter, &PageRequest::first(1))
-                .await?;
-            match page.items.is_empty() {
-                true => Err(Error::not_found("module", &execution.module).into()),
-                false => Err(e.into()),
-            }
-        }
-        Err(e) => Err(e.into()),
-    }
+    let done = s.plane.execute(&execution).await?;
+    Ok(Json(ExecuteResponse::new(
+        &done.outcome,
+        Some(done.node_name),
+    )))
 }

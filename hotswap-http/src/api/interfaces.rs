@@ -5,8 +5,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use hotswap_control::interface::{Override, parse_wit};
 use hotswap_core::domain::InterfaceId;
-use hotswap_core::interface::{InterfaceFilter, Override, PackageName, WitInterface, parse_wit};
+use hotswap_core::interface::{InterfaceFilter, PackageName, WitInterface};
 
 use super::{API_PREFIX, ApiState};
 use crate::auth::{Principal, Role};
@@ -30,13 +31,8 @@ pub(crate) async fn register(
     let override_ = req.override_reason.map(|reason| Override { reason });
     let i = s
         .plane
-        .interfaces
-        .register(
-            &req.wit,
-            &who.caller(),
-            override_.as_ref(),
-            s.plane.backends.clock.now(),
-        )
+        .interfaces()
+        .register(&req.wit, &who.caller(), override_.as_ref(), s.plane.now())
         .await?;
     let location = format!("{API_PREFIX}/interfaces/{}", i.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(i)).into_response())
@@ -64,14 +60,7 @@ pub(crate) async fn list(
             .transpose()?,
         approved: q.approved,
     };
-    Ok(Json(
-        s.plane
-            .backends
-            .interfaces
-            .list(&filter, &page)
-            .await?
-            .into(),
-    ))
+    Ok(Json(s.plane.list_interfaces(&filter, &page).await?.into()))
 }
 
 /// One interface version.
@@ -85,7 +74,7 @@ pub(crate) async fn get(
 ) -> ApiResult<Json<WitInterface>> {
     who.require(Role::Viewer, "read an interface")?;
     let id: InterfaceId = path_param("id", &id)?;
-    Ok(Json(s.plane.backends.interfaces.get(id).await?))
+    Ok(Json(s.plane.interface(id).await?))
 }
 
 /// What registering `wit` as the next version of this interface's package
@@ -102,7 +91,7 @@ pub(crate) async fn validate(
 ) -> ApiResult<Json<ValidationReport>> {
     who.require(Role::Developer, "validate an interface")?;
     let id: InterfaceId = path_param("id", &id)?;
-    let base = s.plane.backends.interfaces.get(id).await?;
+    let base = s.plane.interface(id).await?;
     let (package, _) = parse_wit(&req.wit)?.name()?;
     if package != base.package {
         return Err(Problem::invalid(
@@ -113,13 +102,8 @@ pub(crate) async fn validate(
             ),
         ));
     }
-    let findings = s.plane.interfaces.validate(&req.wit).await?;
-    let mode = s
-        .plane
-        .backends
-        .interfaces
-        .compatibility_mode(&package)
-        .await?;
+    let findings = s.plane.interfaces().validate(&req.wit).await?;
+    let mode = s.plane.compatibility_mode(&package).await?;
     Ok(Json(ValidationReport {
         compatible: findings.is_empty(),
         mode,
@@ -140,8 +124,8 @@ pub(crate) async fn approve(
     let id: InterfaceId = path_param("id", &id)?;
     let i = s
         .plane
-        .interfaces
-        .approve(id, &who.caller(), s.plane.backends.clock.now())
+        .interfaces()
+        .approve(id, &who.caller(), s.plane.now())
         .await?;
     Ok(Json(i))
 }

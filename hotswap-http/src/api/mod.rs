@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use hotswap_core::control::ControlPlane;
+use hotswap_control::ControlPlane;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,8 +22,7 @@ use crate::server::{self, ServerLimits};
 use crate::system::{self, Metrics};
 use utoipa_axum::router::UtoipaMethodRouterExt;
 
-/// The prefix of every control-plane route.
-pub const API_PREFIX: &str = "/api/v1/wasm";
+pub use crate::API_PREFIX;
 
 /// What the handlers share.
 #[derive(Clone, Debug)]

@@ -5,9 +5,9 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use hotswap_core::control::Registration;
+use hotswap_control::Registration;
+use hotswap_control::interface::Override;
 use hotswap_core::domain::{Digest, ModuleId, ModuleName, ResourceLimits, WasmModule};
-use hotswap_core::interface::Override;
 use hotswap_core::repository::ModuleFilter;
 
 use super::{API_PREFIX, ApiState};
@@ -66,7 +66,7 @@ pub(crate) async fn upload(
     r.limits = meta.limits;
     r.labels = meta.labels;
     r.override_ = meta.override_reason.map(|reason| Override { reason });
-    let module = s.plane.registrar.register(r, &who.caller()).await?;
+    let module = s.plane.registrar().register(r, &who.caller()).await?;
     tracing::info!(module = %module.name, version = %module.version, by = %who.subject, "module version registered");
     let location = format!("{API_PREFIX}/modules/{}", module.id);
     Ok((
@@ -225,7 +225,7 @@ pub(crate) async fn list(
             None => Default::default(),
         },
     };
-    let found = s.plane.backends.modules.list(&filter, &page).await?;
+    let found = s.plane.modules(&filter, &page).await?;
     Ok(Json(found.into()))
 }
 
@@ -240,7 +240,7 @@ pub(crate) async fn get(
 ) -> ApiResult<Json<WasmModule>> {
     who.require(Role::Viewer, "read a module")?;
     let id: ModuleId = path_param("id", &id)?;
-    Ok(Json(s.plane.backends.modules.get(id).await?))
+    Ok(Json(s.plane.module(id).await?))
 }
 
 /// Delete a module version (admins); refused with `409` while a deployment

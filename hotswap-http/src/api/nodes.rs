@@ -45,13 +45,13 @@ pub(crate) async fn register(
         req.region,
         req.endpoint,
         req.capabilities,
-        s.plane.backends.clock.now(),
+        s.plane.now(),
     );
     node.zone = req.zone;
     node.labels = req.labels;
-    let node = s.plane.nodes.join(node).await?;
+    let node = s.plane.node_service().join(node).await?;
     tracing::info!(node = %node.name, id = %node.id, region = %node.region, endpoint = %node.endpoint, "node joined");
-    let control_loop = s.plane.control_loop.clone();
+    let control_loop = s.plane.control_loop().clone();
     let joined = node.clone();
     tokio::spawn(async move {
         if let Err(e) = control_loop.reconcile(&joined).await {
@@ -61,7 +61,13 @@ pub(crate) async fn register(
     let location = format!("{API_PREFIX}/nodes/{}", node.id);
     let body = NodeRegistered {
         node,
-        heartbeat_interval_secs: s.plane.nodes.config().heartbeat_interval.as_secs().max(1),
+        heartbeat_interval_secs: s
+            .plane
+            .node_service()
+            .config()
+            .heartbeat_interval
+            .as_secs()
+            .max(1),
     };
     Ok((
         StatusCode::CREATED,
@@ -97,9 +103,7 @@ pub(crate) async fn list(
             None => Default::default(),
         },
     };
-    Ok(Json(
-        s.plane.backends.nodes.list(&filter, &page).await?.into(),
-    ))
+    Ok(Json(s.plane.nodes(&filter, &page).await?.into()))
 }
 
 /// One node.
@@ -113,7 +117,7 @@ pub(crate) async fn get(
 ) -> ApiResult<Json<EdgeNode>> {
     who.require(Role::Viewer, "read a node")?;
     let id: NodeId = path_param("id", &id)?;
-    Ok(Json(s.plane.backends.nodes.get(id).await?))
+    Ok(Json(s.plane.node(id).await?))
 }
 
 /// A node's health: status, silence, metrics, versions and statistics.
@@ -127,9 +131,9 @@ pub(crate) async fn health(
 ) -> ApiResult<Json<NodeHealth>> {
     who.require(Role::Viewer, "read a node's health")?;
     let id: NodeId = path_param("id", &id)?;
-    let n = s.plane.backends.nodes.get(id).await?;
+    let n = s.plane.node(id).await?;
     let since = n.last_heartbeat.unwrap_or(n.registered_at);
-    let silent = (s.plane.backends.clock.now() - since).num_seconds().max(0);
+    let silent = (s.plane.now() - since).num_seconds().max(0);
     Ok(Json(NodeHealth {
         name: n.name,
         status: n.status,
@@ -154,8 +158,8 @@ pub(crate) async fn heartbeat(
 ) -> ApiResult<StatusCode> {
     who.require_any(&[Role::Node, Role::Admin], "heartbeat")?;
     let id: NodeId = path_param("id", &id)?;
-    let node = s.plane.backends.nodes.get(id).await?;
+    let node = s.plane.node(id).await?;
     require_self(&who, &node.name, "heartbeat")?;
-    s.plane.nodes.heartbeat(id, beat).await?;
+    s.plane.node_service().heartbeat(id, beat).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -133,9 +133,10 @@ impl Principal {
         }
     }
 
-    /// The core's view of the caller.
-    pub fn caller(&self) -> hotswap_core::interface::Caller {
-        hotswap_core::interface::Caller {
+    /// The control plane's view of the caller.
+    #[cfg(feature = "control-plane")]
+    pub fn caller(&self) -> hotswap_control::interface::Caller {
+        hotswap_control::interface::Caller {
             name: self.subject.clone(),
             admin: self.has(Role::Admin),
         }

@@ -10,7 +10,7 @@ use hotswap_core::{Error, Result};
 use serde::Serialize;
 
 use super::{ClientConfig, Http, Retry, json};
-use crate::api::API_PREFIX;
+use crate::API_PREFIX;
 use crate::auth::TokenSource;
 use crate::wire::{
     CreateDeployment, DeploymentListQuery, DeploymentView, ExecuteRequest, ExecuteResponse,

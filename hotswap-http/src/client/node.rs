@@ -4,17 +4,18 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use hotswap_core::control::{Execution, NodeControl, NodeState};
 use hotswap_core::domain::{EdgeNode, LoadedVersion, ModuleName, RoutingTable, WasmModule};
-use hotswap_core::edge::Routed;
+use hotswap_core::node::CallOutcome;
+use hotswap_core::node::{Execution, NodeControl, NodeState};
 use hotswap_core::storage::ModuleStorage;
 use hotswap_core::{Error, Result};
 use semver::Version;
 
 use super::{ClientConfig, Http, Retry, json};
-use crate::agent::AGENT_PREFIX;
+use crate::AGENT_PREFIX;
 use crate::auth::TokenSource;
 use crate::wire::{ExecuteRequest, ExecuteResponse};
+use hotswap_core::ResourceKind;
 
 /// Reaches edge agents over HTTP. With `storage`, a node that cannot find
 /// a version's blob in its own storage (or has none) is handed the bytes.
@@ -68,7 +69,7 @@ impl NodeControl for HttpNodeControl {
     async fn load(&self, node: &EdgeNode, module: &WasmModule) -> Result<LoadedVersion> {
         match self.try_load(node, module).await {
             Err(Error::NotFound {
-                kind: "module blob",
+                kind: ResourceKind::ModuleBlob,
                 ..
             }) if self.storage.is_some() => {}
             other => return other,
@@ -116,7 +117,7 @@ impl NodeControl for HttpNodeControl {
         json(&service(node), resp).await
     }
 
-    async fn execute(&self, node: &EdgeNode, execution: &Execution) -> Result<Routed> {
+    async fn execute(&self, node: &EdgeNode, execution: &Execution) -> Result<CallOutcome> {
         let target = url(node, "/execute");
         let body = ExecuteRequest::from_execution(execution);
         let timeout = self.http.config().execute_timeout;

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hotswap_control::{Backends, ControlPlane, ControlPlaneConfig};
 use hotswap_core::clock::{Clock, SystemClock};
-use hotswap_core::control::{Backends, ControlPlane, ControlPlaneConfig};
 use hotswap_core::interface::MemoryInterfaceRegistry;
 use hotswap_core::repository::memory::{
     MemoryDeploymentRepository, MemoryModuleRepository, MemoryNodeRepository,
@@ -24,10 +24,21 @@ pub const SECRET: &[u8] = b"a test secret that is long enough for HS256";
 pub struct Server {
     pub base: String,
     pub plane: Arc<ControlPlane>,
+    /// The backends of the default plane (`None` for a plane passed in),
+    /// for tests that look behind the API.
+    pub backends: Option<Backends>,
     pub fleet: SimFleet,
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// The default plane's backends.
+    #[allow(dead_code)]
+    pub fn backends(&self) -> &Backends {
+        self.backends.as_ref().expect("the default plane")
+    }
 }
 
 impl Drop for Server {
@@ -69,20 +80,12 @@ pub fn admin() -> String {
     token("alice", &[Role::Admin])
 }
 
-/// Backends in memory, a simulated fleet as the nodes.
-pub fn plane(fleet: &SimFleet) -> Arc<ControlPlane> {
-    plane_over(
-        Arc::new(MemoryModuleRepository::new()),
-        Arc::new(MemoryNodeRepository::new()),
-        fleet,
-    )
-}
-
+/// Backends in memory but those given, a simulated fleet as the nodes.
 pub fn plane_over(
     modules: Arc<dyn hotswap_core::repository::ModuleRepository>,
     nodes: Arc<dyn hotswap_core::repository::NodeRepository>,
     fleet: &SimFleet,
-) -> Arc<ControlPlane> {
+) -> (Arc<ControlPlane>, Backends) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let backends = Backends::new(
         modules,
@@ -93,7 +96,8 @@ pub fn plane_over(
         Arc::new(fleet.clone()),
         clock,
     );
-    Arc::new(ControlPlane::new(backends, ControlPlaneConfig::new("test")))
+    let plane = ControlPlane::new(backends.clone(), ControlPlaneConfig::new("test"));
+    (Arc::new(plane), backends)
 }
 
 pub async fn start() -> Server {
@@ -114,7 +118,17 @@ pub async fn start_full(
     auth: AuthConfig,
 ) -> Server {
     let fleet = SimFleet::new();
-    let plane = plane.unwrap_or_else(|| self::plane(&fleet));
+    let (plane, backends) = match plane {
+        Some(plane) => (plane, None),
+        None => {
+            let (plane, backends) = plane_over(
+                Arc::new(MemoryModuleRepository::new()),
+                Arc::new(MemoryNodeRepository::new()),
+                &fleet,
+            );
+            (plane, Some(backends))
+        }
+    };
     let auth = Arc::new(auth.build().unwrap());
     let app = api::router(
         ApiState {
@@ -133,6 +147,7 @@ pub async fn start_full(
     Server {
         base,
         plane,
+        backends,
         fleet,
         http: reqwest::Client::new(),
         shutdown: Some(tx),

@@ -5,8 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hotswap_core::clock::{Clock, SystemClock};
-use hotswap_core::control::{Backends, ControlPlane, ControlPlaneConfig};
+use hotswap_control::ControlPlane;
 use hotswap_http::api::{self, ApiState};
 use hotswap_http::auth::{Role, TokenSource};
 use hotswap_http::client::{ClientConfig, HttpNodeControl};
@@ -52,21 +51,8 @@ pub(crate) async fn run(args: ControlPlaneArgs) -> AppResult<()> {
     );
     let control =
         HttpNodeControl::new(token, ClientConfig::default())?.with_storage(storage.clone());
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let health = assemble::node_health(&args.timing)?;
-    let config = ControlPlaneConfig::new(replica.clone())
-        .with_node_health(health)
-        .with_trace_link(Arc::new(hotswap_http::observe::W3cTraceLink))
-        .with_control_loop(assemble::control_loop(&args.timing, &health));
-    let backends = Backends::new(
-        db.modules(),
-        db.nodes(),
-        db.deployments(),
-        db.interfaces(),
-        storage,
-        Arc::new(control),
-        clock,
-    );
+    let config = assemble::control_plane_config(replica.clone(), &args.timing)?;
+    let backends = assemble::sql_backends(&db, storage, Arc::new(control));
     let plane = Arc::new(ControlPlane::new(backends, config));
     let loop_task = spawn_control_loop(&plane);
     let listener = listen(args.listen.as_deref().unwrap_or(DEFAULT_LISTEN)).await?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hotswap_core::domain::{NodeCapabilities, Region, RuntimeKind};
-use hotswap_core::edge::{EdgeAgent, EdgeHost, EdgeHostConfig};
+use hotswap_edge::{EdgeAgent, EdgeHost, EdgeHostConfig};
 use hotswap_http::agent::{self, AgentState, HeartbeatLoop};
 use hotswap_http::auth::{Role, TokenSource};
 use hotswap_http::client::{ClientConfig, ControlPlaneClient};

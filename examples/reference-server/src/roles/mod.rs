@@ -6,7 +6,7 @@ pub(crate) mod serve;
 
 use std::sync::Arc;
 
-use hotswap_core::control::ControlPlane;
+use hotswap_control::ControlPlane;
 use tokio::net::TcpListener;
 
 use crate::AppResult;
@@ -20,5 +20,5 @@ pub(crate) async fn listen(addr: &str) -> AppResult<TcpListener> {
 
 /// Run the control loop of `plane` in the background.
 pub(crate) fn spawn_control_loop(plane: &Arc<ControlPlane>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(plane.control_loop.clone().run())
+    tokio::spawn(plane.control_loop().clone().run())
 }

@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hotswap_core::clock::{Clock, SystemClock};
-use hotswap_core::control::{Backends, ControlPlane, ControlPlaneConfig};
+use hotswap_control::ControlPlane;
 use hotswap_core::domain::{EdgeNode, NodeCapabilities, Region, RuntimeKind};
-use hotswap_core::edge::{EdgeAgent, EdgeHost, EdgeHostConfig, LocalNodes};
+use hotswap_edge::{EdgeAgent, EdgeHost, EdgeHostConfig, LocalNodes};
 use hotswap_http::agent::{AgentState, NodeMetricsSource};
 use hotswap_http::api::ApiState;
 use hotswap_http::auth::Role;
@@ -71,7 +70,6 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
     let db = assemble::database(&data.join("hotswap.db").to_string_lossy(), None, None).await?;
     let storage = assemble::storage(&StorageArgs::default(), Some(&data.join("modules")))?
         .ok_or("no storage")?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
     let choice = args.runtime.unwrap_or(RuntimeChoice::Wasmtime);
     let runtime = assemble::runtime(choice, Some(data.join("artifacts")))?;
@@ -88,20 +86,8 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
     // evaluation periods work.
     let mut timing = args.timing.clone();
     timing.heartbeat_secs = timing.heartbeat_secs.or(Some(LOCAL_HEARTBEAT_SECS));
-    let health = assemble::node_health(&timing)?;
-    let config = ControlPlaneConfig::new("serve")
-        .with_node_health(health)
-        .with_trace_link(Arc::new(hotswap_http::observe::W3cTraceLink))
-        .with_control_loop(assemble::control_loop(&timing, &health));
-    let backends = Backends::new(
-        db.modules(),
-        db.nodes(),
-        db.deployments(),
-        db.interfaces(),
-        storage,
-        Arc::new(local),
-        clock.clone(),
-    );
+    let config = assemble::control_plane_config("serve", &timing)?;
+    let backends = assemble::sql_backends(&db, storage, Arc::new(local));
     let plane = Arc::new(ControlPlane::new(backends, config));
 
     let listener = listen(args.listen.as_deref().unwrap_or(DEFAULT_LISTEN)).await?;
@@ -122,15 +108,15 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
         Region::new(LOCAL_NODE)?,
         format!("http://{addr}"),
         capabilities,
-        clock.now(),
+        plane.now(),
     );
-    let node = plane.nodes.join(node).await?;
-    plane.control_loop.reconcile(&node).await?;
+    let node = plane.node_service().join(node).await?;
+    plane.control_loop().reconcile(&node).await?;
 
     // The local node's heartbeats go straight to the node service.
     let metrics = ProcMetrics::new();
-    let (service, beating, node_id) = (plane.nodes.clone(), agent.clone(), node.id);
-    let interval = health.heartbeat_interval;
+    let (service, beating, node_id) = (plane.node_service().clone(), agent.clone(), node.id);
+    let interval = service.config().heartbeat_interval;
     tokio::spawn(async move {
         loop {
             let beat = beating.heartbeat(chrono::Utc::now(), metrics.sample());

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::Table;
 use crate::domain::{DeploymentEvent, DeploymentId, ModuleDeployment};
+use crate::error::ResourceKind;
 use crate::error::{Error, Result};
 use crate::repository::{
     DeploymentFilter, DeploymentRepository, Lease, Page, PageRequest, lease_expiry, lease_held,
@@ -54,7 +55,10 @@ impl DeploymentRepository for MemoryDeploymentRepository {
         deployment.validate()?;
         let mut rows = self.rows.write();
         if rows.contains_key(&deployment.id) {
-            return Err(Error::already_exists("deployment", deployment.id));
+            return Err(Error::already_exists(
+                ResourceKind::Deployment,
+                deployment.id,
+            ));
         }
         let mut stored = deployment.clone();
         stored.revision = 1;
@@ -74,7 +78,7 @@ impl DeploymentRepository for MemoryDeploymentRepository {
             .read()
             .get(&id)
             .map(|r| r.deployment.clone())
-            .ok_or_else(|| Error::not_found("deployment", id))
+            .ok_or_else(|| Error::not_found(ResourceKind::Deployment, id))
     }
 
     async fn list(
@@ -102,7 +106,7 @@ impl DeploymentRepository for MemoryDeploymentRepository {
         let mut rows = self.rows.write();
         let row = rows
             .get_mut(&deployment.id)
-            .ok_or_else(|| Error::not_found("deployment", deployment.id))?;
+            .ok_or_else(|| Error::not_found(ResourceKind::Deployment, deployment.id))?;
         if row.deployment.revision != deployment.revision {
             return Err(stale_revision(
                 format!("deployment {}", deployment.id),
@@ -127,7 +131,7 @@ impl DeploymentRepository for MemoryDeploymentRepository {
         let rows = self.rows.read();
         let row = rows
             .get(&id)
-            .ok_or_else(|| Error::not_found("deployment", id))?;
+            .ok_or_else(|| Error::not_found(ResourceKind::Deployment, id))?;
         Ok(row
             .events
             .iter()
@@ -142,7 +146,7 @@ impl DeploymentRepository for MemoryDeploymentRepository {
             .write()
             .remove(&id)
             .map(drop)
-            .ok_or_else(|| Error::not_found("deployment", id))
+            .ok_or_else(|| Error::not_found(ResourceKind::Deployment, id))
     }
 
     async fn acquire_lease(
@@ -157,7 +161,7 @@ impl DeploymentRepository for MemoryDeploymentRepository {
         let mut rows = self.rows.write();
         let row = rows
             .get_mut(&id)
-            .ok_or_else(|| Error::not_found("deployment", id))?;
+            .ok_or_else(|| Error::not_found(ResourceKind::Deployment, id))?;
         if let Some(held) = &row.lease
             && held.owner != owner
             && held.expires_at > now
@@ -177,7 +181,7 @@ impl DeploymentRepository for MemoryDeploymentRepository {
         let mut rows = self.rows.write();
         let row = rows
             .get_mut(&id)
-            .ok_or_else(|| Error::not_found("deployment", id))?;
+            .ok_or_else(|| Error::not_found(ResourceKind::Deployment, id))?;
         if row.lease.as_ref().is_some_and(|l| l.owner == owner) {
             row.lease = None;
         }

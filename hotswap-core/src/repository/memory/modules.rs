@@ -5,6 +5,7 @@ use semver::Version;
 
 use super::Table;
 use crate::domain::{Digest, ModuleId, ModuleName, WasmModule};
+use crate::error::ResourceKind;
 use crate::error::{Error, Result};
 use crate::repository::{
     ModuleFilter, ModuleRepository, ModuleUpdate, Page, PageRequest, page_in_memory,
@@ -29,13 +30,19 @@ impl ModuleRepository for MemoryModuleRepository {
         module.validate()?;
         let mut rows = self.rows.write();
         if rows.contains_key(&module.id) {
-            return Err(Error::already_exists("module version", module.id));
+            return Err(Error::already_exists(
+                ResourceKind::ModuleVersion,
+                module.id,
+            ));
         }
         if rows
             .values()
             .any(|m| m.name == module.name && m.version == module.version)
         {
-            return Err(Error::already_exists("module version", module.reference()));
+            return Err(Error::already_exists(
+                ResourceKind::ModuleVersion,
+                module.reference(),
+            ));
         }
         rows.insert(module.id, module.clone());
         Ok(())
@@ -46,7 +53,7 @@ impl ModuleRepository for MemoryModuleRepository {
             .read()
             .get(&id)
             .cloned()
-            .ok_or_else(|| Error::not_found("module version", id))
+            .ok_or_else(|| Error::not_found(ResourceKind::ModuleVersion, id))
     }
 
     async fn get_version(&self, name: &ModuleName, version: &Version) -> Result<WasmModule> {
@@ -55,7 +62,9 @@ impl ModuleRepository for MemoryModuleRepository {
             .values()
             .find(|m| &m.name == name && &m.version == version)
             .cloned()
-            .ok_or_else(|| Error::not_found("module version", format!("{name}@{version}")))
+            .ok_or_else(|| {
+                Error::not_found(ResourceKind::ModuleVersion, format!("{name}@{version}"))
+            })
     }
 
     async fn list(&self, filter: &ModuleFilter, page: &PageRequest) -> Result<Page<WasmModule>> {
@@ -72,7 +81,7 @@ impl ModuleRepository for MemoryModuleRepository {
         let mut rows = self.rows.write();
         let row = rows
             .get_mut(&id)
-            .ok_or_else(|| Error::not_found("module version", id))?;
+            .ok_or_else(|| Error::not_found(ResourceKind::ModuleVersion, id))?;
         if let Some(labels) = &update.labels {
             row.labels = labels.clone();
         }
@@ -87,7 +96,7 @@ impl ModuleRepository for MemoryModuleRepository {
             .write()
             .remove(&id)
             .map(drop)
-            .ok_or_else(|| Error::not_found("module version", id))
+            .ok_or_else(|| Error::not_found(ResourceKind::ModuleVersion, id))
     }
 
     async fn count_by_digest(&self, digest: &Digest) -> Result<u64> {

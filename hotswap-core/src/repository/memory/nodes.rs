@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use super::Table;
 use crate::domain::{EdgeNode, NodeId};
+use crate::error::ResourceKind;
 use crate::error::{Error, Result};
 use crate::repository::{
     NodeFilter, NodeRepository, Page, PageRequest, page_in_memory, stale_revision,
@@ -28,10 +29,10 @@ impl NodeRepository for MemoryNodeRepository {
         node.validate()?;
         let mut rows = self.rows.write();
         if rows.contains_key(&node.id) {
-            return Err(Error::already_exists("node", node.id));
+            return Err(Error::already_exists(ResourceKind::Node, node.id));
         }
         if rows.values().any(|n| n.name == node.name) {
-            return Err(Error::already_exists("node", &node.name));
+            return Err(Error::already_exists(ResourceKind::Node, &node.name));
         }
         let mut stored = node.clone();
         stored.revision = 1;
@@ -44,7 +45,7 @@ impl NodeRepository for MemoryNodeRepository {
             .read()
             .get(&id)
             .cloned()
-            .ok_or_else(|| Error::not_found("node", id))
+            .ok_or_else(|| Error::not_found(ResourceKind::Node, id))
     }
 
     async fn get_by_name(&self, name: &str) -> Result<EdgeNode> {
@@ -53,7 +54,7 @@ impl NodeRepository for MemoryNodeRepository {
             .values()
             .find(|n| n.name == name)
             .cloned()
-            .ok_or_else(|| Error::not_found("node", name))
+            .ok_or_else(|| Error::not_found(ResourceKind::Node, name))
     }
 
     async fn list(&self, filter: &NodeFilter, page: &PageRequest) -> Result<Page<EdgeNode>> {
@@ -72,11 +73,11 @@ impl NodeRepository for MemoryNodeRepository {
                 .values()
                 .any(|n| n.name == node.name && n.id != node.id)
         {
-            return Err(Error::already_exists("node", &node.name));
+            return Err(Error::already_exists(ResourceKind::Node, &node.name));
         }
         let row = rows
             .get_mut(&node.id)
-            .ok_or_else(|| Error::not_found("node", node.id))?;
+            .ok_or_else(|| Error::not_found(ResourceKind::Node, node.id))?;
         if row.revision != node.revision {
             return Err(stale_revision(
                 format!("node {}", node.id),
@@ -95,6 +96,6 @@ impl NodeRepository for MemoryNodeRepository {
             .write()
             .remove(&id)
             .map(drop)
-            .ok_or_else(|| Error::not_found("node", id))
+            .ok_or_else(|| Error::not_found(ResourceKind::Node, id))
     }
 }

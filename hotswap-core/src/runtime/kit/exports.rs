@@ -7,6 +7,7 @@ use rustc_hash::FxHashMap;
 use bytes::Bytes;
 
 use crate::domain::Value;
+use crate::error::ResourceKind;
 use crate::error::{Error, Result};
 use crate::runtime::{CallInput, CallOutput, FunctionSignature, Invocation, InvokeNow};
 
@@ -61,7 +62,7 @@ impl<I: Clone> Exports<I> {
                 ),
             ));
         }
-        Err(Error::not_found("function", name))
+        Err(Error::not_found(ResourceKind::Function, name))
     }
 }
 

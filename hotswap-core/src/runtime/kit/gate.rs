@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 
 use tokio::sync::Notify;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, LimitKind, Result};
 
 #[derive(Debug)]
 /// A count of instance slots and a bounded queue of calls waiting for one.
 pub struct Gate {
-    what: &'static str,
+    what: LimitKind,
     capacity: u32,
     in_use: AtomicU32,
     waiting: AtomicU32,
@@ -48,7 +48,7 @@ impl Drop for Waiting<'_> {
 impl Gate {
     /// `capacity` slots and room for `queue_capacity` waiting calls;
     /// `what` names the limit in `LimitExceeded` errors.
-    pub fn new(what: &'static str, capacity: u32, queue_capacity: u32) -> Self {
+    pub fn new(what: LimitKind, capacity: u32, queue_capacity: u32) -> Self {
         Self {
             what,
             capacity,
@@ -128,7 +128,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn slots_queue_and_refusal() {
-        let gate = Gate::new("slots", 1, 1);
+        let gate = Gate::new(LimitKind::ConcurrentInstances, 1, 1);
         let held = gate.enter().await.unwrap();
         let waiter = gate.enter();
         tokio::pin!(waiter);
@@ -156,7 +156,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_cancelled_waiter_gives_up_its_place() {
-        let gate = Gate::new("slots", 1, 1);
+        let gate = Gate::new(LimitKind::ConcurrentInstances, 1, 1);
         let held = gate.enter().await.unwrap();
         {
             let waiter = gate.enter();

@@ -1,0 +1,15 @@
+//! WIT tooling of the control plane: parsing packages, extracting a
+//! component's interface, the compatibility checker and the registry
+//! service that applies each package's mode. The registry's types and trait
+//! are in [`hotswap_core::interface`].
+
+pub mod compat;
+mod service;
+mod wit;
+
+pub use service::{Caller, InterfaceService, Override};
+pub use wit::{ParsedWit, extract_wit, parse_wit};
+
+use hotswap_core::interface::{
+    Approval, CompatibilityMode, InterfaceFilter, InterfaceRegistry, PackageName, WitInterface,
+};

@@ -1,0 +1,238 @@
+//! The interface registry service: register WIT package versions checked
+//! against the package's compatibility mode, validate candidates (a dry
+//! run), approve (admins only), and set modes (admins only).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::compat::{CheckOptions, Finding, check};
+use super::{
+    Approval, CompatibilityMode, InterfaceFilter, InterfaceRegistry, PackageName, ParsedWit,
+    WitInterface, parse_wit,
+};
+use hotswap_core::domain::{ModuleKind, WasmModule};
+use hotswap_core::error::{Error, Result};
+use hotswap_core::repository::all_items;
+
+/// Who is calling, as the HTTP layer authenticated them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// Their name, recorded on what they create or approve.
+    pub name: String,
+    /// Whether they hold the admin role.
+    pub admin: bool,
+}
+
+/// A registration that breaks the package's mode anyway, by an admin's
+/// decision, recorded on the version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Override {
+    /// Why.
+    pub reason: String,
+}
+
+/// The registry service over an [`InterfaceRegistry`].
+#[derive(Clone, Debug)]
+pub struct InterfaceService {
+    registry: Arc<dyn InterfaceRegistry>,
+    options: CheckOptions,
+}
+
+impl InterfaceService {
+    /// A service over `registry`, comparing stable items only.
+    pub fn new(registry: Arc<dyn InterfaceRegistry>) -> Self {
+        Self {
+            registry,
+            options: CheckOptions::default(),
+        }
+    }
+
+    /// Compare the `@unstable` items of these features too.
+    pub fn with_options(mut self, options: CheckOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// What registering `wit` would find against the package's earlier
+    /// versions under its mode, without storing anything.
+    pub async fn validate(&self, wit: &str) -> Result<Vec<Finding>> {
+        let candidate = parse_wit(wit)?;
+        let (package, _) = candidate.name()?;
+        let mode = self.registry.compatibility_mode(&package).await?;
+        let history = self.history(&package).await?;
+        Ok(check(mode, &history, &candidate, &self.options))
+    }
+
+    /// Register `wit` as a new version of its package. A version that
+    /// breaks the package's mode is refused with `Incompatible` and every
+    /// finding, unless an admin overrides it (the override and its reason
+    /// are recorded in the stored approval).
+    pub async fn register(
+        &self,
+        wit: &str,
+        caller: &Caller,
+        override_: Option<&Override>,
+        now: DateTime<Utc>,
+    ) -> Result<WitInterface> {
+        let findings = self.validate(wit).await?;
+        let (package, version) = parse_wit(wit)?.name()?;
+        let mut interface = WitInterface::new(package, version, wit, &caller.name, now);
+        if !findings.is_empty() {
+            match override_ {
+                None => {
+                    return Err(Error::Incompatible {
+                        subject: format!("interface {}", interface.reference()),
+                        findings: findings.iter().map(ToString::to_string).collect(),
+                    });
+                }
+                Some(o) => {
+                    require_admin(caller, "override an incompatible interface")?;
+                    interface.approval = Some(Approval {
+                        by: format!("{} (override: {})", caller.name, o.reason),
+                        at: now,
+                    });
+                }
+            }
+        }
+        self.registry.register(&interface).await?;
+        Ok(interface)
+    }
+
+    /// Check a new module version's interface (`candidate.interface_wit`, from
+    /// [`super::extract_wit`]) against the earlier versions of the module
+    /// under the mode of its package (a component's own package; for a
+    /// core module, `module:<name>`). Refused with `Incompatible` and the
+    /// findings unless an admin overrides; returns the findings that were
+    /// overridden, for the caller to record on the version.
+    pub async fn check_module_version(
+        &self,
+        candidate: &WasmModule,
+        earlier: &[WasmModule],
+        caller: &Caller,
+        override_: Option<&Override>,
+    ) -> Result<Vec<Finding>> {
+        let Some(wit) = &candidate.interface_wit else {
+            return Ok(Vec::new());
+        };
+        let new = parse_wit(wit).map_err(|e| e.within("interface_wit"))?;
+        let package = match candidate.kind {
+            ModuleKind::Component => new.name()?.0,
+            _ => PackageName::new(format!("module:{}", candidate.name))?,
+        };
+        let mode = self.registry.compatibility_mode(&package).await?;
+        let mut history: Vec<&WasmModule> = earlier
+            .iter()
+            .filter(|m| m.name == candidate.name && m.id != candidate.id)
+            .collect();
+        history.sort_by(|a, b| a.version.cmp(&b.version));
+        let history = history
+            .iter()
+            .filter_map(|m| m.interface_wit.as_deref())
+            .map(|w| parse_wit(w).map_err(|e| e.within("stored interface_wit")))
+            .collect::<Result<Vec<_>>>()?;
+        let findings = check(mode, &history, &new, &self.options);
+        if findings.is_empty() {
+            return Ok(findings);
+        }
+        match override_ {
+            Some(_) => {
+                require_admin(caller, "override an incompatible module version")?;
+                Ok(findings)
+            }
+            None => Err(Error::Incompatible {
+                subject: format!("module {}", candidate.reference()),
+                findings: findings.iter().map(ToString::to_string).collect(),
+            }),
+        }
+    }
+
+    /// Register a module version: take its interface from the binary (when
+    /// `module.interface_wit` is unset), check it against the module's earlier
+    /// versions ([`InterfaceService::check_module_version`]), then store
+    /// blob and row ([`crate::store_module_version`]). A refused
+    /// check stores nothing; an admin's override is recorded on the version
+    /// (`interface_override`). Returns the stored version.
+    pub async fn register_module_version(
+        &self,
+        storage: &dyn hotswap_core::storage::ModuleStorage,
+        modules: &dyn hotswap_core::repository::ModuleRepository,
+        mut module: WasmModule,
+        bytes: bytes::Bytes,
+        caller: &Caller,
+        override_: Option<&Override>,
+    ) -> Result<WasmModule> {
+        use hotswap_core::repository::ModuleRepositoryExt;
+        if module.interface_wit.is_none() {
+            module.interface_wit = Some(super::extract_wit(&bytes)?);
+        }
+        let earlier = modules.versions(&module.name).await?;
+        let overridden = self
+            .check_module_version(&module, &earlier, caller, override_)
+            .await?;
+        if let (Some(o), false) = (override_, overridden.is_empty()) {
+            module.interface_override = Some(hotswap_core::domain::InterfaceOverride {
+                by: caller.name.clone(),
+                reason: o.reason.clone(),
+                findings: overridden.iter().map(ToString::to_string).collect(),
+            });
+        }
+        crate::store_module_version(storage, modules, &module, bytes).await
+    }
+
+    /// Approve a version (admins only); the first approval is kept.
+    pub async fn approve(
+        &self,
+        id: hotswap_core::domain::InterfaceId,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> Result<WitInterface> {
+        require_admin(caller, "approve an interface")?;
+        let approval = Approval {
+            by: caller.name.clone(),
+            at: now,
+        };
+        self.registry.approve(id, &approval).await
+    }
+
+    /// Set a package's compatibility mode (admins only).
+    pub async fn set_mode(
+        &self,
+        package: &PackageName,
+        mode: CompatibilityMode,
+        caller: &Caller,
+    ) -> Result<()> {
+        require_admin(caller, "set a compatibility mode")?;
+        self.registry.set_compatibility_mode(package, mode).await
+    }
+
+    /// Every stored version of `package`, parsed, oldest first.
+    async fn history(&self, package: &PackageName) -> Result<Vec<ParsedWit>> {
+        let filter = InterfaceFilter {
+            package: Some(package.clone()),
+            approved: None,
+        };
+        // Lists are ordered by (package, id), and ids (UUIDv7) by
+        // registration: one package's list is oldest first.
+        let versions = all_items(|page| {
+            let filter = &filter;
+            async move { self.registry.list(filter, &page).await }
+        })
+        .await?;
+        versions
+            .iter()
+            .map(|v| parse_wit(&v.wit).map_err(|e| e.within("stored interface")))
+            .collect()
+    }
+}
+
+fn require_admin(caller: &Caller, action: &str) -> Result<()> {
+    if caller.admin {
+        Ok(())
+    } else {
+        Err(Error::Forbidden {
+            action: action.to_owned(),
+            role: "admin".to_owned(),
+        })
+    }
+}

@@ -1,0 +1,26 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod distribution;
+mod driver;
+mod gauges;
+pub mod interface;
+mod locks;
+mod nodes;
+mod orchestrator;
+mod orphans;
+mod plane;
+mod reconcile;
+mod registration;
+mod router;
+pub mod strategy;
+
+pub use distribution::{RetryPolicy, load_with_retries};
+pub use driver::{ControlLoop, ControlLoopConfig, TickReport};
+pub use nodes::{AlertHook, NodeHealthConfig, NodeService};
+pub use orchestrator::{Operation, Orchestrator, OrchestratorConfig};
+pub use orphans::{SweepReport, store_module_version, sweep_orphans};
+pub use plane::{Backends, ControlPlane, ControlPlaneConfig};
+pub use reconcile::{Reconciled, Reconciler};
+pub use registration::{ModuleRegistrar, Registration};
+pub use router::{Executed, ExecutionRouter};

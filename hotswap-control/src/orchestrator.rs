@@ -1,0 +1,750 @@
+//! The orchestrator: deployments as a persisted state machine. Every
+//! evaluation takes the deployment's lease, observes the target nodes,
+//! asks the strategy for a decision, applies its actions through
+//! [`NodeControl`], and stores the new state together with the decision's
+//! events in one compare-and-set. A restarted control plane (a new
+//! orchestrator on the same repository) resumes where the log ends.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::future::join_all;
+use semver::Version;
+use serde_json::json;
+use tracing::Instrument;
+
+use super::distribution::{RetryPolicy, load_with_retries};
+use crate::locks::{Held, KeyedLocks};
+use crate::strategy::{self, Action, Decision, NodeObservation, Observations};
+use hotswap_core::clock::Clock;
+use hotswap_core::domain::{
+    DeploymentEvent, DeploymentId, DeploymentPhase, EdgeNode, EventKind, LoadedVersion,
+    ModuleDeployment, ModuleName, NodeId, NodeProgress, NodeStatus, OperatorRequest, ReasonCode,
+    StaleNodePolicy, StrategyConfig, VersionStats, WasmModule,
+};
+use hotswap_core::error::{Error, Result};
+use hotswap_core::node::NodeControl;
+use hotswap_core::observe::{NoTraceLink, TraceLink};
+use hotswap_core::repository::{
+    DeploymentFilter, DeploymentRepository, ModuleRepository, NodeFilter, NodeRepository, all_items,
+};
+
+/// How an orchestrator identifies itself and how patient it is.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct OrchestratorConfig {
+    /// This replica's id, the owner of the leases it takes.
+    pub replica: String,
+    /// How long a lease lasts without renewal; another replica takes over
+    /// a deployment after this when this one stops.
+    pub lease_ttl: Duration,
+    /// How loads are retried.
+    pub retry: RetryPolicy,
+    /// Nodes reporting at least this many calls in flight have no room
+    /// for another version and are left out of rollouts (`None`: no cap).
+    pub max_in_flight: Option<u64>,
+    /// Makes each evaluation's span a child of its deployment's.
+    pub trace: Arc<dyn TraceLink>,
+}
+
+impl OrchestratorConfig {
+    /// A replica named `replica` with a 30 s lease and default retries.
+    pub fn new(replica: impl Into<String>) -> Self {
+        Self {
+            replica: replica.into(),
+            lease_ttl: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            max_in_flight: None,
+            trace: Arc::new(NoTraceLink),
+        }
+    }
+}
+
+impl OrchestratorConfig {
+    /// Set how loads are retried.
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Leave out nodes with `max` or more calls in flight.
+    #[must_use]
+    pub fn with_max_in_flight(mut self, max: u64) -> Self {
+        self.max_in_flight = Some(max);
+        self
+    }
+
+    /// Link evaluation spans to their deployments through `trace`.
+    #[must_use]
+    pub fn with_trace_link(mut self, trace: Arc<dyn TraceLink>) -> Self {
+        self.trace = trace;
+        self
+    }
+
+    /// Set the lease's time to live.
+    #[must_use]
+    pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+}
+
+/// What an operator asks of a deployment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Stop at the current step.
+    Pause,
+    /// Go on from a pause, evaluating the current step afresh.
+    Resume,
+    /// Take the next step now, or (`full`) finish now.
+    Promote {
+        /// Finish instead of one step.
+        full: bool,
+    },
+    /// End an A/B test with the named variant.
+    PromoteVariant(String),
+    /// Return to the old version and stop.
+    Rollback,
+    /// Stop; routing returns to the old version.
+    Abort,
+}
+
+/// Drives deployments over the repositories and the nodes.
+#[derive(Debug, Clone)]
+pub struct Orchestrator {
+    deployments: Arc<dyn DeploymentRepository>,
+    nodes: Arc<dyn NodeRepository>,
+    modules: Arc<dyn ModuleRepository>,
+    control: Arc<dyn NodeControl>,
+    clock: Arc<dyn Clock>,
+    config: OrchestratorConfig,
+    /// One lock per deployment, so two tasks of this replica (a request and
+    /// the control loop) never act on one deployment at once; the lease
+    /// does the same between replicas.
+    local: Arc<KeyedLocks<DeploymentId>>,
+    /// One lock per module, so this replica never interleaves the checks
+    /// of two creations, or of a creation and a deletion, of one module.
+    modules_held: Arc<KeyedLocks<ModuleName>>,
+}
+
+/// The target nodes of a deployment with what they report.
+struct Fleet {
+    nodes: Vec<EdgeNode>,
+    observations: Observations,
+}
+
+impl Fleet {
+    /// The target nodes among `ids`, in the order of `ids`.
+    fn members(&self, ids: &[NodeId]) -> Vec<&EdgeNode> {
+        let by_id: HashMap<NodeId, &EdgeNode> = self.nodes.iter().map(|n| (n.id, n)).collect();
+        ids.iter().filter_map(|id| by_id.get(id).copied()).collect()
+    }
+}
+
+impl Orchestrator {
+    /// An orchestrator over these repositories and nodes.
+    pub fn new(
+        deployments: Arc<dyn DeploymentRepository>,
+        nodes: Arc<dyn NodeRepository>,
+        modules: Arc<dyn ModuleRepository>,
+        control: Arc<dyn NodeControl>,
+        clock: Arc<dyn Clock>,
+        config: OrchestratorConfig,
+    ) -> Self {
+        Self {
+            deployments,
+            nodes,
+            modules,
+            control,
+            clock,
+            config,
+            local: Arc::default(),
+            modules_held: Arc::default(),
+        }
+    }
+
+    /// Store a new pending deployment after checking that its versions
+    /// are registered and that no other deployment of the module is still
+    /// running.
+    pub async fn create(&self, deployment: ModuleDeployment) -> Result<ModuleDeployment> {
+        deployment.validate()?;
+        let _module = self.hold_module(&deployment.module).await;
+        let mut versions = vec![&deployment.to_version];
+        versions.extend(deployment.from_version.iter());
+        if let StrategyConfig::AbTest(ab) = &deployment.strategy {
+            versions.extend(ab.variants.iter().map(|v| &v.version));
+        }
+        for v in versions {
+            self.module(&deployment, v).await?;
+        }
+        let running = all_items(|page| {
+            let filter = DeploymentFilter {
+                module: Some(deployment.module.clone()),
+                ..DeploymentFilter::default()
+            };
+            let deployments = self.deployments.clone();
+            async move { deployments.list(&filter, &page).await }
+        })
+        .await?;
+        if let Some(other) = running.iter().find(|d| !d.phase.is_terminal()) {
+            return Err(Error::conflict(
+                format!("module {}", deployment.module),
+                format!("deployment {} is still {:?}", other.id, other.phase),
+            ));
+        }
+        let event = DeploymentEvent::new(
+            EventKind::PhaseChanged,
+            DeploymentPhase::Pending,
+            format!(
+                "{} created a {} deployment of {} to {}",
+                deployment.created_by,
+                deployment.strategy.name(),
+                deployment.module,
+                deployment.to_version
+            ),
+            deployment.created_at,
+        );
+        self.deployments.create(&deployment, &[event]).await
+    }
+
+    /// Start a pending deployment and take its first decision.
+    pub async fn execute(&self, id: DeploymentId) -> Result<ModuleDeployment> {
+        let _held = self.lease(id).await?;
+        let mut d = self.deployments.get(id).await?;
+        let now = self.clock.now();
+        let started = d.transition(
+            DeploymentPhase::Progressing,
+            ReasonCode::Started,
+            "started",
+            now,
+        )?;
+        d.progress.next_check = Some(now);
+        let d = self.deployments.update(&d, &[started]).await?;
+        self.step(d).await
+    }
+
+    /// Evaluate `id` if it is progressing and due; returns its state.
+    pub async fn tick(&self, id: DeploymentId) -> Result<ModuleDeployment> {
+        let _held = self.lease(id).await?;
+        let d = self.deployments.get(id).await?;
+        let due = d
+            .progress
+            .next_check
+            .is_some_and(|at| at <= self.clock.now());
+        if d.phase != DeploymentPhase::Progressing || !due {
+            return Ok(d);
+        }
+        self.step(d).await
+    }
+
+    /// Evaluate every progressing deployment that is due; returns how many
+    /// were evaluated. Deployments another replica holds are skipped.
+    pub async fn run_due(&self) -> Result<usize> {
+        let progressing = all_items(|page| {
+            let deployments = self.deployments.clone();
+            async move {
+                deployments
+                    .list(
+                        &DeploymentFilter::phase(DeploymentPhase::Progressing),
+                        &page,
+                    )
+                    .await
+            }
+        })
+        .await?;
+        let now = self.clock.now();
+        let mut evaluated = 0;
+        for d in progressing {
+            if d.progress.next_check.is_none_or(|at| at > now) {
+                continue;
+            }
+            match self.tick(d.id).await {
+                Ok(_) => evaluated += 1,
+                Err(Error::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(evaluated)
+    }
+
+    /// Apply an operator's `operation` by `by`; returns the new state.
+    pub async fn operate(
+        &self,
+        id: DeploymentId,
+        operation: Operation,
+        by: &str,
+    ) -> Result<ModuleDeployment> {
+        let _held = self.lease(id).await?;
+        let mut d = self.deployments.get(id).await?;
+        let now = self.clock.now();
+        let refuse = |what: &str, d: &ModuleDeployment| {
+            Error::conflict(
+                format!("deployment {}", d.id),
+                format!("cannot {what} a deployment that is {:?}", d.phase),
+            )
+        };
+        match operation {
+            Operation::Pause => {
+                let e = d.transition(
+                    DeploymentPhase::Paused,
+                    ReasonCode::ManualPause,
+                    format!("paused by {by}"),
+                    now,
+                )?;
+                self.deployments.update(&d, &[e]).await
+            }
+            Operation::Resume => {
+                if d.phase != DeploymentPhase::Paused {
+                    return Err(refuse("resume", &d));
+                }
+                let fleet = self.fleet(&d).await?;
+                let e = d.transition(
+                    DeploymentPhase::Progressing,
+                    ReasonCode::ManualResume,
+                    format!("resumed by {by}"),
+                    now,
+                )?;
+                strategy::restart_step(&mut d.progress, &fleet.observations, now);
+                d.progress.next_check = Some(now);
+                let d = self.deployments.update(&d, &[e]).await?;
+                self.step(d).await
+            }
+            Operation::Promote { .. } | Operation::PromoteVariant(_) => {
+                if d.phase.is_terminal() || d.phase == DeploymentPhase::Pending {
+                    return Err(refuse("promote", &d));
+                }
+                let (request, what) = match operation {
+                    Operation::PromoteVariant(name) => {
+                        let what = format!("variant {name}");
+                        (OperatorRequest::PromoteVariant { name }, what)
+                    }
+                    Operation::Promote { full } => (
+                        OperatorRequest::Promote { full },
+                        if full {
+                            "to the end".to_owned()
+                        } else {
+                            "one step".to_owned()
+                        },
+                    ),
+                    _ => unreachable!("matched above"),
+                };
+                let mut events = Vec::new();
+                if d.phase == DeploymentPhase::Paused {
+                    events.push(d.transition(
+                        DeploymentPhase::Progressing,
+                        ReasonCode::ManualPromote,
+                        format!("promoted {what} by {by}"),
+                        now,
+                    )?);
+                } else {
+                    events.push(DeploymentEvent::new(
+                        EventKind::Note,
+                        d.phase,
+                        format!("promotion {what} requested by {by}"),
+                        now,
+                    ));
+                }
+                d.progress.request = Some(request);
+                d.progress.next_check = Some(now);
+                let d = self.deployments.update(&d, &events).await?;
+                self.step(d).await
+            }
+            Operation::Rollback | Operation::Abort => {
+                if d.phase.is_terminal() {
+                    return Err(refuse("roll back or abort", &d));
+                }
+                let fleet = self.fleet(&d).await?;
+                let decision = if operation == Operation::Rollback {
+                    strategy::rollback(
+                        &d,
+                        &fleet.observations,
+                        now,
+                        ReasonCode::ManualRollback,
+                        format!("rolled back by {by}"),
+                    )
+                } else {
+                    strategy::abort(&d, &fleet.observations, now, format!("aborted by {by}"))
+                };
+                self.apply(d, &fleet, decision).await
+            }
+        }
+    }
+
+    /// Where each target node of `id` stands: its status and whether it
+    /// has the old and the new version loaded.
+    pub async fn node_progress(&self, id: DeploymentId) -> Result<Vec<NodeProgress>> {
+        let d = self.deployments.get(id).await?;
+        let fleet = self.fleet(&d).await?;
+        Ok(fleet
+            .nodes
+            .iter()
+            .map(|n| NodeProgress::of(n, &d))
+            .collect())
+    }
+
+    /// The deployment and its whole event log.
+    pub async fn status(
+        &self,
+        id: DeploymentId,
+    ) -> Result<(ModuleDeployment, Vec<DeploymentEvent>)> {
+        let d = self.deployments.get(id).await?;
+        let mut events = Vec::new();
+        loop {
+            let after = events.last().map_or(0, |e: &DeploymentEvent| e.seq);
+            let page = self.deployments.events(id, after, 1000).await?;
+            let done = page.len() < 1000;
+            events.extend(page);
+            if done {
+                return Ok((d, events));
+            }
+        }
+    }
+
+    /// Hold `module` in this replica: creations of its deployments, and
+    /// deletions of its versions, run one at a time.
+    pub(crate) async fn hold_module(&self, module: &ModuleName) -> Held<'_, ModuleName> {
+        self.modules_held.hold(module.clone()).await
+    }
+
+    /// Hold deployment `id`: this replica's lock on it, then its lease.
+    async fn lease(&self, id: DeploymentId) -> Result<Held<'_, DeploymentId>> {
+        let held = self.local.hold(id).await;
+        self.deployments
+            .acquire_lease(
+                id,
+                &self.config.replica,
+                self.clock.now(),
+                self.config.lease_ttl,
+            )
+            .await?;
+        Ok(held)
+    }
+
+    async fn module(&self, d: &ModuleDeployment, version: &Version) -> Result<WasmModule> {
+        self.modules
+            .get_version(&d.module, version)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound { .. } => Error::invalid(
+                    "version",
+                    format!("{}@{version} is not registered", d.module),
+                ),
+                other => other,
+            })
+    }
+
+    /// The deployment's target nodes: matched by the selector, able to run
+    /// the new version (runtime capabilities and memory), not offline.
+    async fn fleet(&self, d: &ModuleDeployment) -> Result<Fleet> {
+        let module = self.module(d, &d.to_version).await?;
+        let nodes = all_items(|page| {
+            let repo = self.nodes.clone();
+            async move { repo.list(&NodeFilter::default(), &page).await }
+        })
+        .await?;
+        let nodes: Vec<EdgeNode> = nodes
+            .into_iter()
+            .filter(|n| {
+                n.status != NodeStatus::Offline
+                    && d.target.matches(n)
+                    && n.capabilities.supports(module.kind, module.wasi).is_ok()
+                    && n.capabilities.memory_bytes >= module.limits.max_memory_bytes
+                    && self
+                        .config
+                        .max_in_flight
+                        .is_none_or(|max| n.metrics.in_flight < max)
+            })
+            .collect();
+        let mut stats: BTreeMap<Version, VersionStats> = BTreeMap::new();
+        let observed = nodes
+            .iter()
+            .map(|n| {
+                for s in n.stats.iter().filter(|s| s.module == d.module) {
+                    match stats.get_mut(&s.version) {
+                        Some(merged) => {
+                            let _ = merged.merge(s);
+                        }
+                        None => {
+                            stats.insert(s.version.clone(), s.clone());
+                        }
+                    }
+                }
+                let mut o = NodeObservation::new(n.id, n.region.clone(), n.status);
+                o.loaded = n
+                    .loaded
+                    .iter()
+                    .filter(|l| l.module == d.module)
+                    .map(|l| l.version.clone())
+                    .collect();
+                o
+            })
+            .collect();
+        Ok(Fleet {
+            nodes,
+            observations: Observations::new(observed, stats.into_values().collect()),
+        })
+    }
+
+    /// One evaluation of a progressing deployment.
+    async fn step(&self, d: ModuleDeployment) -> Result<ModuleDeployment> {
+        let now = self.clock.now();
+        let fleet = self.fleet(&d).await?;
+        if d.stale_nodes == StaleNodePolicy::Pause {
+            let stale: Vec<&str> = fleet
+                .nodes
+                .iter()
+                .filter(|n| !n.status.accepts_traffic() && n.has_loaded(&d.module, &d.to_version))
+                .map(|n| n.name.as_str())
+                .collect();
+            if !stale.is_empty() {
+                let mut d = d;
+                let why = format!(
+                    "nodes running {} stopped heartbeating: {}",
+                    d.to_version,
+                    stale.join(", ")
+                );
+                let e =
+                    d.transition(DeploymentPhase::Paused, ReasonCode::NodeUnhealthy, why, now)?;
+                return self.deployments.update(&d, &[e]).await;
+            }
+        }
+        let decision = strategy::decide(&d, &fleet.observations, now)?;
+        self.apply(d, &fleet, decision).await
+    }
+
+    /// Carry out `decision` on the nodes and store it with its events,
+    /// inside a `deployment.step` span that is a child of the deployment's.
+    async fn apply(
+        &self,
+        d: ModuleDeployment,
+        fleet: &Fleet,
+        decision: Decision,
+    ) -> Result<ModuleDeployment> {
+        let span = tracing::info_span!("deployment.step", deployment = %d.id, module = %d.module,
+            to_version = %d.to_version, strategy = d.strategy.name(), step = decision.progress.step,
+            stage = decision.progress.stage, traffic_percent = decision.progress.traffic_percent,
+            note = %decision.note, phase = tracing::field::Empty, outcome = tracing::field::Empty);
+        if let Some(parent) = &d.trace_context {
+            self.config.trace.set_parent(&span, parent);
+        }
+        let strategy = d.strategy.name();
+        let result = self
+            .apply_in(d, fleet, decision)
+            .instrument(span.clone())
+            .await;
+        span.record("outcome", hotswap_core::observe::outcome(&result));
+        if let Ok(d) = &result {
+            span.record("phase", tracing::field::debug(d.phase));
+            if d.phase.is_terminal() {
+                metrics::counter!(hotswap_core::observe::DEPLOYMENTS_EXECUTED, "strategy" => strategy, "outcome" => d.phase.as_str())
+                    .increment(1);
+            }
+        }
+        result
+    }
+
+    async fn apply_in(
+        &self,
+        mut d: ModuleDeployment,
+        fleet: &Fleet,
+        decision: Decision,
+    ) -> Result<ModuleDeployment> {
+        let now = self.clock.now();
+        let mut events = vec![decision_event(&d, fleet, &decision, now)];
+        let mut failed_loads = Vec::new();
+        let mut loads = 0usize;
+        for action in &decision.actions {
+            let (kind, message, data) = match action {
+                Action::Load { nodes, version } => {
+                    let module = self.module(&d, version).await?;
+                    let targets = fleet.members(nodes);
+                    let results = join_all(targets.iter().map(|n| self.load(n, &module))).await;
+                    let failed = node_failures(&targets, &results);
+                    loads += targets.len();
+                    if failed.is_empty() {
+                        (
+                            EventKind::VersionLoaded,
+                            format!("{version} loaded on {} nodes", targets.len()),
+                            json!({"version": version.to_string(), "nodes": targets.len()}),
+                        )
+                    } else {
+                        let message = format!(
+                            "{version} failed to load on {} of {} nodes: {}",
+                            failed.len(),
+                            targets.len(),
+                            summarize(&failed)
+                        );
+                        let data = json!({"version": version.to_string(), "failures": failed});
+                        failed_loads.extend(failed);
+                        (EventKind::LoadFailed, message, data)
+                    }
+                }
+                Action::Route { nodes, table } => {
+                    let targets = fleet.members(nodes);
+                    let results =
+                        join_all(targets.iter().map(|n| self.control.apply_routing(n, table)))
+                            .await;
+                    let failed = node_failures(&targets, &results);
+                    (
+                        EventKind::RoutingApplied,
+                        format!(
+                            "routing revision {} applied on {} of {} nodes",
+                            table.revision,
+                            targets.len() - failed.len(),
+                            targets.len()
+                        ),
+                        json!({"table": table, "failures": failed}),
+                    )
+                }
+                Action::Unload { nodes, version } => {
+                    let targets = fleet.members(nodes);
+                    let results = join_all(
+                        targets
+                            .iter()
+                            .map(|n| self.control.unload(n, &d.module, version)),
+                    )
+                    .await;
+                    let failed = results.iter().filter(|r| r.is_err()).count();
+                    (
+                        EventKind::Note,
+                        format!(
+                            "{version} unloaded from {} of {} nodes",
+                            targets.len() - failed,
+                            targets.len()
+                        ),
+                        json!({"version": version.to_string()}),
+                    )
+                }
+            };
+            events.push(DeploymentEvent::new(kind, d.phase, message, now).with_data(data));
+        }
+        d.progress = decision.progress;
+        d.progress.next_check = decision.next_check;
+        d.updated_at = now.max(d.updated_at);
+        if loads > 0 && failed_loads.len() == loads && decision.transition.is_none() {
+            let e = d.transition(
+                DeploymentPhase::Failed,
+                ReasonCode::DistributionFailed,
+                format!(
+                    "the new version could not be loaded on any target node: {}",
+                    summarize(&failed_loads)
+                ),
+                now,
+            )?;
+            events.push(e);
+        } else if let Some((phase, code, why)) = decision.transition {
+            events.push(d.transition(phase, code, why, now)?);
+        }
+        if d.phase.is_terminal() {
+            d.progress.next_check = None;
+        }
+        let d = self.deployments.update(&d, &events).await?;
+        if d.phase.is_terminal() {
+            self.deployments
+                .release_lease(d.id, &self.config.replica)
+                .await?;
+        }
+        Ok(d)
+    }
+
+    /// Load `module` on `node` and record what the node verified, so the
+    /// next observation sees it without waiting for a heartbeat.
+    async fn load(&self, node: &EdgeNode, module: &WasmModule) -> Result<LoadedVersion> {
+        let loaded =
+            load_with_retries(&*self.control, &self.clock, self.config.retry, node, module).await?;
+        for _ in 0..8 {
+            let mut current = self.nodes.get(node.id).await?;
+            if current.has_loaded(&loaded.module, &loaded.version) {
+                break;
+            }
+            current.loaded.push(loaded.clone());
+            match self.nodes.update(&current).await {
+                Ok(_) => break,
+                Err(Error::Conflict { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+/// The event recording a decision: its note, and the observations it was
+/// made from.
+fn decision_event(
+    d: &ModuleDeployment,
+    fleet: &Fleet,
+    decision: &Decision,
+    now: DateTime<Utc>,
+) -> DeploymentEvent {
+    let serving = fleet
+        .observations
+        .nodes
+        .iter()
+        .filter(|n| n.status.accepts_traffic())
+        .count();
+    let stats: Vec<_> = fleet
+        .observations
+        .stats
+        .iter()
+        .map(|s| json!({"version": s.version.to_string(), "calls": s.calls, "errors": s.errors, "p99_us": s.latency.quantile_us(0.99)}))
+        .collect();
+    let kind = if decision.progress.step != d.progress.step
+        || decision.progress.stage != d.progress.stage
+    {
+        EventKind::StepStarted
+    } else if decision.progress.traffic_percent != d.progress.traffic_percent {
+        EventKind::TrafficShifted
+    } else {
+        EventKind::HealthEvaluated
+    };
+    DeploymentEvent::new(kind, d.phase, decision.note.clone(), now).with_data(json!({
+        "step": decision.progress.step,
+        "stage": decision.progress.stage,
+        "traffic_percent": decision.progress.traffic_percent,
+        "nodes": fleet.observations.nodes.len(),
+        "serving": serving,
+        "stats": stats,
+        "next_check": decision.next_check,
+    }))
+}
+
+/// Why one node refused an action, as recorded in the event log.
+#[derive(Debug, serde::Serialize)]
+struct NodeFailure {
+    node: String,
+    node_id: NodeId,
+    reason: String,
+}
+
+/// The nodes of `targets` whose result failed, with each one's reason.
+fn node_failures<T>(targets: &[&EdgeNode], results: &[Result<T>]) -> Vec<NodeFailure> {
+    targets
+        .iter()
+        .zip(results)
+        .filter_map(|(n, r)| {
+            r.as_ref().err().map(|e| NodeFailure {
+                node: n.name.clone(),
+                node_id: n.id,
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// `node: reason` for the first few failures, and how many more there are.
+fn summarize(failures: &[NodeFailure]) -> String {
+    const SHOWN: usize = 3;
+    let mut out: Vec<String> = failures
+        .iter()
+        .take(SHOWN)
+        .map(|f| format!("{}: {}", f.node, f.reason))
+        .collect();
+    if failures.len() > SHOWN {
+        out.push(format!("and {} more", failures.len() - SHOWN));
+    }
+    out.join("; ")
+}

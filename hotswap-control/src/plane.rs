@@ -1,0 +1,468 @@
+//! A whole control plane assembled from its backends: the registrar, the
+//! node service, the orchestrator, the execution router, the interface
+//! service and the control loop, wired once, plus the operations an API
+//! needs that span several of them (deleting a version only when nothing
+//! uses it, the version a module serves now).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use semver::Version;
+
+use super::{
+    AlertHook, ControlLoop, ControlLoopConfig, Executed, ExecutionRouter, ModuleRegistrar,
+    NodeHealthConfig, NodeService, Orchestrator, OrchestratorConfig, Reconciler,
+};
+use crate::interface::InterfaceService;
+use hotswap_core::ResourceKind;
+use hotswap_core::clock::Clock;
+use hotswap_core::domain::{
+    DeploymentId, DeploymentPhase, Digest, EdgeNode, InterfaceId, ModuleDeployment, ModuleId,
+    ModuleName, NodeId, StrategyConfig, WasmModule,
+};
+use hotswap_core::error::{Error, Result};
+use hotswap_core::inspect::InspectOptions;
+use hotswap_core::interface::{
+    CompatibilityMode, InterfaceFilter, InterfaceRegistry, PackageName, WitInterface,
+};
+use hotswap_core::node::{Execution, NodeControl};
+use hotswap_core::observe::TraceLink;
+use hotswap_core::repository::{
+    DeploymentFilter, DeploymentRepository, ModuleFilter, ModuleRepository, NodeFilter,
+    NodeRepository, Page, PageRequest, all_items,
+};
+use hotswap_core::storage::ModuleStorage;
+use tracing::Instrument;
+
+/// What a control plane stores in and talks to.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Backends {
+    /// Module versions.
+    pub modules: Arc<dyn ModuleRepository>,
+    /// Edge nodes.
+    pub nodes: Arc<dyn NodeRepository>,
+    /// Deployments and their events.
+    pub deployments: Arc<dyn DeploymentRepository>,
+    /// WIT interfaces.
+    pub interfaces: Arc<dyn InterfaceRegistry>,
+    /// Module blobs.
+    pub storage: Arc<dyn ModuleStorage>,
+    /// How nodes are reached.
+    pub control: Arc<dyn NodeControl>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Backends {
+    /// Gather the backends.
+    pub fn new(
+        modules: Arc<dyn ModuleRepository>,
+        nodes: Arc<dyn NodeRepository>,
+        deployments: Arc<dyn DeploymentRepository>,
+        interfaces: Arc<dyn InterfaceRegistry>,
+        storage: Arc<dyn ModuleStorage>,
+        control: Arc<dyn NodeControl>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            modules,
+            nodes,
+            deployments,
+            interfaces,
+            storage,
+            control,
+            clock,
+        }
+    }
+}
+
+/// How a control plane behaves.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ControlPlaneConfig {
+    /// The orchestrator's: this replica's name (the owner of deployment
+    /// leases), the lease's time to live, how loads are retried (also by
+    /// the reconciler), the in-flight cap of node selection, and the trace
+    /// link of deployments.
+    pub orchestrator: OrchestratorConfig,
+    /// Heartbeat interval and silence thresholds.
+    pub node_health: NodeHealthConfig,
+    /// Tick and reconciliation intervals.
+    pub control_loop: ControlLoopConfig,
+    /// Largest module binary accepted.
+    pub max_module_bytes: usize,
+    /// Told about node status changes.
+    pub alerts: Vec<Arc<dyn AlertHook>>,
+}
+
+impl ControlPlaneConfig {
+    /// Defaults for a replica named `replica`.
+    pub fn new(replica: impl Into<String>) -> Self {
+        Self {
+            orchestrator: OrchestratorConfig::new(replica),
+            node_health: NodeHealthConfig::default(),
+            control_loop: ControlLoopConfig::default(),
+            max_module_bytes: InspectOptions::default().max_bytes,
+            alerts: Vec::new(),
+        }
+    }
+
+    /// Use this orchestrator configuration (it names the replica).
+    #[must_use]
+    pub fn with_orchestrator(mut self, orchestrator: OrchestratorConfig) -> Self {
+        self.orchestrator = orchestrator;
+        self
+    }
+
+    /// Trace deployments' evaluations as children of their creation.
+    #[must_use]
+    pub fn with_trace_link(mut self, trace: Arc<dyn TraceLink>) -> Self {
+        self.orchestrator = self.orchestrator.with_trace_link(trace);
+        self
+    }
+
+    /// Use these node health thresholds.
+    #[must_use]
+    pub fn with_node_health(mut self, health: NodeHealthConfig) -> Self {
+        self.node_health = health;
+        self
+    }
+
+    /// Use these loop intervals.
+    #[must_use]
+    pub fn with_control_loop(mut self, control_loop: ControlLoopConfig) -> Self {
+        self.control_loop = control_loop;
+        self
+    }
+
+    /// Accept binaries of at most `bytes`.
+    #[must_use]
+    pub fn with_max_module_bytes(mut self, bytes: usize) -> Self {
+        self.max_module_bytes = bytes;
+        self
+    }
+
+    /// Tell `hook` about node status changes.
+    #[must_use]
+    pub fn with_alerts(mut self, hook: Arc<dyn AlertHook>) -> Self {
+        self.alerts.push(hook);
+        self
+    }
+}
+
+/// A control plane: every service over one set of backends. Its fields
+/// are private: an API reads through the queries below and acts through
+/// the services, never on a repository.
+#[derive(Clone, Debug)]
+pub struct ControlPlane {
+    backends: Backends,
+    registrar: ModuleRegistrar,
+    nodes: NodeService,
+    orchestrator: Orchestrator,
+    router: ExecutionRouter,
+    interfaces: InterfaceService,
+    control_loop: ControlLoop,
+    trace: Arc<dyn TraceLink>,
+}
+
+impl ControlPlane {
+    /// Wire every service over `backends` under `config`.
+    pub fn new(backends: Backends, config: ControlPlaneConfig) -> Self {
+        let b = &backends;
+        let interfaces = InterfaceService::new(b.interfaces.clone());
+        let registrar = ModuleRegistrar::new(b.storage.clone(), b.modules.clone(), b.clock.clone())
+            .with_interfaces(interfaces.clone())
+            .with_inspect_options(InspectOptions::with_max_bytes(config.max_module_bytes));
+        let mut nodes = NodeService::new(b.nodes.clone(), b.clock.clone())
+            .with_config(config.node_health)
+            .with_modules(b.modules.clone());
+        for hook in &config.alerts {
+            nodes = nodes.with_alerts(hook.clone());
+        }
+        let orchestrator = Orchestrator::new(
+            b.deployments.clone(),
+            b.nodes.clone(),
+            b.modules.clone(),
+            b.control.clone(),
+            b.clock.clone(),
+            config.orchestrator.clone(),
+        );
+        let router = ExecutionRouter::new(b.nodes.clone(), b.control.clone());
+        let reconciler = Reconciler::new(
+            b.deployments.clone(),
+            b.modules.clone(),
+            b.control.clone(),
+            b.clock.clone(),
+        )
+        .with_retry(config.orchestrator.retry);
+        let control_loop = ControlLoop::new(
+            orchestrator.clone(),
+            nodes.clone(),
+            b.deployments.clone(),
+            reconciler,
+            b.clock.clone(),
+            config.control_loop,
+        );
+        Self {
+            registrar,
+            nodes,
+            orchestrator,
+            router,
+            interfaces,
+            control_loop,
+            backends,
+            trace: config.orchestrator.trace,
+        }
+    }
+
+    /// Registers module versions (with interface checks).
+    pub fn registrar(&self) -> &ModuleRegistrar {
+        &self.registrar
+    }
+
+    /// Registers nodes and takes their heartbeats.
+    pub fn node_service(&self) -> &NodeService {
+        &self.nodes
+    }
+
+    /// Drives deployments.
+    pub fn orchestrator(&self) -> &Orchestrator {
+        &self.orchestrator
+    }
+
+    /// Routes executions to nodes.
+    pub fn router(&self) -> &ExecutionRouter {
+        &self.router
+    }
+
+    /// Registers and checks interfaces.
+    pub fn interfaces(&self) -> &InterfaceService {
+        &self.interfaces
+    }
+
+    /// The background loop.
+    pub fn control_loop(&self) -> &ControlLoop {
+        &self.control_loop
+    }
+
+    /// The control plane's time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.backends.clock.now()
+    }
+
+    /// A module version.
+    pub async fn module(&self, id: ModuleId) -> Result<WasmModule> {
+        self.backends.modules.get(id).await
+    }
+
+    /// A page of module versions.
+    pub async fn modules(
+        &self,
+        filter: &ModuleFilter,
+        page: &PageRequest,
+    ) -> Result<Page<WasmModule>> {
+        self.backends.modules.list(filter, page).await
+    }
+
+    /// A node.
+    pub async fn node(&self, id: NodeId) -> Result<EdgeNode> {
+        self.backends.nodes.get(id).await
+    }
+
+    /// A page of nodes.
+    pub async fn nodes(&self, filter: &NodeFilter, page: &PageRequest) -> Result<Page<EdgeNode>> {
+        self.backends.nodes.list(filter, page).await
+    }
+
+    /// A deployment (without its events; see [`Orchestrator::status`]).
+    pub async fn deployment(&self, id: DeploymentId) -> Result<ModuleDeployment> {
+        self.backends.deployments.get(id).await
+    }
+
+    /// A page of deployments.
+    pub async fn deployments(
+        &self,
+        filter: &DeploymentFilter,
+        page: &PageRequest,
+    ) -> Result<Page<ModuleDeployment>> {
+        self.backends.deployments.list(filter, page).await
+    }
+
+    /// A registered interface version.
+    pub async fn interface(&self, id: InterfaceId) -> Result<WitInterface> {
+        self.backends.interfaces.get(id).await
+    }
+
+    /// A page of registered interface versions.
+    pub async fn list_interfaces(
+        &self,
+        filter: &InterfaceFilter,
+        page: &PageRequest,
+    ) -> Result<Page<WitInterface>> {
+        self.backends.interfaces.list(filter, page).await
+    }
+
+    /// The compatibility mode `package` is held to.
+    pub async fn compatibility_mode(&self, package: &PackageName) -> Result<CompatibilityMode> {
+        self.backends.interfaces.compatibility_mode(package).await
+    }
+
+    /// Run `execution` on a node (see [`ExecutionRouter::execute`]). When no
+    /// node can serve it because no such module is registered, the answer
+    /// is `NotFound` for the module rather than `Unavailable`.
+    pub async fn execute(&self, execution: &Execution) -> Result<Executed> {
+        match self.router.execute(execution).await {
+            Err(e @ Error::Unavailable { .. }) => {
+                let filter = ModuleFilter::name(execution.module.clone());
+                let page = self.modules(&filter, &PageRequest::first(1)).await?;
+                match page.items.is_empty() {
+                    true => Err(Error::not_found(ResourceKind::Module, &execution.module)),
+                    false => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Store a new pending deployment (see [`Orchestrator::create`]) after
+    /// checking that each health evaluation lasts at least two heartbeat
+    /// intervals: a shorter one would be judged before the nodes reported
+    /// the calls it served.
+    pub async fn create_deployment(&self, mut d: ModuleDeployment) -> Result<ModuleDeployment> {
+        let span = tracing::info_span!("deployment", deployment = %d.id, module = %d.module,
+            to_version = %d.to_version, strategy = d.strategy.name(), environment = ?d.environment,
+            outcome = tracing::field::Empty);
+        d.trace_context = span.in_scope(|| self.trace.current());
+        let result = self.check_and_create(d).instrument(span.clone()).await;
+        span.record("outcome", hotswap_core::observe::outcome(&result));
+        result
+    }
+
+    async fn check_and_create(&self, d: ModuleDeployment) -> Result<ModuleDeployment> {
+        let beat = self.nodes.config().heartbeat_interval.as_secs();
+        let mut periods = Vec::new();
+        evaluation_periods(&d.strategy, "strategy", &mut periods);
+        if let Some((field, secs)) = periods.into_iter().find(|(_, secs)| *secs < 2 * beat) {
+            return Err(Error::invalid(
+                field,
+                format!(
+                    "{secs} s is shorter than two heartbeat intervals (2 x {beat} s): the nodes' statistics would not arrive in time to judge it"
+                ),
+            ));
+        }
+        self.orchestrator.create(d).await
+    }
+
+    /// Whether each backend answers: the module and node repositories and
+    /// the blob storage, by name.
+    pub async fn readiness(&self) -> Vec<(&'static str, Result<()>)> {
+        let b = &self.backends;
+        let (one, modules, nodes) = (
+            PageRequest::first(1),
+            ModuleFilter::default(),
+            NodeFilter::default(),
+        );
+        let probe = Digest::of(b"readiness");
+        let (modules, nodes, storage) = tokio::join!(
+            b.modules.list(&modules, &one),
+            b.nodes.list(&nodes, &one),
+            b.storage.exists(&probe),
+        );
+        vec![
+            ("modules", modules.map(drop)),
+            ("nodes", nodes.map(drop)),
+            ("storage", storage.map(drop)),
+        ]
+    }
+
+    async fn deployments_of(&self, module: &ModuleName) -> Result<Vec<ModuleDeployment>> {
+        let filter = DeploymentFilter::module(module.clone());
+        all_items(|page| {
+            let repo = self.backends.deployments.clone();
+            let filter = filter.clone();
+            async move { repo.list(&filter, &page).await }
+        })
+        .await
+    }
+
+    /// The version `module` serves now: the outcome of its latest finished
+    /// deployment (the new version after success, the old one after a
+    /// rollback, abort or failure), or the old version of a running one.
+    pub async fn serving_version(&self, module: &ModuleName) -> Result<Option<Version>> {
+        // Lists are in creation order: the last one is the latest.
+        let latest = self.deployments_of(module).await?.into_iter().next_back();
+        Ok(latest.and_then(|d| match d.phase {
+            DeploymentPhase::Succeeded => Some(d.to_version),
+            DeploymentPhase::Pending => None,
+            _ => d.from_version,
+        }))
+    }
+
+    /// Delete module version `id` and, when no other version has the same
+    /// bytes, its blob. Refused with `Conflict` while a deployment that is
+    /// not finished names the version, or while the module serves it.
+    pub async fn delete_module(&self, id: ModuleId) -> Result<WasmModule> {
+        let module = self.backends.modules.get(id).await?;
+        // No deployment of the module is created while this checks and
+        // deletes (within this replica).
+        let _held = self.orchestrator.hold_module(&module.name).await;
+        let deployments = self.deployments_of(&module.name).await?;
+        if let Some(d) = deployments.iter().find(|d| {
+            !d.phase.is_terminal()
+                && (d.to_version == module.version
+                    || d.from_version.as_ref() == Some(&module.version))
+        }) {
+            return Err(Error::conflict(
+                format!("module {}", module.reference()),
+                format!("deployment {} ({:?}) uses this version", d.id, d.phase),
+            ));
+        }
+        if self.serving_version(&module.name).await?.as_ref() == Some(&module.version) {
+            return Err(Error::conflict(
+                format!("module {}", module.reference()),
+                "this is the version the module serves now; deploy another one first",
+            ));
+        }
+        self.backends.modules.delete(id).await?;
+        if self
+            .backends
+            .modules
+            .count_by_digest(&module.digest)
+            .await?
+            == 0
+        {
+            // A blob left behind here is an orphan the sweep removes.
+            if let Err(e) = self.backends.storage.delete(&module.digest).await {
+                tracing::warn!(digest = %module.digest, error = %e, "blob of a deleted version not removed; the orphan sweep will");
+            }
+        }
+        Ok(module)
+    }
+}
+
+/// The health-evaluation periods of `strategy` with their fields (a
+/// rolling batch of 0 s is not evaluated and is left out).
+fn evaluation_periods(strategy: &StrategyConfig, at: &str, out: &mut Vec<(String, u64)>) {
+    match strategy {
+        StrategyConfig::Canary(c) => {
+            out.push((
+                format!("{at}.evaluation_period_secs"),
+                c.evaluation_period_secs,
+            ));
+        }
+        StrategyConfig::Rolling(r) if r.evaluation_period_secs > 0 => {
+            out.push((
+                format!("{at}.evaluation_period_secs"),
+                r.evaluation_period_secs,
+            ));
+        }
+        StrategyConfig::Regional(r) => evaluation_periods(&r.inner, &format!("{at}.inner"), out),
+        StrategyConfig::AbTest(ab) => {
+            if let Some(secs) = ab.duration_secs {
+                out.push((format!("{at}.duration_secs"), secs));
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,154 @@
+//! Registering a module version: inspect the binary, take its interface
+//! and check it against the module's history (through the interface
+//! service when one is configured), store the blob, create the version.
+//! A refused registration leaves no row; a blob stored just before a
+//! refused row is an orphan the sweep removes ([`hotswap_core::storage`]).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use semver::Version;
+use tracing::Instrument;
+
+use crate::interface::{Caller, InterfaceService, Override};
+use crate::store_module_version;
+use hotswap_core::ResourceKind;
+use hotswap_core::clock::Clock;
+use hotswap_core::domain::{Labels, ModuleName, ResourceLimits, WasmModule};
+use hotswap_core::error::{Error, Result};
+use hotswap_core::inspect::{InspectOptions, inspect};
+use hotswap_core::repository::ModuleRepository;
+use hotswap_core::storage::ModuleStorage;
+
+/// One module version to register.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Registration {
+    /// The module's name.
+    pub name: ModuleName,
+    /// The version.
+    pub version: Version,
+    /// The wasm binary.
+    pub bytes: Bytes,
+    /// Limits for every call of the version (defaults when `None`).
+    pub limits: Option<ResourceLimits>,
+    /// Labels.
+    pub labels: Labels,
+    /// An admin's override of an incompatible interface, with its reason.
+    pub override_: Option<Override>,
+}
+
+impl Registration {
+    /// `name@version` from `bytes`, with default limits and no labels.
+    pub fn new(name: ModuleName, version: Version, bytes: impl Into<Bytes>) -> Self {
+        Self {
+            name,
+            version,
+            bytes: bytes.into(),
+            limits: None,
+            labels: Labels::new(),
+            override_: None,
+        }
+    }
+}
+
+/// Registers module versions.
+#[derive(Clone, Debug)]
+pub struct ModuleRegistrar {
+    storage: Arc<dyn ModuleStorage>,
+    modules: Arc<dyn ModuleRepository>,
+    interfaces: Option<InterfaceService>,
+    clock: Arc<dyn Clock>,
+    inspect: InspectOptions,
+}
+
+impl ModuleRegistrar {
+    /// A registrar storing blobs in `storage` and versions in `modules`,
+    /// without interface checks.
+    pub fn new(
+        storage: Arc<dyn ModuleStorage>,
+        modules: Arc<dyn ModuleRepository>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            storage,
+            modules,
+            interfaces: None,
+            clock,
+            inspect: InspectOptions::default(),
+        }
+    }
+
+    /// Check every version's interface through `service`.
+    #[must_use]
+    pub fn with_interfaces(mut self, service: InterfaceService) -> Self {
+        self.interfaces = Some(service);
+        self
+    }
+
+    /// Inspect binaries under `options` (size cap).
+    #[must_use]
+    pub fn with_inspect_options(mut self, options: InspectOptions) -> Self {
+        self.inspect = options;
+        self
+    }
+
+    /// Register `r` for `caller`: invalid bytes are `Invalid` naming the
+    /// problem, a duplicate version is `Conflict`, an incompatible
+    /// interface is `Incompatible` with the findings (unless an admin
+    /// overrides); nothing is stored then.
+    pub async fn register(&self, r: Registration, caller: &Caller) -> Result<WasmModule> {
+        let span = tracing::info_span!("module.register", module = %r.name, version = %r.version,
+            by = %caller.name, bytes = r.bytes.len(), outcome = tracing::field::Empty);
+        let result = self.store(r, caller).instrument(span.clone()).await;
+        span.record("outcome", hotswap_core::observe::outcome(&result));
+        if let Ok(m) = &result {
+            let kind = match m.kind {
+                hotswap_core::domain::ModuleKind::Core => "core",
+                hotswap_core::domain::ModuleKind::Component => "component",
+            };
+            metrics::counter!(hotswap_core::observe::MODULES_REGISTERED, "kind" => kind)
+                .increment(1);
+        }
+        result
+    }
+
+    async fn store(&self, r: Registration, caller: &Caller) -> Result<WasmModule> {
+        let info = inspect(&r.bytes, &self.inspect)?;
+        let mut module = info.into_module(r.name, r.version, caller.name.clone(), self.clock.now());
+        module.labels = r.labels;
+        if let Some(limits) = r.limits {
+            module.limits = limits;
+        }
+        module.validate()?;
+        // Refused before any blob is written; a concurrent duplicate that
+        // slips past this is refused by the row's uniqueness, and its blob
+        // is an orphan the sweep removes.
+        if self
+            .modules
+            .get_version(&module.name, &module.version)
+            .await
+            .is_ok()
+        {
+            return Err(Error::AlreadyExists {
+                kind: ResourceKind::ModuleVersion,
+                id: module.reference(),
+            });
+        }
+        match &self.interfaces {
+            Some(service) => {
+                service
+                    .register_module_version(
+                        &*self.storage,
+                        &*self.modules,
+                        module,
+                        r.bytes,
+                        caller,
+                        r.override_.as_ref(),
+                    )
+                    .await
+            }
+            None => store_module_version(&*self.storage, &*self.modules, &module, r.bytes).await,
+        }
+    }
+}

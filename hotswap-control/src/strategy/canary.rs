@@ -1,0 +1,157 @@
+//! Canary: traffic-weight steps on every target node, each held for an
+//! evaluation period; onwards while healthy, back when not.
+
+use chrono::{DateTime, Utc};
+
+use super::plan::{Plan, count};
+use super::{Decision, DeploymentStrategy, Observations};
+use hotswap_core::domain::{
+    HealthVerdict, ModuleDeployment, OperatorRequest, ReasonCode, StrategyConfig,
+};
+use hotswap_core::error::{Error, Result};
+
+/// The canary strategy.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Canary;
+
+impl DeploymentStrategy for Canary {
+    fn name(&self) -> &'static str {
+        "canary"
+    }
+
+    fn decide(
+        &self,
+        d: &ModuleDeployment,
+        obs: &Observations,
+        now: DateTime<Utc>,
+    ) -> Result<Decision> {
+        let StrategyConfig::Canary(cfg) = &d.strategy else {
+            return Err(Error::invalid("strategy", "not a canary configuration"));
+        };
+        Ok(steps(
+            Plan::new(d, obs, now),
+            &cfg.steps,
+            cfg.evaluation_period_secs,
+        ))
+    }
+}
+
+/// Run `weights` (percent of traffic per step, ending at 100) with `period`
+/// seconds per step. Shared with the regional strategy's canary regions.
+pub(crate) fn steps(mut plan: Plan<'_>, weights: &[u8], period: u64) -> Decision {
+    let d = plan.d;
+    let serving = plan.serving();
+    plan.progress.total_steps = count(weights.len());
+    plan.progress.nodes_targeted = count(serving.len());
+    if serving.is_empty() {
+        return plan.go_on(None, "no serving target node; waiting for one");
+    }
+    if !plan.ensure_loaded(&serving, &d.to_version) {
+        return plan.loading(&format!("{} on the target nodes", d.to_version));
+    }
+    let Some(old) = d.from_version.clone() else {
+        return plan.complete(
+            ReasonCode::Completed,
+            format!("first deployment: {} takes all traffic", d.to_version),
+        );
+    };
+    if plan.progress.step_started_at.is_none() {
+        return start_step(plan, &old, weights, 0, period);
+    }
+    let step = plan.progress.step as usize;
+    match plan.progress.request.take() {
+        Some(OperatorRequest::Promote { full: true }) => {
+            return plan.complete(
+                ReasonCode::ManualPromote,
+                "promoted to 100 % by an operator",
+            );
+        }
+        Some(OperatorRequest::Promote { full: false }) => {
+            return next_step(plan, &old, weights, step, period, ReasonCode::ManualPromote);
+        }
+        _ => {}
+    }
+    match plan.verdict() {
+        HealthVerdict::Unhealthy { reason } => plan.rollback(
+            ReasonCode::HealthCheckFailed,
+            format!("{} at {} %: {reason}", d.to_version, weights[step]),
+        ),
+        _ if !plan.step_elapsed(period) => {
+            let end = plan.step_ends(period);
+            plan.go_on(
+                end,
+                format!(
+                    "step {} at {} % is being evaluated",
+                    step + 1,
+                    weights[step]
+                ),
+            )
+        }
+        HealthVerdict::Inconclusive { samples } => plan.inconclusive(samples),
+        HealthVerdict::Healthy => {
+            next_step(plan, &old, weights, step, period, ReasonCode::StepAdvanced)
+        }
+    }
+}
+
+fn next_step(
+    plan: Plan<'_>,
+    old: &semver::Version,
+    weights: &[u8],
+    step: usize,
+    period: u64,
+    code: ReasonCode,
+) -> Decision {
+    let next = step + 1;
+    if next >= weights.len() || weights[next] >= 100 {
+        let note = format!(
+            "{} takes all traffic after {next} healthy steps",
+            plan.d.to_version
+        );
+        return plan.complete(
+            if code == ReasonCode::StepAdvanced {
+                ReasonCode::Completed
+            } else {
+                code
+            },
+            note,
+        );
+    }
+    start_step(plan, old, weights, next, period)
+}
+
+fn start_step(
+    mut plan: Plan<'_>,
+    old: &semver::Version,
+    weights: &[u8],
+    step: usize,
+    period: u64,
+) -> Decision {
+    let weight = weights[step];
+    let d = plan.d;
+    if weight >= 100 {
+        return plan.complete(
+            ReasonCode::Completed,
+            format!("{} takes all traffic", d.to_version),
+        );
+    }
+    let serving = plan.serving();
+    let table = plan
+        .table(old)
+        .with_candidate(plan.d.to_version.clone(), weight);
+    plan.route(Plan::ids(&serving), table);
+    plan.progress.step = count(step);
+    plan.progress.traffic_percent = weight;
+    plan.progress.nodes_updated = count(serving.len());
+    plan.begin_step();
+    let end = plan.step_ends(period);
+    plan.go_on(
+        end,
+        format!(
+            "step {} of {}: {weight} % of traffic on {}",
+            step + 1,
+            weights.len(),
+            d.to_version
+        ),
+    )
+}

@@ -1,0 +1,196 @@
+//! Deployment strategies: pure functions from a deployment's state, what
+//! the fleet reports, and the time, to the next decision. They do no I/O;
+//! the orchestrator applies their decisions and records each one.
+
+mod ab_test;
+mod blue_green;
+mod canary;
+mod plan;
+mod regional;
+mod rolling;
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+pub use ab_test::AbTest;
+pub use blue_green::BlueGreen;
+pub use canary::Canary;
+pub use plan::{abort, restart_step, rollback};
+pub use regional::Regional;
+pub use rolling::Rolling;
+
+use hotswap_core::domain::{
+    DeploymentPhase, DeploymentProgress, ModuleDeployment, NodeId, NodeStatus, ReasonCode, Region,
+    RoutingTable, StrategyConfig, VersionStats,
+};
+use hotswap_core::error::Result;
+
+/// What the orchestrator knows about one target node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct NodeObservation {
+    /// The node.
+    pub node: NodeId,
+    /// Its region.
+    pub region: Region,
+    /// Its status.
+    pub status: NodeStatus,
+    /// Versions of the module it reports loaded (digests verified).
+    pub loaded: Vec<Version>,
+}
+
+impl NodeObservation {
+    /// A node in `region` with `status` and nothing loaded.
+    pub fn new(node: NodeId, region: Region, status: NodeStatus) -> Self {
+        Self {
+            node,
+            region,
+            status,
+            loaded: Vec::new(),
+        }
+    }
+
+    /// Whether it reports `version` loaded.
+    pub fn has(&self, version: &Version) -> bool {
+        self.loaded.contains(version)
+    }
+}
+
+/// Everything a strategy may look at besides the deployment itself.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Observations {
+    /// The target nodes, in id order.
+    pub nodes: Vec<NodeObservation>,
+    /// Cumulative statistics of each version of the module, merged over
+    /// the target nodes.
+    pub stats: Vec<VersionStats>,
+}
+
+impl Observations {
+    /// Observations of `nodes` (sorted here by id) with `stats`.
+    pub fn new(mut nodes: Vec<NodeObservation>, stats: Vec<VersionStats>) -> Self {
+        nodes.sort_by_key(|n| n.node);
+        Self { nodes, stats }
+    }
+
+    /// The merged statistics of `version`, if any node counted calls.
+    pub fn stats_of(&self, version: &Version) -> Option<&VersionStats> {
+        self.stats.iter().find(|s| &s.version == version)
+    }
+
+    /// The observations of the nodes in `region` only.
+    pub fn in_region(&self, region: &Region) -> Observations {
+        Observations {
+            nodes: self
+                .nodes
+                .iter()
+                .filter(|n| &n.region == region)
+                .cloned()
+                .collect(),
+            stats: self.stats.clone(),
+        }
+    }
+}
+
+/// One thing the orchestrator must do for a decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Action {
+    /// Bring a version onto nodes (with retries and digest checks).
+    Load {
+        /// Where.
+        nodes: Vec<NodeId>,
+        /// Which version of the deployment's module.
+        version: Version,
+    },
+    /// Apply a routing table on nodes.
+    Route {
+        /// Where.
+        nodes: Vec<NodeId>,
+        /// The table.
+        table: RoutingTable,
+    },
+    /// Drop a version from nodes.
+    Unload {
+        /// Where.
+        nodes: Vec<NodeId>,
+        /// Which version.
+        version: Version,
+    },
+}
+
+/// A strategy's answer for one evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Decision {
+    /// Work to apply, in order.
+    pub actions: Vec<Action>,
+    /// The new progress.
+    pub progress: DeploymentProgress,
+    /// A phase change, with its reason.
+    pub transition: Option<(DeploymentPhase, ReasonCode, String)>,
+    /// When to evaluate again (`None`: only on an external event).
+    pub next_check: Option<DateTime<Utc>>,
+    /// Why, for the event log.
+    pub note: String,
+}
+
+impl Decision {
+    /// Do nothing until `next_check`.
+    pub fn wait(
+        progress: DeploymentProgress,
+        next_check: DateTime<Utc>,
+        note: impl Into<String>,
+    ) -> Self {
+        Self {
+            actions: Vec::new(),
+            progress,
+            transition: None,
+            next_check: Some(next_check),
+            note: note.into(),
+        }
+    }
+}
+
+/// The strategy that runs `config`.
+pub fn for_config(config: &StrategyConfig) -> Box<dyn DeploymentStrategy> {
+    match config {
+        StrategyConfig::Canary(_) => Box::new(Canary),
+        StrategyConfig::BlueGreen(_) => Box::new(BlueGreen),
+        StrategyConfig::Rolling(_) => Box::new(Rolling),
+        StrategyConfig::Regional(_) => Box::new(Regional),
+        StrategyConfig::AbTest(_) => Box::new(AbTest),
+    }
+}
+
+/// The next decision for `deployment` by its own strategy.
+pub fn decide(
+    deployment: &ModuleDeployment,
+    observations: &Observations,
+    now: DateTime<Utc>,
+) -> Result<Decision> {
+    for_config(&deployment.strategy).decide(deployment, observations, now)
+}
+
+/// A deployment strategy.
+///
+/// Contract: `decide` is pure and deterministic — the same deployment,
+/// observations and time give the same decision — and never does I/O. It
+/// refuses a deployment whose strategy config is not its own with `Invalid`.
+pub trait DeploymentStrategy: Send + Sync + fmt::Debug + 'static {
+    /// The strategy's name (`canary`, `blue_green`, ...).
+    fn name(&self) -> &'static str;
+
+    /// The next decision for `deployment`.
+    fn decide(
+        &self,
+        deployment: &ModuleDeployment,
+        observations: &Observations,
+        now: DateTime<Utc>,
+    ) -> Result<Decision>;
+}
