@@ -14,7 +14,7 @@ use super::{NodeService, Orchestrator, Reconciler};
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::{DeploymentPhase, EdgeNode, ModuleDeployment, NodeStatus};
 use hotswap_core::error::Result;
-use hotswap_core::repository::{DeploymentFilter, DeploymentRepository, all_items};
+use hotswap_core::repository::{DeploymentFilter, DeploymentRepository, DeploymentRepositoryExt};
 
 /// How often the loop acts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,11 +119,9 @@ impl ControlLoop {
     }
 
     async fn deployments_in(&self, phase: DeploymentPhase) -> Result<Vec<ModuleDeployment>> {
-        all_items(|page| {
-            let repo = self.deployments.clone();
-            async move { repo.list(&DeploymentFilter::phase(phase), &page).await }
-        })
-        .await
+        self.deployments
+            .all_deployments(&DeploymentFilter::phase(phase))
+            .await
     }
 
     /// Reconcile one node, logging what was repaired and what was not.

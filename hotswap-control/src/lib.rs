@@ -15,8 +15,9 @@ mod registration;
 mod router;
 pub mod strategy;
 
-pub use distribution::{RetryPolicy, load_with_retries};
+pub use distribution::load_with_retries;
 pub use driver::{ControlLoop, ControlLoopConfig, TickReport};
+pub use hotswap_core::retry::RetryPolicy;
 pub use nodes::{AlertHook, NodeHealthConfig, NodeService};
 pub use orchestrator::{Operation, Orchestrator, OrchestratorConfig};
 pub use orphans::{SweepReport, store_module_version, sweep_orphans};

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::{EdgeNode, Heartbeat, NodeId, NodeStatus};
 use hotswap_core::error::{Error, Result};
-use hotswap_core::repository::{ModuleRepository, NodeFilter, NodeRepository, all_items};
+use hotswap_core::repository::{ModuleRepository, NodeFilter, NodeRepository, NodeRepositoryExt};
 
 /// Told about every node status change.
 pub trait AlertHook: Send + Sync + fmt::Debug + 'static {
@@ -207,11 +207,7 @@ impl NodeService {
 
     /// Every registered node.
     pub async fn all(&self) -> Result<Vec<EdgeNode>> {
-        all_items(|page| {
-            let repo = self.nodes.clone();
-            async move { repo.list(&NodeFilter::default(), &page).await }
-        })
-        .await
+        self.nodes.all_nodes(&NodeFilter::default()).await
     }
 
     /// [`NodeService::check_health`] over `nodes` as listed, which are

@@ -15,7 +15,7 @@ use semver::Version;
 use serde_json::json;
 use tracing::Instrument;
 
-use super::distribution::{RetryPolicy, load_with_retries};
+use super::distribution::load_with_retries;
 use crate::locks::{Held, KeyedLocks};
 use crate::strategy::{self, Action, Decision, NodeObservation, Observations};
 use hotswap_core::clock::Clock;
@@ -28,8 +28,10 @@ use hotswap_core::error::{Error, Result};
 use hotswap_core::node::NodeControl;
 use hotswap_core::observe::{NoTraceLink, TraceLink};
 use hotswap_core::repository::{
-    DeploymentFilter, DeploymentRepository, ModuleRepository, NodeFilter, NodeRepository, all_items,
+    DeploymentFilter, DeploymentRepository, DeploymentRepositoryExt, ModuleRepository, NodeFilter,
+    NodeRepository, NodeRepositoryExt,
 };
+use hotswap_core::retry::RetryPolicy;
 
 /// How an orchestrator identifies itself and how patient it is.
 #[derive(Clone, Debug)]
@@ -181,15 +183,10 @@ impl Orchestrator {
         for v in versions {
             self.module(&deployment, v).await?;
         }
-        let running = all_items(|page| {
-            let filter = DeploymentFilter {
-                module: Some(deployment.module.clone()),
-                ..DeploymentFilter::default()
-            };
-            let deployments = self.deployments.clone();
-            async move { deployments.list(&filter, &page).await }
-        })
-        .await?;
+        let running = self
+            .deployments
+            .all_deployments(&DeploymentFilter::module(deployment.module.clone()))
+            .await?;
         if let Some(other) = running.iter().find(|d| !d.phase.is_terminal()) {
             return Err(Error::conflict(
                 format!("module {}", deployment.module),
@@ -244,18 +241,10 @@ impl Orchestrator {
     /// Evaluate every progressing deployment that is due; returns how many
     /// were evaluated. Deployments another replica holds are skipped.
     pub async fn run_due(&self) -> Result<usize> {
-        let progressing = all_items(|page| {
-            let deployments = self.deployments.clone();
-            async move {
-                deployments
-                    .list(
-                        &DeploymentFilter::phase(DeploymentPhase::Progressing),
-                        &page,
-                    )
-                    .await
-            }
-        })
-        .await?;
+        let progressing = self
+            .deployments
+            .all_deployments(&DeploymentFilter::phase(DeploymentPhase::Progressing))
+            .await?;
         let now = self.clock.now();
         let mut evaluated = 0;
         for d in progressing {
@@ -441,11 +430,7 @@ impl Orchestrator {
     /// the new version (runtime capabilities and memory), not offline.
     async fn fleet(&self, d: &ModuleDeployment) -> Result<Fleet> {
         let module = self.module(d, &d.to_version).await?;
-        let nodes = all_items(|page| {
-            let repo = self.nodes.clone();
-            async move { repo.list(&NodeFilter::default(), &page).await }
-        })
-        .await?;
+        let nodes = self.nodes.all_nodes(&NodeFilter::default()).await?;
         let nodes: Vec<EdgeNode> = nodes
             .into_iter()
             .filter(|n| {

@@ -28,8 +28,8 @@ use hotswap_core::interface::{
 use hotswap_core::node::{Execution, NodeControl};
 use hotswap_core::observe::TraceLink;
 use hotswap_core::repository::{
-    DeploymentFilter, DeploymentRepository, ModuleFilter, ModuleRepository, NodeFilter,
-    NodeRepository, Page, PageRequest, all_items,
+    DeploymentFilter, DeploymentRepository, DeploymentRepositoryExt, ModuleFilter,
+    ModuleRepository, NodeFilter, NodeRepository, Page, PageRequest,
 };
 use hotswap_core::storage::ModuleStorage;
 use tracing::Instrument;
@@ -377,13 +377,10 @@ impl ControlPlane {
     }
 
     async fn deployments_of(&self, module: &ModuleName) -> Result<Vec<ModuleDeployment>> {
-        let filter = DeploymentFilter::module(module.clone());
-        all_items(|page| {
-            let repo = self.backends.deployments.clone();
-            let filter = filter.clone();
-            async move { repo.list(&filter, &page).await }
-        })
-        .await
+        self.backends
+            .deployments
+            .all_deployments(&DeploymentFilter::module(module.clone()))
+            .await
     }
 
     /// The version `module` serves now: the outcome of its latest finished

@@ -9,14 +9,15 @@ use std::sync::Arc;
 
 use semver::Version;
 
-use super::distribution::{RetryPolicy, load_with_retries};
+use super::distribution::load_with_retries;
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::{DeploymentPhase, EdgeNode, ModuleDeployment, ModuleName, RoutingTable};
 use hotswap_core::error::Result;
 use hotswap_core::node::NodeControl;
 use hotswap_core::repository::{
-    DeploymentFilter, DeploymentRepository, ModuleRepository, all_items,
+    DeploymentFilter, DeploymentRepository, DeploymentRepositoryExt, ModuleRepository,
 };
+use hotswap_core::retry::RetryPolicy;
 
 /// What one reconciliation of a node changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -104,11 +105,10 @@ impl Reconciler {
     /// is missing (digests checked), and apply the wanted routing where
     /// the node's table differs (or is missing).
     pub async fn reconcile(&self, node: &EdgeNode) -> Result<Reconciled> {
-        let all = all_items(|page| {
-            let repo = self.deployments.clone();
-            async move { repo.list(&DeploymentFilter::default(), &page).await }
-        })
-        .await?;
+        let all = self
+            .deployments
+            .all_deployments(&DeploymentFilter::default())
+            .await?;
         // Lists are in creation order: the last of each module is its latest.
         let mut latest: Vec<&ModuleDeployment> = Vec::new();
         for d in all.iter().rev() {

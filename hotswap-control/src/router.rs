@@ -9,7 +9,7 @@ use hotswap_core::domain::{EdgeNode, NodeId};
 use hotswap_core::error::{Error, Result};
 use hotswap_core::node::CallOutcome;
 use hotswap_core::node::{Execution, NodeControl};
-use hotswap_core::repository::{NodeFilter, NodeRepository, all_items};
+use hotswap_core::repository::{NodeFilter, NodeRepository, NodeRepositoryExt};
 
 /// A call that ran: where, and what it returned.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,11 +38,7 @@ impl ExecutionRouter {
 
     /// The nodes that may take `execution`, best first.
     pub async fn candidates(&self, execution: &Execution) -> Result<Vec<EdgeNode>> {
-        let nodes = all_items(|page| {
-            let repo = self.nodes.clone();
-            async move { repo.list(&NodeFilter::default(), &page).await }
-        })
-        .await?;
+        let nodes = self.nodes.all_nodes(&NodeFilter::default()).await?;
         let mut fit: Vec<EdgeNode> = nodes
             .into_iter()
             .filter(|n| n.status.accepts_traffic())

@@ -581,26 +581,6 @@ async fn a_node_that_loads_other_bytes_is_refused_at_once() {
     );
 }
 
-#[test]
-fn backoff_doubles_up_to_the_cap_with_jitter() {
-    let p = RetryPolicy::new(6, Duration::from_millis(100), Duration::from_millis(500));
-    for _ in 0..50 {
-        let (b2, b3, b6) = (p.backoff(2), p.backoff(3), p.backoff(6));
-        assert!(
-            b2 >= Duration::from_millis(50) && b2 <= Duration::from_millis(100),
-            "{b2:?}"
-        );
-        assert!(
-            b3 >= Duration::from_millis(100) && b3 <= Duration::from_millis(200),
-            "{b3:?}"
-        );
-        assert!(
-            b6 >= Duration::from_millis(250) && b6 <= Duration::from_millis(500),
-            "capped: {b6:?}"
-        );
-    }
-}
-
 /// Deployments in memory, each list taking a few milliseconds, as a
 /// database's would: the window between a creation's check and its write.
 #[derive(Debug)]

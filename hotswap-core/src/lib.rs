@@ -10,6 +10,7 @@ pub mod interface;
 pub mod node;
 pub mod observe;
 pub mod repository;
+pub mod retry;
 pub mod runtime;
 pub mod storage;
 

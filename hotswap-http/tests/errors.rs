@@ -3,6 +3,8 @@
 //! fields, read from the problem's extension members (never from its
 //! `detail` text), over a real socket.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -197,4 +199,80 @@ async fn every_error_variant_survives_a_round_trip_over_http() {
             _ => {}
         }
     }
+}
+
+/// A server that answers `503` to the first `failures` requests, then 404;
+/// counts what it was sent.
+async fn flaky(failures: usize) -> (String, Arc<AtomicUsize>) {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let count = seen.clone();
+    let answer = move || {
+        let count = count.clone();
+        async move {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let e = match n < failures {
+                true => Error::Unavailable {
+                    service: "postgres".into(),
+                    temporary: true,
+                    reason: "restarting".into(),
+                    source: None,
+                },
+                false => Error::not_found(ResourceKind::ModuleVersion, "x"),
+            };
+            Problem::from(e)
+        }
+    };
+    let app = Router::new()
+        .route("/api/v1/wasm/modules/{id}", get(answer.clone()))
+        .route("/api/v1/wasm/deployments", axum::routing::post(answer));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, seen)
+}
+
+#[tokio::test]
+async fn idempotent_requests_are_retried_on_503_under_the_policy_and_others_are_not() {
+    use hotswap_core::clock::{Clock, SystemClock};
+    use hotswap_core::retry::RetryPolicy;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let policy = RetryPolicy::new(3, Duration::from_millis(1), Duration::from_millis(5));
+    let config = ClientConfig::default().with_retry(policy, clock);
+
+    // Two 503s, then the real answer: three requests, the last one's error.
+    let (base, seen) = flaky(2).await;
+    let client = ControlPlaneClient::new(&base, TokenSource::None, config.clone()).unwrap();
+    let e = client.get_module(ModuleId::new()).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NotFound {
+                kind: ResourceKind::ModuleVersion,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+
+    // More 503s than attempts: the attempts are spent, the 503 is the error.
+    let (base, seen) = flaky(10).await;
+    let client = ControlPlaneClient::new(&base, TokenSource::None, config.clone()).unwrap();
+    let e = client.get_module(ModuleId::new()).await.unwrap_err();
+    assert!(
+        matches!(e, Error::Unavailable { ref service, .. } if service == "postgres"),
+        "{e}"
+    );
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+
+    // A POST that reached the server is never sent twice.
+    let (base, seen) = flaky(10).await;
+    let client = ControlPlaneClient::new(&base, TokenSource::None, config).unwrap();
+    let req: hotswap_http::wire::CreateDeployment = serde_json::from_value(serde_json::json!({
+        "module": "calc", "to_version": "1.0.0"
+    }))
+    .unwrap();
+    let e = client.create_deployment(&req).await.unwrap_err();
+    assert!(matches!(e, Error::Unavailable { .. }), "{e}");
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
 }

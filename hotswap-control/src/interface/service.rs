@@ -13,7 +13,7 @@ use super::{
 };
 use hotswap_core::domain::{ModuleKind, WasmModule};
 use hotswap_core::error::{Error, Result};
-use hotswap_core::repository::all_items;
+use hotswap_core::interface::InterfaceRegistryExt;
 
 /// Who is calling, as the HTTP layer authenticated them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,11 +214,7 @@ impl InterfaceService {
         };
         // Lists are ordered by (package, id), and ids (UUIDv7) by
         // registration: one package's list is oldest first.
-        let versions = all_items(|page| {
-            let filter = &filter;
-            async move { self.registry.list(filter, &page).await }
-        })
-        .await?;
+        let versions = self.registry.all_interfaces(&filter).await?;
         versions
             .iter()
             .map(|v| parse_wit(&v.wit).map_err(|e| e.within("stored interface")))

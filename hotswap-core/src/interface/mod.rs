@@ -249,6 +249,17 @@ impl InterfaceFilter {
     }
 }
 
+/// Convenience methods over [`InterfaceRegistry`].
+#[async_trait]
+pub trait InterfaceRegistryExt: InterfaceRegistry {
+    /// Every interface version matching `filter`, in list order.
+    async fn all_interfaces(&self, filter: &InterfaceFilter) -> Result<Vec<WitInterface>> {
+        crate::repository::all_items(|page| async move { self.list(filter, &page).await }).await
+    }
+}
+
+impl<T: InterfaceRegistry + ?Sized> InterfaceRegistryExt for T {}
+
 /// Stores WIT interfaces. `id` and `(package, version)` are each unique;
 /// lists are ordered by `(package, id)`. The repository contract of
 /// [`crate::repository`] applies.

@@ -211,14 +211,14 @@ pub fn validate_owner(owner: &str) -> Result<()> {
 /// Convenience methods over [`ModuleRepository`].
 #[async_trait]
 pub trait ModuleRepositoryExt: ModuleRepository {
+    /// Every module version matching `filter`, in list order.
+    async fn all_modules(&self, filter: &ModuleFilter) -> Result<Vec<WasmModule>> {
+        all_items(|page| async move { self.list(filter, &page).await }).await
+    }
+
     /// Every version of `name`, highest semver first.
     async fn versions(&self, name: &ModuleName) -> Result<Vec<WasmModule>> {
-        let filter = ModuleFilter::name(name.clone());
-        let mut all = all_items(|page| {
-            let filter = &filter;
-            async move { self.list(filter, &page).await }
-        })
-        .await?;
+        let mut all = self.all_modules(&ModuleFilter::name(name.clone())).await?;
         all.sort_by(|a, b| b.version.cmp(&a.version));
         Ok(all)
     }
@@ -230,3 +230,25 @@ pub trait ModuleRepositoryExt: ModuleRepository {
 }
 
 impl<T: ModuleRepository + ?Sized> ModuleRepositoryExt for T {}
+
+/// Convenience methods over [`NodeRepository`].
+#[async_trait]
+pub trait NodeRepositoryExt: NodeRepository {
+    /// Every node matching `filter`, in list order.
+    async fn all_nodes(&self, filter: &NodeFilter) -> Result<Vec<EdgeNode>> {
+        all_items(|page| async move { self.list(filter, &page).await }).await
+    }
+}
+
+impl<T: NodeRepository + ?Sized> NodeRepositoryExt for T {}
+
+/// Convenience methods over [`DeploymentRepository`].
+#[async_trait]
+pub trait DeploymentRepositoryExt: DeploymentRepository {
+    /// Every deployment matching `filter`, in creation order.
+    async fn all_deployments(&self, filter: &DeploymentFilter) -> Result<Vec<ModuleDeployment>> {
+        all_items(|page| async move { self.list(filter, &page).await }).await
+    }
+}
+
+impl<T: DeploymentRepository + ?Sized> DeploymentRepositoryExt for T {}

@@ -6,8 +6,11 @@
 mod control_plane;
 mod node;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use hotswap_core::clock::{Clock, SystemClock};
+use hotswap_core::retry::RetryPolicy;
 use hotswap_core::{Error, Result};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -29,11 +32,12 @@ pub struct ClientConfig {
     pub execute_timeout: Duration,
     /// The most connecting may take.
     pub connect_timeout: Duration,
-    /// Attempts after the first: for any request that could not connect,
-    /// and for idempotent ones that timed out or met a `503`.
-    pub retries: u32,
-    /// Wait before the first retry; doubled for each one after.
-    pub backoff: Duration,
+    /// How requests are retried: any request that could not connect, and
+    /// idempotent ones that timed out or met a `503` (the policy
+    /// distribution uses too).
+    pub retry: RetryPolicy,
+    /// What the waits between attempts sleep on.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for ClientConfig {
@@ -42,8 +46,8 @@ impl Default for ClientConfig {
             timeout: Duration::from_secs(30),
             execute_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(3),
-            retries: 2,
-            backoff: Duration::from_millis(100),
+            retry: RetryPolicy::new(3, Duration::from_millis(100), Duration::from_secs(2)),
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -59,7 +63,15 @@ impl ClientConfig {
     /// Set the number of retries.
     #[must_use]
     pub fn with_retries(mut self, retries: u32) -> Self {
-        self.retries = retries;
+        self.retry.attempts = retries.saturating_add(1);
+        self
+    }
+
+    /// Retry under `policy`, sleeping on `clock`.
+    #[must_use]
+    pub fn with_retry(mut self, policy: RetryPolicy, clock: Arc<dyn Clock>) -> Self {
+        self.retry = policy;
+        self.clock = clock;
         self
     }
 }
@@ -101,51 +113,79 @@ impl Http {
     }
 
     /// Send the request `build` makes (again for each attempt) to
-    /// `service`, retrying per `retry`; a problem answer is its error.
+    /// `service`, retrying per `retry` under the configured policy; a
+    /// problem answer is its error.
     pub(crate) async fn send(
         &self,
         service: &str,
         retry: Retry,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
     ) -> Result<Response> {
-        let mut attempt = 0;
-        loop {
+        let attempt = || async {
             let mut request = build(&self.client).build().map_err(|e| {
-                Error::internal(format!("building a request to {service} failed: {e}"))
+                Failed::Final(Error::internal(format!(
+                    "building a request to {service} failed: {e}"
+                )))
             })?;
-            if let Some(token) = self.token.token()? {
+            if let Some(token) = self.token.token().map_err(Failed::Final)? {
                 let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
-                    .map_err(|_| Error::invalid("token", "is not a valid header value"))?;
+                    .map_err(|_| {
+                        Failed::Final(Error::invalid("token", "is not a valid header value"))
+                    })?;
                 request
                     .headers_mut()
                     .insert(reqwest::header::AUTHORIZATION, value);
             }
             let (method, url) = (request.method().to_string(), request.url().to_string());
             let span = crate::observe::client_span(&method, &url, request.headers_mut());
-            let sent = self.client.execute(request).instrument(span.clone()).await;
-            if let Ok(resp) = &sent {
-                span.record("http.response.status_code", resp.status().as_u16());
-            }
-            let again = attempt < self.config.retries;
-            match sent {
-                Ok(resp) if resp.status().is_success() => return Ok(resp),
-                Ok(resp)
-                    if again
-                        && retry == Retry::Idempotent
-                        && resp.status() == StatusCode::SERVICE_UNAVAILABLE => {}
-                Ok(resp) => return Err(problem(service, resp).await),
-                Err(e)
-                    if again
-                        && (e.is_connect() || (retry == Retry::Idempotent && e.is_timeout())) =>
-                {
-                    tracing::debug!(service, error = %e, attempt, "retrying a request");
+            match self.client.execute(request).instrument(span.clone()).await {
+                Ok(resp) => {
+                    span.record("http.response.status_code", resp.status().as_u16());
+                    match resp.status().is_success() {
+                        true => Ok(resp),
+                        false => Err(Failed::Status(resp)),
+                    }
                 }
-                Err(e) => return Err(transport(service, e)),
+                Err(e) => Err(Failed::Transport(e)),
             }
-            tokio::time::sleep(self.config.backoff.saturating_mul(1 << attempt.min(10))).await;
-            attempt += 1;
+        };
+        let retryable = |f: &Failed| {
+            let again = match f {
+                Failed::Status(resp) => {
+                    retry == Retry::Idempotent && resp.status() == StatusCode::SERVICE_UNAVAILABLE
+                }
+                Failed::Transport(e) => {
+                    e.is_connect() || (retry == Retry::Idempotent && e.is_timeout())
+                }
+                Failed::Final(_) => false,
+            };
+            if again {
+                tracing::debug!(service, "retrying a request");
+            }
+            again
+        };
+        match self
+            .config
+            .retry
+            .run(&self.config.clock, attempt, retryable)
+            .await
+        {
+            Ok(resp) => Ok(resp),
+            Err(Failed::Status(resp)) => Err(problem(service, resp).await),
+            Err(Failed::Transport(e)) => Err(transport(service, e)),
+            Err(Failed::Final(e)) => Err(e),
         }
     }
+}
+
+/// Why one attempt failed.
+enum Failed {
+    /// The server answered with a status other than success.
+    Status(Response),
+    /// The request did not get an answer.
+    Transport(reqwest::Error),
+    /// The request could not be made; retrying cannot help.
+    Final(Error),
 }
 
 /// The body of a successful response as `T`.
