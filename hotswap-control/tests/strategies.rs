@@ -217,6 +217,27 @@ fn canary_walks_its_steps_while_healthy() {
 }
 
 #[test]
+fn a_stored_step_past_the_last_rolls_back_instead_of_panicking() {
+    let mut fleet = Fleet::new(&["eu"], 2, Some(v(1)));
+    let mut d = deployment(Some(v(1)), v(2), canary(vec![10, 50, 100]));
+    let now = t0();
+    step(&mut d, &mut fleet, now);
+    step(&mut d, &mut fleet, now);
+    assert_eq!(d.progress.traffic_percent, 10);
+    // Damaged (or hand-edited) stored progress: step 8 of 3.
+    d.progress.step = 7;
+    let decision = step(&mut d, &mut fleet, now + Duration::seconds(61));
+    let (phase, code, why) = decision.transition.expect("a transition");
+    assert_eq!(
+        (phase, code),
+        (DeploymentPhase::RolledBack, ReasonCode::InvalidProgress)
+    );
+    assert!(why.contains("stored step 8 is past the 3 steps"), "{why}");
+    assert_eq!(fleet.stable_everywhere(), [v(1)]);
+    assert!(fleet.tables.values().all(|t| t.candidate.is_none()));
+}
+
+#[test]
 fn canary_rolls_back_by_itself_when_the_new_version_errors() {
     let mut fleet = Fleet::new(&["eu"], 3, Some(v(1)));
     let mut d = deployment(Some(v(1)), v(2), canary(vec![10, 25, 50, 100]));

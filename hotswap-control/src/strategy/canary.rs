@@ -59,6 +59,17 @@ pub(crate) fn steps(mut plan: Plan<'_>, weights: &[u8], period: u64) -> Decision
         return start_step(plan, &old, weights, 0, period);
     }
     let step = plan.progress.step as usize;
+    // The step comes from stored progress: never index with it unchecked.
+    let Some(&weight) = weights.get(step) else {
+        return plan.rollback(
+            ReasonCode::InvalidProgress,
+            format!(
+                "the stored step {} is past the {} steps of the strategy",
+                step + 1,
+                weights.len()
+            ),
+        );
+    };
     match plan.progress.request.take() {
         Some(OperatorRequest::Promote { full: true }) => {
             return plan.complete(
@@ -74,17 +85,13 @@ pub(crate) fn steps(mut plan: Plan<'_>, weights: &[u8], period: u64) -> Decision
     match plan.verdict() {
         HealthVerdict::Unhealthy { reason } => plan.rollback(
             ReasonCode::HealthCheckFailed,
-            format!("{} at {} %: {reason}", d.to_version, weights[step]),
+            format!("{} at {weight} %: {reason}", d.to_version),
         ),
         _ if !plan.step_elapsed(period) => {
             let end = plan.step_ends(period);
             plan.go_on(
                 end,
-                format!(
-                    "step {} at {} % is being evaluated",
-                    step + 1,
-                    weights[step]
-                ),
+                format!("step {} at {weight} % is being evaluated", step + 1),
             )
         }
         HealthVerdict::Inconclusive { samples } => plan.inconclusive(samples),
@@ -103,7 +110,7 @@ fn next_step(
     code: ReasonCode,
 ) -> Decision {
     let next = step + 1;
-    if next >= weights.len() || weights[next] >= 100 {
+    if weights.get(next).is_none_or(|w| *w >= 100) {
         let note = format!(
             "{} takes all traffic after {next} healthy steps",
             plan.d.to_version
@@ -127,7 +134,8 @@ fn start_step(
     step: usize,
     period: u64,
 ) -> Decision {
-    let weight = weights[step];
+    // A step past the last is all traffic, as a step of 100 % is.
+    let weight = weights.get(step).copied().unwrap_or(100);
     let d = plan.d;
     if weight >= 100 {
         return plan.complete(

@@ -121,6 +121,9 @@ pub enum ReasonCode {
     Superseded,
     /// A target node stopped heartbeating and the policy pauses.
     NodeUnhealthy,
+    /// The stored progress does not fit the strategy (a step past its
+    /// last, say): rolled back rather than guessed at.
+    InvalidProgress,
 }
 
 /// Why a deployment is in its phase.
