@@ -22,7 +22,7 @@ use hotswap_core::clock::Clock;
 use hotswap_core::domain::{
     DeploymentEvent, DeploymentId, DeploymentPhase, EdgeNode, EventKind, LoadedVersion,
     ModuleDeployment, ModuleName, NodeId, NodeProgress, NodeStatus, OperatorRequest, ReasonCode,
-    StaleNodePolicy, StrategyConfig, VersionStats, WasmModule,
+    StaleNodePolicy, VersionStats, WasmModule,
 };
 use hotswap_core::error::{Error, Result};
 use hotswap_core::node::NodeControl;
@@ -175,13 +175,8 @@ impl Orchestrator {
     pub async fn create(&self, deployment: ModuleDeployment) -> Result<ModuleDeployment> {
         deployment.validate()?;
         let _module = self.hold_module(&deployment.module).await;
-        let mut versions = vec![&deployment.to_version];
-        versions.extend(deployment.from_version.iter());
-        if let StrategyConfig::AbTest(ab) = &deployment.strategy {
-            versions.extend(ab.variants.iter().map(|v| &v.version));
-        }
-        for v in versions {
-            self.module(&deployment, v).await?;
+        for v in strategy::for_config(&deployment.strategy).versions(&deployment) {
+            self.module(&deployment, &v).await?;
         }
         let running = self
             .deployments

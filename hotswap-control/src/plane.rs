@@ -14,11 +14,12 @@ use super::{
     NodeHealthConfig, NodeService, Orchestrator, OrchestratorConfig, Reconciler,
 };
 use crate::interface::InterfaceService;
+use crate::strategy;
 use hotswap_core::ResourceKind;
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::{
     DeploymentId, DeploymentPhase, Digest, EdgeNode, InterfaceId, ModuleDeployment, ModuleId,
-    ModuleName, NodeId, StrategyConfig, WasmModule,
+    ModuleName, NodeId, WasmModule,
 };
 use hotswap_core::error::{Error, Result};
 use hotswap_core::inspect::InspectOptions;
@@ -341,11 +342,10 @@ impl ControlPlane {
 
     async fn check_and_create(&self, d: ModuleDeployment) -> Result<ModuleDeployment> {
         let beat = self.nodes.config().heartbeat_interval.as_secs();
-        let mut periods = Vec::new();
-        evaluation_periods(&d.strategy, "strategy", &mut periods);
+        let periods = strategy::for_config(&d.strategy).evaluation_periods();
         if let Some((field, secs)) = periods.into_iter().find(|(_, secs)| *secs < 2 * beat) {
             return Err(Error::invalid(
-                field,
+                format!("strategy.{field}"),
                 format!(
                     "{secs} s is shorter than two heartbeat intervals (2 x {beat} s): the nodes' statistics would not arrive in time to judge it"
                 ),
@@ -435,31 +435,5 @@ impl ControlPlane {
             }
         }
         Ok(module)
-    }
-}
-
-/// The health-evaluation periods of `strategy` with their fields (a
-/// rolling batch of 0 s is not evaluated and is left out).
-fn evaluation_periods(strategy: &StrategyConfig, at: &str, out: &mut Vec<(String, u64)>) {
-    match strategy {
-        StrategyConfig::Canary(c) => {
-            out.push((
-                format!("{at}.evaluation_period_secs"),
-                c.evaluation_period_secs,
-            ));
-        }
-        StrategyConfig::Rolling(r) if r.evaluation_period_secs > 0 => {
-            out.push((
-                format!("{at}.evaluation_period_secs"),
-                r.evaluation_period_secs,
-            ));
-        }
-        StrategyConfig::Regional(r) => evaluation_periods(&r.inner, &format!("{at}.inner"), out),
-        StrategyConfig::AbTest(ab) => {
-            if let Some(secs) = ab.duration_secs {
-                out.push((format!("{at}.duration_secs"), secs));
-            }
-        }
-        _ => {}
     }
 }

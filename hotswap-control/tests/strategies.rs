@@ -638,3 +638,53 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn each_strategy_names_its_evaluation_periods_versions_and_progress() {
+    use hotswap_control::strategy::{for_config, percent_done};
+    let periods = |c: &StrategyConfig| for_config(c).evaluation_periods();
+    assert_eq!(
+        periods(&canary(vec![10, 100])),
+        [("evaluation_period_secs".to_owned(), 60)]
+    );
+    assert_eq!(
+        periods(&regional(RegionalRollback::Region)),
+        [("inner.evaluation_period_secs".to_owned(), 60)]
+    );
+    let mut rolling = RollingConfig::default();
+    rolling.evaluation_period_secs = 0;
+    assert!(
+        periods(&StrategyConfig::Rolling(rolling)).is_empty(),
+        "a batch judged for 0 s is not judged"
+    );
+    assert!(periods(&StrategyConfig::BlueGreen(BlueGreenConfig::default())).is_empty());
+    let variant = |name: &str, major| AbVariant {
+        name: name.into(),
+        version: v(major),
+        weight: 50,
+    };
+    let mut ab = AbTestConfig::new(vec![variant("a", 2), variant("b", 3)]);
+    ab.duration_secs = Some(3600);
+    let ab = StrategyConfig::AbTest(ab);
+    assert_eq!(periods(&ab), [("duration_secs".to_owned(), 3600)]);
+
+    // An A/B test also routes to its variants' versions.
+    let d = deployment(Some(v(1)), v(2), ab);
+    assert_eq!(for_config(&d.strategy).versions(&d), [v(2), v(1), v(3)]);
+    let d = deployment(Some(v(1)), v(2), canary(vec![10, 100]));
+    assert_eq!(for_config(&d.strategy).versions(&d), [v(2), v(1)]);
+
+    // Percent done: steps for a canary, regions and their steps for a
+    // regional rollout, 100 only once it succeeded.
+    let mut d = deployment(Some(v(1)), v(2), canary(vec![10, 50, 100]));
+    (d.progress.step, d.progress.total_steps) = (1, 3);
+    assert_eq!(percent_done(&d), 33);
+    let mut d = deployment(Some(v(1)), v(2), regional(RegionalRollback::Region));
+    (d.progress.stage, d.progress.total_stages) = (1, 2);
+    let mut inner = d.progress.clone();
+    (inner.step, inner.total_steps) = (1, 2);
+    d.progress.inner = Some(Box::new(inner));
+    assert_eq!(percent_done(&d), 75);
+    (d.progress.stage, d.progress.inner) = (2, None);
+    assert_eq!(percent_done(&d), 99, "not 100 before it succeeded");
+}

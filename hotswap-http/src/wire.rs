@@ -196,24 +196,6 @@ pub struct DeploymentView {
     pub events: Vec<DeploymentEvent>,
 }
 
-/// How far `d` has come, in percent of its planned steps and stages.
-pub fn percent_done(d: &ModuleDeployment) -> u8 {
-    if d.phase == DeploymentPhase::Succeeded {
-        return 100;
-    }
-    let p = &d.progress;
-    let (done, total) = if p.total_stages > 0 {
-        let inner = p
-            .inner
-            .as_ref()
-            .map_or(0.0, |i| f64::from(i.step) / f64::from(i.total_steps.max(1)));
-        (f64::from(p.stage) + inner, f64::from(p.total_stages))
-    } else {
-        (f64::from(p.step), f64::from(p.total_steps.max(1)))
-    };
-    ((done / total) * 100.0).clamp(0.0, 99.0) as u8
-}
-
 /// `POST /deployments/{id}/promote`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]

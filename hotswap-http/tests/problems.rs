@@ -51,6 +51,29 @@ async fn invalid_input_is_400_naming_the_field_and_stores_nothing() {
     )
     .await;
     assert!(p["field"].as_str().unwrap().starts_with("strategy"), "{p}");
+    // An evaluation shorter than two heartbeats (2 x 30 s) could not be
+    // judged: refused naming the strategy's own field, nested or not.
+    for (strategy, field) in [
+        (
+            json!({"type": "canary", "steps": [50, 100], "evaluation_period_secs": 30}),
+            "strategy.evaluation_period_secs",
+        ),
+        (
+            json!({"type": "regional", "regions": ["eu"], "inner": {"type": "canary", "steps": [100], "evaluation_period_secs": 59}}),
+            "strategy.inner.evaluation_period_secs",
+        ),
+    ] {
+        let body = json!({"module": "echo", "to_version": "1.0.0", "strategy": strategy});
+        let p = problem(deploy(body).await.unwrap(), 400).await;
+        assert_eq!(p["field"], field, "{p}");
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap()
+                .contains("two heartbeat intervals"),
+            "{p}"
+        );
+    }
     let p = problem(
         deploy(json!({"module": "echo", "to_version": "1.0.0", "colour": 1}))
             .await

@@ -9,13 +9,13 @@ use super::plan::{Plan, count};
 use super::{Decision, DeploymentStrategy, Observations};
 use hotswap_core::domain::{
     AbTestConfig, DeploymentPhase, HealthVerdict, ModuleDeployment, OperatorRequest, ReasonCode,
-    RouteMatch, RouteRule, RoutingTable, SplitBy, StrategyConfig,
+    RouteMatch, RouteRule, RoutingTable, SplitBy,
 };
 use hotswap_core::error::{Error, Result};
 
 /// The A/B test strategy.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AbTest;
+#[derive(Clone, Debug, PartialEq)]
+pub struct AbTest(pub AbTestConfig);
 
 /// The routing of `cfg` on top of `table`: header rules first (when split
 /// by header), then one bucket range per variant by weight. Buckets come
@@ -53,15 +53,32 @@ impl DeploymentStrategy for AbTest {
         "ab_test"
     }
 
+    fn versions(&self, d: &ModuleDeployment) -> Vec<semver::Version> {
+        let mut out = vec![d.to_version.clone()];
+        out.extend(d.from_version.iter().cloned());
+        for v in &self.0.variants {
+            if !out.contains(&v.version) {
+                out.push(v.version.clone());
+            }
+        }
+        out
+    }
+
+    fn evaluation_periods(&self) -> Vec<(String, u64)> {
+        self.0
+            .duration_secs
+            .map(|secs| ("duration_secs".to_owned(), secs))
+            .into_iter()
+            .collect()
+    }
+
     fn decide(
         &self,
         d: &ModuleDeployment,
         obs: &Observations,
         now: DateTime<Utc>,
     ) -> Result<Decision> {
-        let StrategyConfig::AbTest(cfg) = &d.strategy else {
-            return Err(Error::invalid("strategy", "not an A/B test configuration"));
-        };
+        let cfg = &self.0;
         let mut plan = Plan::new(d, obs, now);
         let serving = plan.serving();
         plan.progress.total_steps = 1;

@@ -7,13 +7,13 @@ use chrono::{DateTime, Duration, Utc};
 use super::plan::{Plan, count};
 use super::{Decision, DeploymentStrategy, Observations};
 use hotswap_core::domain::{
-    HealthVerdict, ModuleDeployment, OperatorRequest, ReasonCode, StrategyConfig,
+    BlueGreenConfig, HealthVerdict, ModuleDeployment, OperatorRequest, ReasonCode,
 };
-use hotswap_core::error::{Error, Result};
+use hotswap_core::error::Result;
 
 /// The blue-green strategy.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct BlueGreen;
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlueGreen(pub BlueGreenConfig);
 
 fn secs(s: u64) -> Duration {
     Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
@@ -30,9 +30,7 @@ impl DeploymentStrategy for BlueGreen {
         obs: &Observations,
         now: DateTime<Utc>,
     ) -> Result<Decision> {
-        let StrategyConfig::BlueGreen(cfg) = &d.strategy else {
-            return Err(Error::invalid("strategy", "not a blue-green configuration"));
-        };
+        let cfg = &self.0;
         let mut plan = Plan::new(d, obs, now);
         let serving = plan.serving();
         plan.progress.total_steps = 2;

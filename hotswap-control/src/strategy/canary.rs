@@ -6,17 +6,24 @@ use chrono::{DateTime, Utc};
 use super::plan::{Plan, count};
 use super::{Decision, DeploymentStrategy, Observations};
 use hotswap_core::domain::{
-    HealthVerdict, ModuleDeployment, OperatorRequest, ReasonCode, StrategyConfig,
+    CanaryConfig, HealthVerdict, ModuleDeployment, OperatorRequest, ReasonCode,
 };
-use hotswap_core::error::{Error, Result};
+use hotswap_core::error::Result;
 
 /// The canary strategy.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Canary;
+#[derive(Clone, Debug, PartialEq)]
+pub struct Canary(pub CanaryConfig);
 
 impl DeploymentStrategy for Canary {
     fn name(&self) -> &'static str {
         "canary"
+    }
+
+    fn evaluation_periods(&self) -> Vec<(String, u64)> {
+        vec![(
+            "evaluation_period_secs".into(),
+            self.0.evaluation_period_secs,
+        )]
     }
 
     fn decide(
@@ -25,9 +32,7 @@ impl DeploymentStrategy for Canary {
         obs: &Observations,
         now: DateTime<Utc>,
     ) -> Result<Decision> {
-        let StrategyConfig::Canary(cfg) = &d.strategy else {
-            return Err(Error::invalid("strategy", "not a canary configuration"));
-        };
+        let cfg = &self.0;
         Ok(steps(
             Plan::new(d, obs, now),
             &cfg.steps,

@@ -157,15 +157,31 @@ impl Decision {
     }
 }
 
-/// The strategy that runs `config`.
+/// The strategy that runs `config`, holding it: the one place the
+/// configuration is matched.
 pub fn for_config(config: &StrategyConfig) -> Box<dyn DeploymentStrategy> {
     match config {
-        StrategyConfig::Canary(_) => Box::new(Canary),
-        StrategyConfig::BlueGreen(_) => Box::new(BlueGreen),
-        StrategyConfig::Rolling(_) => Box::new(Rolling),
-        StrategyConfig::Regional(_) => Box::new(Regional),
-        StrategyConfig::AbTest(_) => Box::new(AbTest),
+        StrategyConfig::Canary(c) => Box::new(Canary(c.clone())),
+        StrategyConfig::BlueGreen(c) => Box::new(BlueGreen(c.clone())),
+        StrategyConfig::Rolling(c) => Box::new(Rolling(c.clone())),
+        StrategyConfig::Regional(c) => Box::new(Regional(c.clone())),
+        StrategyConfig::AbTest(c) => Box::new(AbTest(c.clone())),
     }
+}
+
+/// How far `d` has come, in percent of what its strategy planned (100
+/// once it succeeded).
+pub fn percent_done(d: &ModuleDeployment) -> u8 {
+    if d.phase == DeploymentPhase::Succeeded {
+        return 100;
+    }
+    let done = for_config(&d.strategy).done(&d.progress);
+    (done * 100.0).clamp(0.0, 99.0) as u8
+}
+
+/// The share of its steps `progress` has taken, 0.0..=1.0.
+pub(crate) fn steps_done(progress: &DeploymentProgress) -> f64 {
+    f64::from(progress.step) / f64::from(progress.total_steps.max(1))
 }
 
 /// The next decision for `deployment` by its own strategy.
@@ -177,11 +193,11 @@ pub fn decide(
     for_config(&deployment.strategy).decide(deployment, observations, now)
 }
 
-/// A deployment strategy.
+/// A deployment strategy, holding its configuration (see [`for_config`]).
 ///
 /// Contract: `decide` is pure and deterministic — the same deployment,
-/// observations and time give the same decision — and never does I/O. It
-/// refuses a deployment whose strategy config is not its own with `Invalid`.
+/// observations and time give the same decision — and never does I/O; it
+/// decides by the configuration it holds, not by `deployment.strategy`.
 pub trait DeploymentStrategy: Send + Sync + fmt::Debug + 'static {
     /// The strategy's name (`canary`, `blue_green`, ...).
     fn name(&self) -> &'static str;
@@ -193,4 +209,23 @@ pub trait DeploymentStrategy: Send + Sync + fmt::Debug + 'static {
         observations: &Observations,
         now: DateTime<Utc>,
     ) -> Result<Decision>;
+
+    /// Every version `deployment` may route to: the new one, the old one,
+    /// and whatever else the strategy serves (an A/B test's variants).
+    fn versions(&self, deployment: &ModuleDeployment) -> Vec<Version> {
+        let mut out = vec![deployment.to_version.clone()];
+        out.extend(deployment.from_version.iter().cloned());
+        out
+    }
+
+    /// The health evaluations' lengths in seconds, with the field of the
+    /// configuration each comes from (`evaluation_period_secs`, ...).
+    fn evaluation_periods(&self) -> Vec<(String, u64)> {
+        Vec::new()
+    }
+
+    /// The share of its plan `progress` has done, 0.0..=1.0.
+    fn done(&self, progress: &DeploymentProgress) -> f64 {
+        steps_done(progress)
+    }
 }

@@ -8,17 +8,32 @@ use chrono::{DateTime, Duration, Utc};
 use super::plan::Plan;
 use super::{Decision, DeploymentStrategy, Observations, decide};
 use hotswap_core::domain::{
-    DeploymentPhase, HealthVerdict, ModuleDeployment, ReasonCode, RegionalRollback, StrategyConfig,
+    DeploymentPhase, DeploymentProgress, HealthVerdict, ModuleDeployment, ReasonCode,
+    RegionalConfig, RegionalRollback,
 };
-use hotswap_core::error::{Error, Result};
+use hotswap_core::error::Result;
 
 /// The regional strategy.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Regional;
+#[derive(Clone, Debug, PartialEq)]
+pub struct Regional(pub RegionalConfig);
 
 impl DeploymentStrategy for Regional {
     fn name(&self) -> &'static str {
         "regional"
+    }
+
+    fn evaluation_periods(&self) -> Vec<(String, u64)> {
+        let inner = super::for_config(&self.0.inner).evaluation_periods();
+        inner
+            .into_iter()
+            .map(|(field, secs)| (format!("inner.{field}"), secs))
+            .collect()
+    }
+
+    /// Regions done, plus the share of the current region's steps.
+    fn done(&self, progress: &DeploymentProgress) -> f64 {
+        let inner = progress.inner.as_deref().map_or(0.0, super::steps_done);
+        (f64::from(progress.stage) + inner) / f64::from(progress.total_stages.max(1))
     }
 
     fn decide(
@@ -27,9 +42,7 @@ impl DeploymentStrategy for Regional {
         obs: &Observations,
         now: DateTime<Utc>,
     ) -> Result<Decision> {
-        let StrategyConfig::Regional(cfg) = &d.strategy else {
-            return Err(Error::invalid("strategy", "not a regional configuration"));
-        };
+        let cfg = &self.0;
         let mut plan = Plan::new(d, obs, now);
         let stage = plan.progress.stage as usize;
         plan.progress.total_stages = super::plan::count(cfg.regions.len());

@@ -7,17 +7,26 @@ use chrono::{DateTime, Utc};
 use super::plan::{Plan, count};
 use super::{Decision, DeploymentStrategy, Observations};
 use hotswap_core::domain::{
-    DeploymentPhase, HealthVerdict, ModuleDeployment, OperatorRequest, ReasonCode, StrategyConfig,
+    DeploymentPhase, HealthVerdict, ModuleDeployment, OperatorRequest, ReasonCode, RollingConfig,
 };
-use hotswap_core::error::{Error, Result};
+use hotswap_core::error::Result;
 
 /// The rolling strategy.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Rolling;
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rolling(pub RollingConfig);
 
 impl DeploymentStrategy for Rolling {
     fn name(&self) -> &'static str {
         "rolling"
+    }
+
+    /// A batch evaluated for 0 s is not evaluated.
+    fn evaluation_periods(&self) -> Vec<(String, u64)> {
+        let secs = self.0.evaluation_period_secs;
+        match secs {
+            0 => Vec::new(),
+            _ => vec![("evaluation_period_secs".into(), secs)],
+        }
     }
 
     fn decide(
@@ -26,9 +35,7 @@ impl DeploymentStrategy for Rolling {
         obs: &Observations,
         now: DateTime<Utc>,
     ) -> Result<Decision> {
-        let StrategyConfig::Rolling(cfg) = &d.strategy else {
-            return Err(Error::invalid("strategy", "not a rolling configuration"));
-        };
+        let cfg = &self.0;
         let mut plan = Plan::new(d, obs, now);
         let serving = plan.serving();
         let total = serving.len();

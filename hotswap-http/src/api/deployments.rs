@@ -17,7 +17,6 @@ use crate::extract::{JsonBody, OptionalJson, Query, path_param};
 use crate::problem::{ApiResult, Problem};
 use crate::wire::{
     CreateDeployment, DeploymentListQuery, DeploymentView, PageQuery, Paged, PromoteRequest,
-    percent_done,
 };
 
 fn version(field: &str, text: &str) -> ApiResult<semver::Version> {
@@ -121,7 +120,7 @@ async fn view(s: &ApiState, id: DeploymentId) -> ApiResult<DeploymentView> {
     let (deployment, events) = s.plane.orchestrator().status(id).await?;
     let nodes = s.plane.orchestrator().node_progress(id).await?;
     Ok(DeploymentView {
-        percent: percent_done(&deployment),
+        percent: hotswap_control::strategy::percent_done(&deployment),
         deployment,
         nodes,
         events,
