@@ -506,7 +506,7 @@ impl Orchestrator {
     ) -> Result<ModuleDeployment> {
         let span = tracing::info_span!("deployment.step", deployment = %d.id, module = %d.module,
             to_version = %d.to_version, strategy = d.strategy.name(), step = decision.progress.step,
-            stage = decision.progress.stage, traffic_percent = decision.progress.traffic_percent,
+            stage = decision.progress.stage(), traffic_percent = decision.progress.traffic_percent,
             note = %decision.note, phase = tracing::field::Empty, outcome = tracing::field::Empty);
         if let Some(parent) = &d.trace_context {
             self.config.trace.set_parent(&span, parent);
@@ -673,7 +673,7 @@ fn decision_event(
         .map(|s| json!({"version": s.version.to_string(), "calls": s.calls, "errors": s.errors, "p99_us": s.latency.quantile_us(0.99)}))
         .collect();
     let kind = if decision.progress.step != d.progress.step
-        || decision.progress.stage != d.progress.stage
+        || decision.progress.stage() != d.progress.stage()
     {
         EventKind::StepStarted
     } else if decision.progress.traffic_percent != d.progress.traffic_percent {
@@ -683,7 +683,7 @@ fn decision_event(
     };
     DeploymentEvent::new(kind, d.phase, decision.note.clone(), now).with_data(json!({
         "step": decision.progress.step,
-        "stage": decision.progress.stage,
+        "stage": decision.progress.stage(),
         "traffic_percent": decision.progress.traffic_percent,
         "nodes": fleet.observations.nodes.len(),
         "serving": serving,

@@ -172,7 +172,7 @@ async fn regional_rolls_back_only_the_failing_region() {
     let mut d = d;
     for _ in 0..60 {
         d = w.drive(&orch, d.id, 1).await;
-        if d.progress.stage == 1 {
+        if d.progress.stage() == 1 {
             let us: Vec<_> = w
                 .members
                 .iter()

@@ -323,7 +323,7 @@ fn blue_green_previews_then_switches_every_node_and_can_switch_back() {
         "green is reachable by pin"
     );
     step(&mut d, &mut fleet, now + Duration::seconds(90));
-    assert_eq!(d.progress.switched_at, None);
+    assert_eq!(d.progress.blue_green().and_then(|b| b.switched_at), None);
     d.progress.request = Some(OperatorRequest::Promote { full: true });
     step(&mut d, &mut fleet, now + Duration::seconds(100));
     assert_eq!(d.reason.code, ReasonCode::ManualPromote);
@@ -464,11 +464,11 @@ fn regional_until_us_fails(on_failure: RegionalRollback) -> (ModuleDeployment, F
             .filter(|n| n.region.as_str() == "eu")
             .all(|n| f.tables[&n.node].stable == *want)
     };
-    assert_eq!(d.progress.stage, 0);
+    assert_eq!(d.progress.stage(), 0);
     fleet.calls(&v(2), 100, 0, 1_000);
     now += Duration::seconds(60);
     step(&mut d, &mut fleet, now);
-    assert_eq!(d.progress.stage, 1, "eu is done");
+    assert_eq!(d.progress.stage(), 1, "eu is done");
     assert!(eu(&fleet, &v(2)));
     assert!(
         fleet
@@ -479,7 +479,11 @@ fn regional_until_us_fails(on_failure: RegionalRollback) -> (ModuleDeployment, F
         "us untouched"
     );
     step(&mut d, &mut fleet, now + Duration::seconds(60));
-    assert_eq!(d.progress.inner, None, "waits between regions");
+    assert_eq!(
+        d.progress.regional().and_then(|r| r.inner.as_ref()),
+        None,
+        "waits between regions"
+    );
     now += Duration::seconds(120);
     for _ in 0..3 {
         step(&mut d, &mut fleet, now);
@@ -680,11 +684,12 @@ fn each_strategy_names_its_evaluation_periods_versions_and_progress() {
     (d.progress.step, d.progress.total_steps) = (1, 3);
     assert_eq!(percent_done(&d), 33);
     let mut d = deployment(Some(v(1)), v(2), regional(RegionalRollback::Region));
-    (d.progress.stage, d.progress.total_stages) = (1, 2);
     let mut inner = d.progress.clone();
     (inner.step, inner.total_steps) = (1, 2);
-    d.progress.inner = Some(Box::new(inner));
+    let r = d.progress.regional_mut();
+    (r.stage, r.total_stages, r.inner) = (1, 2, Some(Box::new(inner)));
     assert_eq!(percent_done(&d), 75);
-    (d.progress.stage, d.progress.inner) = (2, None);
+    let r = d.progress.regional_mut();
+    (r.stage, r.inner) = (2, None);
     assert_eq!(percent_done(&d), 99, "not 100 before it succeeded");
 }

@@ -35,7 +35,7 @@ impl DeploymentStrategy for BlueGreen {
         let serving = plan.serving();
         plan.progress.total_steps = 2;
         plan.progress.nodes_targeted = count(serving.len());
-        if let Some(switched) = plan.progress.switched_at {
+        if let Some(switched) = plan.progress.blue_green().and_then(|b| b.switched_at) {
             // After the switch: watch green until blue may go.
             if let HealthVerdict::Unhealthy { reason } = plan.verdict() {
                 return Ok(plan.rollback(
@@ -99,7 +99,7 @@ impl DeploymentStrategy for BlueGreen {
         plan.progress.step = 1;
         plan.progress.traffic_percent = 100;
         plan.progress.nodes_updated = count(serving.len());
-        plan.progress.switched_at = Some(now);
+        plan.progress.blue_green_mut().switched_at = Some(now);
         plan.begin_step();
         let until = now + secs(cfg.scale_down_delay_secs);
         let mut decision = plan.go_on(Some(until), "switched all traffic to green");

@@ -8,7 +8,7 @@ use semver::Version;
 use super::{Action, Decision, NodeObservation, Observations};
 use hotswap_core::domain::{
     DeploymentPhase, DeploymentProgress, HealthVerdict, InconclusivePolicy, ModuleDeployment,
-    NodeId, ReasonCode, RoutingTable, VersionStats,
+    NodeId, ReasonCode, RegionalState, RoutingTable, StrategyState, VersionStats,
 };
 
 /// How soon to look again while versions are being loaded.
@@ -301,7 +301,10 @@ pub fn restart_step(
         progress.step_started_at = Some(now);
         progress.baseline = observations.stats.clone();
     }
-    if let Some(inner) = progress.inner.as_deref_mut() {
+    if let StrategyState::Regional(RegionalState {
+        inner: Some(inner), ..
+    }) = &mut progress.state
+    {
         restart_step(inner, observations, now);
     }
 }

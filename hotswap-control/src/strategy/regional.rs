@@ -32,8 +32,11 @@ impl DeploymentStrategy for Regional {
 
     /// Regions done, plus the share of the current region's steps.
     fn done(&self, progress: &DeploymentProgress) -> f64 {
-        let inner = progress.inner.as_deref().map_or(0.0, super::steps_done);
-        (f64::from(progress.stage) + inner) / f64::from(progress.total_stages.max(1))
+        let Some(r) = progress.regional() else {
+            return 0.0;
+        };
+        let inner = r.inner.as_deref().map_or(0.0, super::steps_done);
+        (f64::from(r.stage) + inner) / f64::from(r.total_stages.max(1))
     }
 
     fn decide(
@@ -44,12 +47,13 @@ impl DeploymentStrategy for Regional {
     ) -> Result<Decision> {
         let cfg = &self.0;
         let mut plan = Plan::new(d, obs, now);
-        let stage = plan.progress.stage as usize;
-        plan.progress.total_stages = super::plan::count(cfg.regions.len());
+        let state = plan.progress.regional_mut();
+        state.total_stages = super::plan::count(cfg.regions.len());
+        let stage = state.stage as usize;
         let Some(region) = cfg.regions.get(stage) else {
             return Ok(plan.complete(ReasonCode::Completed, "every region is done"));
         };
-        let Some(inner) = plan.progress.inner.take() else {
+        let Some(inner) = plan.progress.regional_mut().inner.take() else {
             if stage > 0 {
                 // Between regions: the regions done must stay healthy.
                 if let HealthVerdict::Unhealthy { reason } = plan.verdict() {
@@ -63,7 +67,7 @@ impl DeploymentStrategy for Regional {
                     return Ok(plan.go_on(end, format!("waiting before region {region}")));
                 }
             }
-            plan.progress.inner = Some(Box::default());
+            plan.progress.regional_mut().inner = Some(Box::default());
             return Ok(plan.go_on(Some(now), format!("starting region {region}")));
         };
         let mut sub = d.clone();
@@ -80,7 +84,7 @@ impl DeploymentStrategy for Regional {
         match phase {
             None | Some(DeploymentPhase::Progressing) => {
                 plan.extend(decision.actions);
-                plan.progress.inner = Some(Box::new(decision.progress));
+                plan.progress.regional_mut().inner = Some(Box::new(decision.progress));
                 let mut out =
                     plan.go_on(decision.next_check, format!("{region}: {}", decision.note));
                 out.transition = decision.transition;
@@ -92,10 +96,10 @@ impl DeploymentStrategy for Regional {
                 if next == cfg.regions.len() {
                     let note = format!("{region} done; every region runs {}", d.to_version);
                     let mut out = plan.end(DeploymentPhase::Succeeded, ReasonCode::Completed, note);
-                    out.progress.stage = super::plan::count(next);
+                    out.progress.regional_mut().stage = super::plan::count(next);
                     return Ok(out);
                 }
-                plan.progress.stage = super::plan::count(next);
+                plan.progress.regional_mut().stage = super::plan::count(next);
                 plan.begin_step();
                 let wait = Duration::seconds(
                     i64::try_from(cfg.inter_region_wait_secs).unwrap_or(i64::MAX),
@@ -125,7 +129,7 @@ impl DeploymentStrategy for Regional {
                                 d.to_version
                             )
                         };
-                        plan.progress.inner = Some(Box::new(decision.progress));
+                        plan.progress.regional_mut().inner = Some(Box::new(decision.progress));
                         Ok(plan.end(DeploymentPhase::RolledBack, code, note))
                     }
                     RegionalRollback::Global => Ok(plan.rollback(
@@ -136,7 +140,7 @@ impl DeploymentStrategy for Regional {
             }
             Some(_) => {
                 plan.extend(decision.actions);
-                plan.progress.inner = Some(Box::new(decision.progress));
+                plan.progress.regional_mut().inner = Some(Box::new(decision.progress));
                 let (phase, code, why) = decision.transition.unwrap_or((
                     DeploymentPhase::Paused,
                     ReasonCode::Inconclusive,

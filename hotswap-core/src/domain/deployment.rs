@@ -374,25 +374,107 @@ pub struct DeploymentProgress {
     pub nodes_targeted: u32,
     /// Target nodes that run the new version.
     pub nodes_updated: u32,
-    /// Index of the current stage (the region of a regional rollout).
-    pub stage: u32,
-    /// Stages planned (regions); 0 for strategies without stages.
-    pub total_stages: u32,
     /// The revision of the last routing table sent; the next is higher.
     pub routing_revision: u64,
-    /// When the new version took all traffic (blue-green's switch).
-    pub switched_at: Option<DateTime<Utc>>,
     /// An operator request not acted on yet.
     pub request: Option<OperatorRequest>,
     /// Cumulative statistics per version when the current step began;
     /// health is judged on what was counted since.
     pub baseline: Vec<VersionStats>,
-    /// The inner strategy's progress within the current stage.
-    #[cfg_attr(feature = "openapi", schema(no_recursion))]
-    pub inner: Option<Box<DeploymentProgress>>,
     /// When the orchestrator should evaluate the deployment again
     /// (`None`: only on an event such as an operator's request).
     pub next_check: Option<DateTime<Utc>>,
+    /// What only the deployment's strategy keeps.
+    pub state: StrategyState,
+}
+
+impl DeploymentProgress {
+    /// The current stage (the region of a regional rollout; 0 for
+    /// strategies without stages).
+    pub fn stage(&self) -> u32 {
+        self.regional().map_or(0, |r| r.stage)
+    }
+
+    /// A regional rollout's state, if this is one.
+    pub fn regional(&self) -> Option<&RegionalState> {
+        match &self.state {
+            StrategyState::Regional(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// A regional rollout's state, started empty if there is none yet.
+    pub fn regional_mut(&mut self) -> &mut RegionalState {
+        if !matches!(self.state, StrategyState::Regional(_)) {
+            self.state = StrategyState::Regional(RegionalState::default());
+        }
+        match &mut self.state {
+            StrategyState::Regional(r) => r,
+            _ => unreachable!("set just above"),
+        }
+    }
+
+    /// A blue-green deployment's state, if this is one.
+    pub fn blue_green(&self) -> Option<&BlueGreenState> {
+        match &self.state {
+            StrategyState::BlueGreen(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// A blue-green deployment's state, started empty if there is none yet.
+    pub fn blue_green_mut(&mut self) -> &mut BlueGreenState {
+        if !matches!(self.state, StrategyState::BlueGreen(_)) {
+            self.state = StrategyState::BlueGreen(BlueGreenState::default());
+        }
+        match &mut self.state {
+            StrategyState::BlueGreen(b) => b,
+            _ => unreachable!("set just above"),
+        }
+    }
+}
+
+/// What a strategy keeps beyond the steps every strategy reports. Canary,
+/// rolling and A/B tests keep nothing more; blue-green keeps its switch,
+/// a regional rollout its stages and the inner strategy's progress.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "strategy", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StrategyState {
+    /// Steps only (canary, rolling, A/B test, and any strategy before its
+    /// first decision).
+    #[default]
+    Steps,
+    /// A blue-green deployment's switch.
+    BlueGreen(BlueGreenState),
+    /// A regional rollout's stages.
+    Regional(RegionalState),
+}
+
+/// What a blue-green deployment keeps.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+#[non_exhaustive]
+pub struct BlueGreenState {
+    /// When the new version took all traffic.
+    pub switched_at: Option<DateTime<Utc>>,
+}
+
+/// What a regional rollout keeps.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+#[non_exhaustive]
+pub struct RegionalState {
+    /// Index of the current region.
+    pub stage: u32,
+    /// Regions planned.
+    pub total_stages: u32,
+    /// The inner strategy's progress in the current region.
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
+    pub inner: Option<Box<DeploymentProgress>>,
 }
 
 /// One rollout of a module from one version to another.

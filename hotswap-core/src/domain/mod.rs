@@ -16,9 +16,10 @@ mod value;
 mod value_path;
 
 pub use deployment::{
-    DeploymentEvent, DeploymentPhase, DeploymentProgress, Environment, EventKind, HealthCriteria,
-    HealthVerdict, InconclusivePolicy, ModuleDeployment, NodeProgress, OperatorRequest,
-    PhaseReason, ReasonCode, StaleNodePolicy, TargetSelector,
+    BlueGreenState, DeploymentEvent, DeploymentPhase, DeploymentProgress, Environment, EventKind,
+    HealthCriteria, HealthVerdict, InconclusivePolicy, ModuleDeployment, NodeProgress,
+    OperatorRequest, PhaseReason, ReasonCode, RegionalState, StaleNodePolicy, StrategyState,
+    TargetSelector,
 };
 pub use digest::Digest;
 pub use ids::{DeploymentId, InterfaceId, ModuleId, NodeId};

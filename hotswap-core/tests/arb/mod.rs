@@ -379,6 +379,17 @@ pub fn deployment() -> impl Strategy<Value = ModuleDeployment> {
                 d.progress.step = step;
                 d.progress.traffic_percent = traffic;
                 d.progress.step_started_at = Some(at);
+                // Each strategy's own state round-trips too.
+                match step % 3 {
+                    0 => {}
+                    1 => d.progress.blue_green_mut().switched_at = Some(at),
+                    _ => {
+                        let inner = d.progress.clone();
+                        let r = d.progress.regional_mut();
+                        (r.stage, r.total_stages) = (step % 7, 7);
+                        r.inner = Some(Box::new(inner));
+                    }
+                }
                 d.revision = rev;
                 d
             },

@@ -49,14 +49,13 @@ pub(crate) fn summary(v: &DeploymentView) -> String {
     } else {
         (p.step + 1).min(total)
     };
-    let stage = if p.total_stages > 0 {
-        format!(
+    let stage = match p.regional() {
+        Some(r) if r.total_stages > 0 => format!(
             " · region {}/{}",
-            (p.stage + 1).min(p.total_stages),
-            p.total_stages
-        )
-    } else {
-        String::new()
+            (r.stage + 1).min(r.total_stages),
+            r.total_stages
+        ),
+        _ => String::new(),
     };
     format!(
         "{} {}@{} · {:?} · step {step}/{total}{stage} · {}% traffic · {}/{} nodes updated",
