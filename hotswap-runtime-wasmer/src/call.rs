@@ -50,6 +50,7 @@ impl Code {
     fn budget(&self) -> Option<u64> {
         self.shared
             .config
+            .settings
             .fuel
             .then(|| self.limits.fuel.unwrap_or(u64::MAX))
     }
@@ -141,8 +142,8 @@ impl Code {
             &call.function,
             input.stdin,
             &call.env,
-            &config.env_allowlist,
-            config.max_output_bytes,
+            &config.settings.env_allowlist,
+            config.settings.max_output_bytes,
         )?;
         let refused = Arc::new(AtomicBool::new(false));
         let mut store = self.store(&refused);

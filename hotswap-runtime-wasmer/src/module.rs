@@ -151,7 +151,7 @@ impl WasmerModule {
         let gate = Gate::new(
             LimitKind::ConcurrentInstances,
             limits.max_concurrent_instances,
-            shared.config.queue_capacity,
+            shared.config.settings.queue_capacity,
         );
         Ok(Self {
             exports: exports(&module),

@@ -56,20 +56,21 @@ impl WasmerRuntime {
     /// Start the timeout watchdog and open the artifact folder.
     pub fn new(config: WasmerConfig) -> Result<Self> {
         config.validate()?;
-        let engines = Engines::new(config.fuel);
-        let artifacts = ArtifactCache::new(config.artifact_dir.clone(), engines.key(), "wasmu")
-            .map_err(|e| {
-                Error::invalid(
-                    "artifact_dir",
-                    format!("cannot create the artifact folder: {e}"),
-                )
-            })?;
-        let cache = CompileCache::new(artifacts, config.memory_cache_entries);
+        let engines = Engines::new(config.settings.fuel);
+        let artifacts =
+            ArtifactCache::new(config.settings.artifact_dir.clone(), engines.key(), "wasmu")
+                .map_err(|e| {
+                    Error::invalid(
+                        "artifact_dir",
+                        format!("cannot create the artifact folder: {e}"),
+                    )
+                })?;
+        let cache = CompileCache::new(artifacts, config.settings.memory_cache_entries);
         let shared = Arc::new(Shared {
             engine_gate: Gate::new(
                 LimitKind::Instances,
-                config.max_instances,
-                config.queue_capacity,
+                config.settings.max_instances,
+                config.settings.queue_capacity,
             ),
             watchdog: Watchdog::start(config.timeout_tick)?,
             wasi: WasiHost::default(),
@@ -95,16 +96,16 @@ impl WasmerRuntime {
         let shared = &self.inner.shared;
         let limits = source.limits;
         limits.validate().map_err(|e| e.within("limits"))?;
-        if limits.max_memory_bytes > shared.config.max_memory_bytes {
+        if limits.max_memory_bytes > shared.config.settings.max_memory_bytes {
             return Err(Error::invalid(
                 "limits.max_memory_bytes",
                 format!(
                     "{} exceeds this runtime's per-instance memory of {} bytes",
-                    limits.max_memory_bytes, shared.config.max_memory_bytes
+                    limits.max_memory_bytes, shared.config.settings.max_memory_bytes
                 ),
             ));
         }
-        if limits.fuel.is_some() && !shared.config.fuel {
+        if limits.fuel.is_some() && !shared.config.settings.fuel {
             return Err(Error::invalid(
                 "limits.fuel",
                 "this runtime does not meter fuel; enable WasmerConfig::fuel or leave fuel out",
@@ -153,7 +154,7 @@ impl Compiler<Compiled> for WasmerRuntime {
             .info()
             .exports
             .contains_key("wasmer_metering_remaining_points");
-        let fuel = self.inner.shared.config.fuel;
+        let fuel = self.inner.shared.config.settings.fuel;
         if metered != fuel {
             let with = |on: bool| if on { "with" } else { "without" };
             return Err(format!(
@@ -186,7 +187,7 @@ impl RuntimeHost for WasmerRuntime {
     fn capabilities(&self) -> RuntimeCapabilities {
         let mut caps = RuntimeCapabilities::core_only(RuntimeKind::Wasmer);
         caps.wasi = vec![WasiVersion::Preview1];
-        caps.fuel = self.inner.shared.config.fuel;
+        caps.fuel = self.inner.shared.config.settings.fuel;
         caps.timeouts = true;
         caps
     }

@@ -126,7 +126,7 @@ impl ComponentModule {
         let gate = Gate::new(
             LimitKind::ConcurrentInstances,
             limits.max_concurrent_instances,
-            shared.config.queue_capacity,
+            shared.config.settings.queue_capacity,
         );
         Self {
             shared,

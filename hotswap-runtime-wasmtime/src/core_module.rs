@@ -95,7 +95,7 @@ impl CoreModule {
         let gate = Gate::new(
             LimitKind::ConcurrentInstances,
             limits.max_concurrent_instances,
-            shared.config.queue_capacity,
+            shared.config.settings.queue_capacity,
         );
         Self {
             module: module.clone(),

@@ -23,18 +23,18 @@ pub enum Allocator {
 pub(crate) fn wasmtime_config(cfg: &WasmtimeConfig, pooling: bool) -> Config {
     let mut c = Config::new();
     c.epoch_interruption(true);
-    c.consume_fuel(cfg.fuel);
+    c.consume_fuel(cfg.settings.fuel);
     c.max_wasm_stack(cfg.max_stack_bytes);
     c.memory_init_cow(true);
     c.wasm_component_model(true);
     if pooling {
         let mut p = PoolingAllocationConfig::default();
-        let memory = usize::try_from(cfg.max_memory_bytes).unwrap_or(usize::MAX);
-        p.total_core_instances(cfg.max_instances)
-            .total_component_instances(cfg.max_instances)
-            .total_memories(cfg.max_instances)
-            .total_tables(cfg.max_instances)
-            .total_stacks(cfg.max_instances)
+        let memory = usize::try_from(cfg.settings.max_memory_bytes).unwrap_or(usize::MAX);
+        p.total_core_instances(cfg.settings.max_instances)
+            .total_component_instances(cfg.settings.max_instances)
+            .total_memories(cfg.settings.max_instances)
+            .total_tables(cfg.settings.max_instances)
+            .total_stacks(cfg.settings.max_instances)
             .max_memory_size(memory);
         c.allocation_strategy(InstanceAllocationStrategy::Pooling(p));
     } else {
@@ -52,7 +52,7 @@ pub(crate) fn build_engine(cfg: &WasmtimeConfig) -> Result<(Engine, Allocator)> 
             Ok(engine) => return Ok((engine, Allocator::Pooling)),
             Err(e) => tracing::warn!(
                 reason = %e,
-                max_instances = cfg.max_instances,
+                max_instances = cfg.settings.max_instances,
                 "pooling allocator unavailable; falling back to on-demand allocation"
             ),
         }

@@ -73,15 +73,17 @@ impl WasmtimeRuntime {
         config.validate()?;
         let (engine, allocator) = build_engine(&config)?;
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)?;
-        let artifacts =
-            ArtifactCache::new(config.artifact_dir.clone(), engine_key(&engine), "cwasm").map_err(
-                |e| {
-                    Error::invalid(
-                        "artifact_dir",
-                        format!("cannot create the artifact folder: {e}"),
-                    )
-                },
-            )?;
+        let artifacts = ArtifactCache::new(
+            config.settings.artifact_dir.clone(),
+            engine_key(&engine),
+            "cwasm",
+        )
+        .map_err(|e| {
+            Error::invalid(
+                "artifact_dir",
+                format!("cannot create the artifact folder: {e}"),
+            )
+        })?;
         let mut core_wasi = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_async(&mut core_wasi, |d: &mut WasiP1| &mut d.wasi)
             .map_err(linker_error)?;
@@ -93,12 +95,12 @@ impl WasmtimeRuntime {
             component_plain: wasmtime::component::Linker::new(&engine),
             component_wasi,
         };
-        let config_entries = config.memory_cache_entries;
+        let config_entries = config.settings.memory_cache_entries;
         let shared = Arc::new(Shared {
             engine_gate: Gate::new(
                 LimitKind::Instances,
-                config.max_instances,
-                config.queue_capacity,
+                config.settings.max_instances,
+                config.settings.queue_capacity,
             ),
             engine,
             config,
@@ -139,16 +141,16 @@ impl WasmtimeRuntime {
         let limits = source.limits;
         limits.validate().map_err(|e| e.within("limits"))?;
         let config = &inner.shared.config;
-        if limits.max_memory_bytes > config.max_memory_bytes {
+        if limits.max_memory_bytes > config.settings.max_memory_bytes {
             return Err(Error::invalid(
                 "limits.max_memory_bytes",
                 format!(
                     "{} exceeds this runtime's per-instance memory of {} bytes",
-                    limits.max_memory_bytes, config.max_memory_bytes
+                    limits.max_memory_bytes, config.settings.max_memory_bytes
                 ),
             ));
         }
-        if limits.fuel.is_some() && !config.fuel {
+        if limits.fuel.is_some() && !config.settings.fuel {
             return Err(Error::invalid(
                 "limits.fuel",
                 "this runtime does not meter fuel; enable WasmtimeConfig::fuel or leave fuel out",
@@ -268,7 +270,7 @@ impl RuntimeHost for WasmtimeRuntime {
         let mut caps = RuntimeCapabilities::core_only(RuntimeKind::Wasmtime);
         caps.components = true;
         caps.wasi = vec![WasiVersion::Preview1, WasiVersion::Preview2];
-        caps.fuel = self.inner.shared.config.fuel;
+        caps.fuel = self.inner.shared.config.settings.fuel;
         caps.timeouts = true;
         caps
     }

@@ -82,7 +82,7 @@ impl Shared {
             store.limiter(|d| d.limiter());
         }
         store.set_epoch_deadline(self.deadline_ticks(budget));
-        if self.config.fuel {
+        if self.config.settings.fuel {
             store
                 .set_fuel(limits.fuel.unwrap_or(u64::MAX))
                 .map_err(|e| Error::internal(format!("cannot set fuel: {e}")))?;
@@ -102,7 +102,7 @@ impl Shared {
 
     /// Fuel a finished call used, when metering is on.
     pub(crate) fn fuel_used<T>(&self, store: &Store<T>, limits: &ResourceLimits) -> Option<u64> {
-        if !self.config.fuel {
+        if !self.config.settings.fuel {
             return None;
         }
         let left = store.get_fuel().ok()?;
@@ -113,7 +113,7 @@ impl Shared {
     pub(crate) fn call_limits(&self, limits: &ResourceLimits) -> CallLimits {
         CallLimits {
             timeout: limits.timeout(),
-            fuel: limits.fuel.filter(|_| self.config.fuel),
+            fuel: limits.fuel.filter(|_| self.config.settings.fuel),
             memory_bytes: limits.max_memory_bytes,
         }
     }
@@ -127,8 +127,8 @@ impl Shared {
         env: &[(String, String)],
     ) -> (WasiCtxBuilder, Pipes) {
         let pipes = Pipes {
-            stdout: MemoryOutputPipe::new(self.config.max_output_bytes),
-            stderr: MemoryOutputPipe::new(self.config.max_output_bytes),
+            stdout: MemoryOutputPipe::new(self.config.settings.max_output_bytes),
+            stderr: MemoryOutputPipe::new(self.config.settings.max_output_bytes),
         };
         let mut b = WasiCtxBuilder::new();
         b.stdin(MemoryInputPipe::new(stdin))
@@ -139,7 +139,7 @@ impl Shared {
             .allow_udp(false)
             .allow_ip_name_lookup(false);
         for (k, v) in env {
-            if self.config.env_allowlist.iter().any(|a| a == k) {
+            if self.config.settings.env_allowlist.iter().any(|a| a == k) {
                 b.env(k, v);
             }
         }

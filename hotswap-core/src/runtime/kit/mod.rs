@@ -11,7 +11,7 @@ mod gate;
 
 pub use artifacts::{ArtifactCache, META_LEN};
 pub use compile_cache::{CompileCache, CompileCounters, Compiler, off_the_hot_path};
-pub use config::{check_pool, check_tick};
+pub use config::{RuntimeSettings, check_pool, check_tick};
 pub use exports::{
     Attempt, Export, Exports, FAST_SLICE, WasiInput, arguments, arguments_of, attempt, invoke_now,
     stdin,
