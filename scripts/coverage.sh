@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Line coverage of hotswap-core and the adapters with cargo-llvm-cov, over
+# Line coverage of hotswap-core, the two role crates and the adapters with cargo-llvm-cov, over
 # the whole workspace's tests with the servers they need, then a table of
 # the per-crate figures (library sources, `src/`, only) and their total.
 #
@@ -23,7 +23,7 @@ out="$(mktemp)"
 cargo llvm-cov report --json --summary-only --output-path "$out"
 python3 - "$out" "$PWD" <<'PY'
 import json, sys
-crates = ["hotswap-core", "hotswap-runtime-wasmtime", "hotswap-runtime-wasmer",
+crates = ["hotswap-core", "hotswap-edge", "hotswap-control", "hotswap-runtime-wasmtime", "hotswap-runtime-wasmer",
           "hotswap-store-sql", "hotswap-store-sqlite", "hotswap-store-postgres",
           "hotswap-store-s3", "hotswap-http"]
 root = sys.argv[2].rstrip("/") + "/"
