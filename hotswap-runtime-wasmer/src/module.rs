@@ -204,14 +204,16 @@ impl CompiledModule for WasmerModule {
             return self.code.call_wasi(export, input, &call);
         }
         let args = kit::arguments(&export.signature, call.input)?;
-        let _slots = self.code.shared.enter(&self.gate).await?;
-        if !call.long_running
-            && let Attempt::Done(outcome) = self.attempt(export, &args)
-        {
-            return outcome;
-        }
-        // A long call: run it again, whole, on a blocking thread.
-        let (code, name) = (self.code.clone(), export.signature.name.clone());
-        kit::off_the_hot_path(move || code.call_plain(&name, &args, code.limits.timeout())).await
+        kit::invoke_plain(
+            args,
+            call.long_running,
+            self.code.shared.enter(&self.gate),
+            |args| self.attempt(export, args),
+            |args| {
+                let (code, name) = (self.code.clone(), export.signature.name.clone());
+                kit::off_the_hot_path(move || code.call_plain(&name, &args, code.limits.timeout()))
+            },
+        )
+        .await
     }
 }

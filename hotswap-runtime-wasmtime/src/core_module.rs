@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value, ValueType};
-use hotswap_core::runtime::kit::{self as call, Attempt, Export, Exports, Gate, WasiInput};
+use hotswap_core::runtime::kit::{self as call, Export, Exports, Gate, WasiInput};
 use hotswap_core::runtime::{
     CallOutput, CompiledModule, FunctionSignature, Invocation, InvokeNow, Param,
 };
@@ -238,15 +238,18 @@ impl CompiledModule for CoreModule {
         match &self.pre {
             CorePre::Plain(pre) => {
                 let args = call::arguments(&export.signature, call.input)?;
-                let _slots = self.shared.enter(&self.gate).await?;
-                if !call.long_running
-                    && let Attempt::Done(outcome) = self.shared.attempt(&self.limits, |budget| {
-                        self.call_plain(pre, export, &args, budget)
-                    })
-                {
-                    return outcome;
-                }
-                self.offload(pre, export, args).await
+                call::invoke_plain(
+                    args,
+                    call.long_running,
+                    self.shared.enter(&self.gate),
+                    |args| {
+                        self.shared.attempt(&self.limits, |budget| {
+                            self.call_plain(pre, export, args, budget)
+                        })
+                    },
+                    |args| self.offload(pre, export, args),
+                )
+                .await
             }
             CorePre::Wasi(pre) => {
                 let input = WasiInput::of(&export.signature, &call, call.function == "_start")?;

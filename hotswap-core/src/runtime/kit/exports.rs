@@ -1,5 +1,6 @@
 //! Preparing a call: finding the export and checking the input.
 
+use std::future::Future;
 use std::time::Duration;
 
 use rustc_hash::FxHashMap;
@@ -175,6 +176,29 @@ pub fn arguments_of(signature: &FunctionSignature, input: &CallInput) -> Result<
         }
         other => arguments(signature, other.clone()),
     }
+}
+
+/// The async call of a plain (non-WASI) function, as every adapter makes
+/// it once its input is checked (`args`): wait for the slots (`enter`),
+/// run a time-sliced `attempt` on this thread unless the call is known to
+/// run long, and run a call that overran again, whole, with `long` (which
+/// moves it to a blocking thread; fresh instances without host imports
+/// make the rerun invisible).
+pub async fn invoke_plain<S, L>(
+    args: Vec<Value>,
+    long_running: bool,
+    enter: impl Future<Output = Result<S>>,
+    attempt: impl FnOnce(&[Value]) -> Attempt,
+    long: impl FnOnce(Vec<Value>) -> L,
+) -> Result<CallOutput>
+where
+    L: Future<Output = Result<CallOutput>>,
+{
+    let _slots = enter.await?;
+    if !long_running && let Attempt::Done(outcome) = attempt(&args) {
+        return outcome;
+    }
+    long(args).await
 }
 
 /// `invoke_now` of a plain (non-WASI) module: `run` a time-sliced attempt

@@ -14,6 +14,6 @@ pub use compile_cache::{CompileCache, CompileCounters, Compiler, off_the_hot_pat
 pub use config::{RuntimeSettings, check_pool, check_tick};
 pub use exports::{
     Attempt, Export, Exports, FAST_SLICE, WasiInput, arguments, arguments_of, attempt, invoke_now,
-    stdin,
+    invoke_plain, stdin,
 };
 pub use gate::{Gate, Slot, enter_both, try_enter_both};
