@@ -36,7 +36,7 @@ struct Inner {
 
 /// hotswap's runtime on wasmer (Cranelift): core modules and WASI
 /// preview 1 commands, each call in a fresh store and instance; CPU budgets
-/// by the metering middleware (when [`WasmerConfig::fuel`] is on), memory
+/// by the metering middleware (when [`RuntimeSettings::fuel`](hotswap_core::runtime::kit::RuntimeSettings::fuel) is on), memory
 /// limits by tunables, timeouts by a watchdog that interrupts the store.
 /// Components are refused. Cheap to clone.
 #[derive(Clone)]

@@ -153,7 +153,7 @@ impl WasmtimeRuntime {
         if limits.fuel.is_some() && !config.settings.fuel {
             return Err(Error::invalid(
                 "limits.fuel",
-                "this runtime does not meter fuel; enable WasmtimeConfig::fuel or leave fuel out",
+                "this runtime does not meter fuel; enable fuel (WasmtimeConfig::with_fuel) or leave fuel out",
             ));
         }
         let compiled = inner.cache.get(&source.bytes, &source.digest, self)?;

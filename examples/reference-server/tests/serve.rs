@@ -1,8 +1,9 @@
 //! The same story on `hotswap serve` with its embedded defaults (SQLite
 //! and a folder under ./hotswap-data), driven by the CLI as a user would:
 //! push, deploy and call; a canary to a failing version rolls back by
-//! itself; a regional rollout finishes; and after a restart the data and
-//! the serving version are still there.
+//! itself; a regional rollout finishes; a version the node cannot load
+//! fails with the node's reason in `rollout status`; and after a restart
+//! the data and the serving version are still there.
 
 #![allow(clippy::unwrap_used)]
 
@@ -206,6 +207,28 @@ async fn serve_runs_the_whole_story_on_embedded_defaults() {
         status.contains("Succeeded") && status.contains("events:"),
         "{status}"
     );
+
+    // A version the node cannot load fails its deployment, and rollout
+    // status names the node and its reason: the import the node lacks.
+    std::fs::write(
+        d.join("needs.wat"),
+        r#"(module (import "env" "missing_host_fn" (func)) (func (export "f")))"#,
+    )
+    .unwrap();
+    let push = ["module", "push", "needs.wat", "--name", "needs"];
+    run_cli(d, &[&push[..], &["--version", "1.0.0"]].concat(), &env);
+    let (ok, out, err) = try_cli(d, &["deploy", "needs", "1.0.0", "--watch"], &env);
+    assert!(!ok, "a failed deployment fails the command:\n{out}\n{err}");
+    let (_, deps) = api.get("/api/v1/wasm/deployments?module=needs").await;
+    let id = deps["items"][0]["id"].as_str().unwrap().to_owned();
+    let status = run_cli(d, &["rollout", "status", &id], &env);
+    assert!(status.contains("DistributionFailed"), "{status}");
+    for needed in ["local: ", "missing_host_fn"] {
+        let reason = status.lines().find(|l| l.starts_with("reason:")).unwrap();
+        assert!(reason.contains(needed), "{status}");
+        let event = status.lines().find(|l| l.contains("LoadFailed")).unwrap();
+        assert!(event.contains(needed), "{status}");
+    }
 
     // Restart: the versions and the serving version come back.
     serve.kill();

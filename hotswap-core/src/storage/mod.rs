@@ -47,7 +47,7 @@ impl StoredBlob {
 /// - `put` is idempotent: the same bytes stored twice make one blob, and the
 ///   second call reports `created: false`. Every `put` renews the blob's
 ///   [`ModuleStorage::stored_at`], so a registration that reuses an
-///   orphaned blob is never swept from under it (see [`sweep_orphans`]). Bytes over the codec's cap are
+///   orphaned blob is never swept from under it (see `hotswap_control::sweep_orphans`). Bytes over the codec's cap are
 ///   refused with `LimitExceeded` and store nothing.
 /// - `get` returns exactly the bytes that were put, verified against the
 ///   digest: damaged blobs give `Corrupt` or `DigestMismatch`, never data.
