@@ -29,6 +29,7 @@ async fn harness() -> RuntimeHarness {
 }
 
 hotswap_testkit::runtime_suite!(harness);
+hotswap_testkit::http_serving_suite!(harness);
 
 async fn runtime() -> Arc<dyn hotswap_core::runtime::RuntimeHost> {
     harness().await.runtime

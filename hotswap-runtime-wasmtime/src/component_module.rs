@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value};
+use hotswap_core::runtime::http::{HttpCall, HttpResponse};
 use hotswap_core::runtime::kit::{self as call, Attempt, Export, Exports, Gate, WasiInput};
 use hotswap_core::runtime::{
     CallOutput, CompiledModule, FunctionSignature, Invocation, InvokeNow, Param,
@@ -15,9 +16,12 @@ use hotswap_core::{Error, Result};
 use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Val};
+use wasmtime_wasi::{WasiCtx, WasiView};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::errors::{call_error, instantiate_error, wasi_exit};
-use crate::limiter::{Limiter, Plain, WasiP2};
+use crate::http::{self, WasiHttp};
+use crate::limiter::{HasLimiter, Limiter, Plain, WasiP2};
 use crate::shared::Shared;
 use crate::values::{component_type, from_component, to_component};
 use hotswap_core::LimitKind;
@@ -26,6 +30,12 @@ use hotswap_core::ResourceKind;
 pub(crate) enum ComponentPre {
     Plain(InstancePre<Plain>),
     Wasi(InstancePre<WasiP2>),
+    /// A component that imports or exports wasi:http; `proxy` when it
+    /// exports `wasi:http/incoming-handler`.
+    Http {
+        pre: InstancePre<WasiHttp>,
+        proxy: Option<ProxyPre<WasiHttp>>,
+    },
 }
 
 /// A compiled component version.
@@ -37,14 +47,15 @@ pub(crate) struct ComponentModule {
     exports: Exports<ComponentExportIndex>,
     /// The `wasi:cli/run` export, run for `_start`.
     run: Option<String>,
-    gate: Gate,
+    gate: Arc<Gate>,
 }
 
 impl fmt::Debug for ComponentModule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ComponentModule")
             .field("digest", &self.digest)
-            .field("wasi", &matches!(self.pre, ComponentPre::Wasi(_)))
+            .field("wasi", &!matches!(self.pre, ComponentPre::Plain(_)))
+            .field("http", &self.serves_http())
             .field("functions", &self.exports.signatures.len())
             .finish()
     }
@@ -123,11 +134,11 @@ impl ComponentModule {
             .iter()
             .map(|s| s.name.clone())
             .find(|n| n.starts_with("wasi:cli/run@") && n.ends_with("#run"));
-        let gate = Gate::new(
+        let gate = Arc::new(Gate::new(
             LimitKind::ConcurrentInstances,
             limits.max_concurrent_instances,
             shared.config.settings.queue_capacity,
-        );
+        ));
         Self {
             shared,
             digest,
@@ -164,12 +175,13 @@ impl ComponentModule {
         .await
     }
 
-    async fn call_wasi(
+    async fn call_wasi<T: HasLimiter + WasiView>(
         &self,
-        pre: &InstancePre<WasiP2>,
+        pre: &InstancePre<T>,
         export: &Export<ComponentExportIndex>,
         input: WasiInput,
         call: &Invocation,
+        state: impl FnOnce(Limiter, WasiCtx) -> T,
     ) -> Result<CallOutput> {
         let WasiInput {
             command,
@@ -182,18 +194,14 @@ impl ComponentModule {
             .collect::<Result<Vec<_>>>()?;
         let limits = self.shared.call_limits(&self.limits);
         let (mut builder, pipes) = self.shared.wasi(&call.function, stdin, &call.env);
-        let data = WasiP2 {
-            limiter: Limiter::new(self.limits.max_memory_bytes),
-            wasi: builder.build(),
-            table: wasmtime_wasi::ResourceTable::new(),
-        };
+        let data = state(Limiter::new(self.limits.max_memory_bytes), builder.build());
         let mut store = self
             .shared
             .store(data, &self.limits, true, self.limits.timeout())?;
         let instance = pre
             .instantiate_async(&mut store)
             .await
-            .map_err(|e| instantiate_error(e, limits, store.data().limiter.memory_refused))?;
+            .map_err(|e| instantiate_error(e, limits, store.data_mut().limiter().memory_refused))?;
         let func = instance
             .get_func(&mut store, export.index)
             .ok_or_else(|| Error::internal("export index does not name a function"))?;
@@ -204,7 +212,7 @@ impl ComponentModule {
             Some(Val::Result(Err(_))) => 1,
             _ => 0,
         });
-        let memory_refused = store.data().limiter.memory_refused;
+        let memory_refused = store.data_mut().limiter().memory_refused;
         let exit_code = wasi_exit(outcome, returned, limits, memory_refused)?;
         let fuel = self.shared.fuel_used(&store, &self.limits);
         drop(store);
@@ -284,9 +292,46 @@ impl CompiledModule for ComponentModule {
             ComponentPre::Wasi(pre) => {
                 let input = WasiInput::of(&export.signature, &call, command)?;
                 let _slots = self.shared.enter(&self.gate).await?;
-                self.call_wasi(pre, export, input, &call).await
+                self.call_wasi(pre, export, input, &call, |limiter, wasi| WasiP2 {
+                    limiter,
+                    wasi,
+                    table: wasmtime_wasi::ResourceTable::new(),
+                })
+                .await
+            }
+            ComponentPre::Http { pre, .. } => {
+                let input = WasiInput::of(&export.signature, &call, command)?;
+                let _slots = self.shared.enter(&self.gate).await?;
+                self.call_wasi(pre, export, input, &call, WasiHttp::new)
+                    .await
             }
         }
+    }
+
+    fn serves_http(&self) -> bool {
+        matches!(&self.pre, ComponentPre::Http { proxy: Some(_), .. })
+    }
+
+    async fn serve_http(&self, call: HttpCall) -> Result<HttpResponse> {
+        let ComponentPre::Http {
+            proxy: Some(pre), ..
+        } = &self.pre
+        else {
+            return Err(Error::not_found(
+                ResourceKind::Function,
+                "wasi:http/incoming-handler (this component does not export it)",
+            ));
+        };
+        http::serve(
+            http::HttpVersion {
+                shared: &self.shared,
+                limits: self.limits,
+                pre,
+                gate: &self.gate,
+            },
+            call,
+        )
+        .await
     }
 }
 

@@ -5,6 +5,7 @@ mod config;
 mod core_module;
 mod engine;
 mod errors;
+mod http;
 mod limiter;
 mod runtime;
 mod shared;

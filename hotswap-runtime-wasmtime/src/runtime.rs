@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use hotswap_core::domain::{Digest, ModuleKind, RuntimeKind, WasiVersion};
 use hotswap_core::inspect::{InspectOptions, inspect};
+use hotswap_core::runtime::http::is_incoming_handler;
 use hotswap_core::runtime::kit::{
     ArtifactCache, CompileCache, CompileCounters, Compiler, Gate, off_the_hot_path,
 };
@@ -13,12 +14,14 @@ use hotswap_core::runtime::{CompiledModule, ModuleSource, RuntimeCapabilities, R
 use hotswap_core::{Error, Result};
 use wasmtime::component::Component;
 use wasmtime::{Linker, Module};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::WasmtimeConfig;
 use crate::component_module::{ComponentModule, ComponentPre};
 use crate::core_module::{CoreModule, CorePre};
 use crate::engine::{Allocator, EpochTicker, build_engine, engine_key};
 use crate::errors::compile_error;
+use crate::http::WasiHttp;
 use crate::limiter::{Plain, WasiP1, WasiP2};
 use crate::shared::Shared;
 use hotswap_core::LimitKind;
@@ -34,6 +37,7 @@ struct Linkers {
     core_wasi: Linker<WasiP1>,
     component_plain: wasmtime::component::Linker<Plain>,
     component_wasi: wasmtime::component::Linker<WasiP2>,
+    component_http: wasmtime::component::Linker<WasiHttp>,
 }
 
 struct Inner {
@@ -89,19 +93,24 @@ impl WasmtimeRuntime {
             .map_err(linker_error)?;
         let mut component_wasi = wasmtime::component::Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut component_wasi).map_err(linker_error)?;
+        let mut component_http = wasmtime::component::Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut component_http).map_err(linker_error)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut component_http)
+            .map_err(linker_error)?;
         let linkers = Linkers {
             core_plain: Linker::new(&engine),
             core_wasi,
             component_plain: wasmtime::component::Linker::new(&engine),
             component_wasi,
+            component_http,
         };
         let config_entries = config.settings.memory_cache_entries;
         let shared = Arc::new(Shared {
-            engine_gate: Gate::new(
+            engine_gate: Arc::new(Gate::new(
                 LimitKind::Instances,
                 config.settings.max_instances,
                 config.settings.queue_capacity,
-            ),
+            )),
             engine,
             config,
         });
@@ -185,11 +194,35 @@ impl WasmtimeRuntime {
                 Arc::new(CoreModule::new(shared, source.digest, limits, &module, pre))
             }
             Compiled::Component(component) => {
-                let wasi = component
-                    .component_type()
+                let ty = component.component_type();
+                let serves_http = ty
+                    .exports(engine)
+                    .any(|(name, _)| is_incoming_handler(name));
+                let http = serves_http
+                    || ty
+                        .imports(engine)
+                        .any(|(name, _)| name.starts_with("wasi:http/"));
+                let wasi = ty
                     .imports(engine)
                     .any(|(name, _)| name.starts_with("wasi:"));
-                let pre = if wasi {
+                let pre = if http {
+                    let pre = inner
+                        .linkers
+                        .component_http
+                        .instantiate_pre(&component)
+                        .map_err(imports)?;
+                    let proxy = if serves_http {
+                        Some(ProxyPre::new(pre.clone()).map_err(|e| {
+                            Error::invalid(
+                                "exports",
+                                format!("wasi:http/incoming-handler does not match 0.2: {e:#}"),
+                            )
+                        })?)
+                    } else {
+                        None
+                    };
+                    ComponentPre::Http { pre, proxy }
+                } else if wasi {
                     ComponentPre::Wasi(
                         inner
                             .linkers
@@ -272,6 +305,7 @@ impl RuntimeHost for WasmtimeRuntime {
         caps.wasi = vec![WasiVersion::Preview1, WasiVersion::Preview2];
         caps.fuel = self.inner.shared.config.settings.fuel;
         caps.timeouts = true;
+        caps.wasi_http = true;
         caps
     }
 

@@ -20,7 +20,7 @@ pub(crate) struct Shared {
     pub(crate) engine: Engine,
     pub(crate) config: WasmtimeConfig,
     /// Instance slots of the whole engine (the pool's capacity).
-    pub(crate) engine_gate: Gate,
+    pub(crate) engine_gate: std::sync::Arc<Gate>,
 }
 
 /// The pipes of one WASI call.

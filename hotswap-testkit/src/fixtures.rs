@@ -161,7 +161,7 @@ world fixture {
 pub const COMPONENT_INTERFACE: &str = "hotswap:fixture/greeter@0.1.0";
 
 /// A bump allocator exported as `cabi_realloc`, for component fixtures.
-const REALLOC_WAT: &str = r#"
+pub(crate) const REALLOC_WAT: &str = r#"
   (global $heap (mut i32) (i32.const 1024))
   (func $realloc (export "cabi_realloc")
     (param $old i32) (param $old_size i32) (param $align i32) (param $new_size i32) (result i32)

@@ -9,6 +9,8 @@ pub mod edge;
 pub mod fixtures;
 pub mod fleet;
 pub mod fuzz;
+pub mod http_components;
+pub mod http_serving;
 pub mod interfaces;
 pub mod long_calls;
 pub mod modules;

@@ -2,6 +2,7 @@
 //! functions with a fresh instance per call.
 
 mod call;
+pub mod http;
 pub mod kit;
 
 use std::fmt;
@@ -33,6 +34,9 @@ pub struct RuntimeCapabilities {
     pub fuel: bool,
     /// Enforces wall-clock timeouts by interruption.
     pub timeouts: bool,
+    /// Serves components that export `wasi:http/incoming-handler` (0.2).
+    #[serde(default)]
+    pub wasi_http: bool,
 }
 
 impl RuntimeCapabilities {
@@ -45,6 +49,7 @@ impl RuntimeCapabilities {
             wasi: Vec::new(),
             fuel: false,
             timeouts: false,
+            wasi_http: false,
         }
     }
 
@@ -159,6 +164,33 @@ pub trait CompiledModule: Send + Sync + fmt::Debug + 'static {
     /// back.
     fn invoke_now(&self, call: Invocation) -> InvokeNow {
         InvokeNow::Later(call)
+    }
+
+    /// Whether it exports `wasi:http/incoming-handler` (0.2.x) and so can
+    /// [`serve_http`](CompiledModule::serve_http).
+    fn serves_http(&self) -> bool {
+        false
+    }
+
+    /// Handle one HTTP request in a fresh instance.
+    ///
+    /// Contract: the instance runs the handler once, never again, under the
+    /// version's limits; its wall-clock timeout covers the whole handler,
+    /// streaming included. The response comes back as soon as the handler
+    /// sets it, with a body that streams from the instance, which stays
+    /// alive (holding its instance slot) until the body ends, fails or is
+    /// dropped. Before a response is set, failures are errors: `Timeout`,
+    /// `Trap` (also for a handler that returns without setting a response,
+    /// or sets an error), `FuelExhausted`, `MemoryLimitExceeded`, and
+    /// `LimitExceeded` when no instance slot is free and the wait queue is
+    /// full. A module that does not export the handler is `NotFound` (a
+    /// function). After any of them the module keeps serving.
+    async fn serve_http(&self, call: http::HttpCall) -> Result<http::HttpResponse> {
+        drop(call);
+        Err(crate::Error::not_found(
+            crate::ResourceKind::Function,
+            "wasi:http/incoming-handler (this module does not serve HTTP)",
+        ))
     }
 }
 

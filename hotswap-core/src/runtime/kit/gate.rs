@@ -9,6 +9,7 @@
 //! from 1.076x to 1.145x with values, IQRs apart (benches/README.md,
 //! 2026-12-01).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 
 use tokio::sync::Notify;
@@ -32,13 +33,18 @@ pub struct Slot<'a>(&'a Gate);
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        let gate = self.0;
-        gate.in_use.fetch_sub(1, SeqCst);
-        // SeqCst on both sides: a waiter either sees this release in its
-        // re-check, or is registered before this load and gets notified.
-        if gate.waiting.load(SeqCst) > 0 {
-            gate.released.notify_one();
-        }
+        self.0.release();
+    }
+}
+
+/// A taken slot that owns its gate, for work that outlives the caller (an
+/// HTTP response still streaming); released on drop.
+#[derive(Debug)]
+pub struct OwnedSlot(Arc<Gate>);
+
+impl Drop for OwnedSlot {
+    fn drop(&mut self) {
+        self.0.release();
     }
 }
 
@@ -64,6 +70,23 @@ impl Gate {
             queue_capacity,
             released: Notify::new(),
         }
+    }
+
+    fn release(&self) {
+        self.in_use.fetch_sub(1, SeqCst);
+        // SeqCst on both sides: a waiter either sees this release in its
+        // re-check, or is registered before this load and gets notified.
+        if self.waiting.load(SeqCst) > 0 {
+            self.released.notify_one();
+        }
+    }
+
+    /// A slot as [`Gate::enter`] gives it, owning the gate.
+    pub async fn enter_owned(self: &Arc<Self>) -> Result<OwnedSlot> {
+        let slot = self.enter().await?;
+        // The slot stays taken; the owned slot releases it instead.
+        std::mem::forget(slot);
+        Ok(OwnedSlot(self.clone()))
     }
 
     /// A slot if one is free now.

@@ -16,4 +16,4 @@ pub use exports::{
     Attempt, Export, Exports, FAST_SLICE, WasiInput, arguments, arguments_of, attempt, invoke_now,
     invoke_plain, stdin,
 };
-pub use gate::{Gate, Slot, enter_both, try_enter_both};
+pub use gate::{Gate, OwnedSlot, Slot, enter_both, try_enter_both};

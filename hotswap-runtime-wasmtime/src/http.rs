@@ -1,0 +1,188 @@
+//! Serving `wasi:http/incoming-handler` components on wasmtime-wasi-http:
+//! one fresh instance per request from the version's `ProxyPre`, run as its
+//! own task with epoch yielding, answering through a streamed body.
+
+use std::sync::Arc;
+
+use hotswap_core::domain::ResourceLimits;
+use hotswap_core::error::BoxError;
+use hotswap_core::runtime::http::BodyTooLarge;
+use hotswap_core::runtime::http::{HttpCall, HttpResponse};
+use hotswap_core::runtime::kit::Gate;
+use hotswap_core::{Error, Result};
+use http_body_util::BodyExt;
+use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::{
+    RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+};
+
+use crate::errors::{call_error, instantiate_error};
+use crate::limiter::{HasLimiter, Limiter};
+use crate::shared::Shared;
+
+/// Store state of a component that serves or sends HTTP.
+pub(crate) struct WasiHttp {
+    pub(crate) limiter: Limiter,
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    http: WasiHttpCtx,
+    hooks: DenyOutbound,
+}
+
+impl WasiHttp {
+    pub(crate) fn new(limiter: Limiter, wasi: WasiCtx) -> Self {
+        Self {
+            limiter,
+            wasi,
+            table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            hooks: DenyOutbound,
+        }
+    }
+}
+
+impl WasiView for WasiHttp {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for WasiHttp {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+impl HasLimiter for WasiHttp {
+    fn limiter(&mut self) -> &mut Limiter {
+        &mut self.limiter
+    }
+}
+
+/// Outbound requests are refused before any connection is opened: a
+/// module reaches no host unless it is granted one.
+struct DenyOutbound;
+
+type SendResult = wasmtime_wasi_http::Result<(
+    http::Response<WasiBody>,
+    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+)>;
+
+impl WasiHttpHooks for DenyOutbound {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        _options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        tracing::debug!(uri = %request.uri(), "outbound request denied");
+        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}
+
+/// What one request needs from its version.
+pub(crate) struct HttpVersion<'a> {
+    pub(crate) shared: &'a Arc<Shared>,
+    pub(crate) limits: ResourceLimits,
+    pub(crate) pre: &'a ProxyPre<WasiHttp>,
+    pub(crate) gate: &'a Arc<Gate>,
+}
+
+/// Serve `call` in a fresh instance of `version`.
+pub(crate) async fn serve(version: HttpVersion<'_>, call: HttpCall) -> Result<HttpResponse> {
+    let HttpVersion {
+        shared,
+        limits,
+        pre,
+        gate,
+    } = version;
+    // Slots first: a request that cannot get one never touches the guest.
+    let pool = shared.engine_gate.enter_owned().await?;
+    let own = gate.enter_owned().await?;
+    let data = WasiHttp::new(
+        Limiter::new(limits.max_memory_bytes),
+        WasiCtx::builder().build(),
+    );
+    let timeout = limits.timeout();
+    let mut store = shared.store(data, &limits, true, timeout)?;
+    // Yield to other requests on this thread at every epoch tick; the
+    // timeout below ends the handler.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_async_yield_and_update(1);
+    let scheme = match call.scheme.as_str() {
+        "http" => Scheme::Http,
+        "https" => Scheme::Https,
+        other => Scheme::Other(other.to_owned()),
+    };
+    let internal = |e: wasmtime::Error| Error::internal(format!("wasi:http request setup: {e:#}"));
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let request = store
+        .data_mut()
+        .http()
+        .new_incoming_request(scheme, call.request.map(|body| body.map_err(body_error)))
+        .map_err(internal)?;
+    let outparam = store
+        .data_mut()
+        .http()
+        .new_response_outparam(sender)
+        .map_err(internal)?;
+    let call_limits = shared.call_limits(&limits);
+    let pre = pre.clone();
+    let handler = tokio::spawn(async move {
+        // The slots stay taken while the instance lives, streaming included.
+        let _slots = (pool, own);
+        let run = async {
+            let proxy = pre.instantiate_async(&mut store).await.map_err(|e| {
+                instantiate_error(e, call_limits, store.data().limiter.memory_refused)
+            })?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, request, outparam)
+                .await
+                .map_err(|e| call_error(e, call_limits, store.data().limiter.memory_refused))
+        };
+        match tokio::time::timeout(timeout, run).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Error::Timeout { after: timeout }),
+        }
+    });
+    match receiver.await {
+        Ok(Ok(response)) => Ok(response.map(|body| body.map_err(BoxError::from).boxed_unsync())),
+        Ok(Err(code)) => Err(answered_error(&code)),
+        // The sender is gone with the store: the handler ended without
+        // setting a response.
+        Err(_) => match handler.await {
+            Ok(Ok(())) => Err(Error::Trap {
+                message: "the handler returned without setting a response".into(),
+                backtrace: None,
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(Error::internal(format!("the handler task failed: {e}"))),
+        },
+    }
+}
+
+/// What the guest sees when reading the request body fails.
+fn body_error(e: BoxError) -> wasmtime_wasi_http::Error {
+    match e.downcast_ref::<BodyTooLarge>() {
+        Some(too_large) => wasmtime_wasi_http::Error::HttpRequestBodySize(Some(too_large.limit)),
+        None => wasmtime_wasi_http::Error::InternalError(Some(format!("request body: {e}"))),
+    }
+}
+
+/// The error for a handler that set `response-outparam` to an error code.
+fn answered_error(code: &ErrorCode) -> Error {
+    Error::Trap {
+        message: format!("the handler answered with the error code {code:?}"),
+        backtrace: None,
+    }
+}
