@@ -84,6 +84,8 @@ named_kinds! {
         PinnableVersion => "pinnable version",
         /// An HTTP route or resource.
         Route => "route",
+        /// An HTTP route of the ingress (a host and path prefix to a module).
+        HttpRoute => "http route",
     }
 }
 

@@ -10,10 +10,11 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    EdgeNode, LoadedVersion, ModuleName, Region, RouteReason, RoutingTable, VersionStats,
-    WasmModule,
+    EdgeNode, HttpRouteSet, LoadedVersion, ModuleName, Region, RouteReason, RoutingTable,
+    VersionStats, WasmModule,
 };
 use crate::error::Result;
+use crate::runtime::http::{HttpCall, HttpResponse};
 use crate::runtime::{CallOutput, Invocation};
 
 /// What a node reports about itself.
@@ -28,6 +29,8 @@ pub struct NodeState {
     pub routing: Vec<RoutingTable>,
     /// Cumulative per-version statistics.
     pub stats: Vec<VersionStats>,
+    /// The revision of the HTTP routes it holds (0: none yet).
+    pub http_routes: u64,
 }
 
 impl NodeState {
@@ -41,7 +44,15 @@ impl NodeState {
             loaded,
             routing,
             stats,
+            http_routes: 0,
         }
+    }
+
+    /// Say the node holds HTTP routes at `revision`.
+    #[must_use]
+    pub fn with_http_routes(mut self, revision: u64) -> Self {
+        self.http_routes = revision;
+        self
     }
 }
 
@@ -75,6 +86,14 @@ pub trait NodeControl: Send + Sync + fmt::Debug + 'static {
     /// unreachable or full node is `Unavailable` or `LimitExceeded`, so the
     /// caller may try another.
     async fn execute(&self, node: &EdgeNode, execution: &Execution) -> Result<CallOutcome>;
+
+    /// Replace the node's HTTP routes with `set`; refused (`Conflict`)
+    /// when the node holds a newer set.
+    async fn apply_http_routes(&self, node: &EdgeNode, set: &HttpRouteSet) -> Result<()>;
+
+    /// Hand an HTTP request to `node`'s ingress, which routes it by its
+    /// own host and path routes. An unreachable node is `Unavailable`.
+    async fn serve_http(&self, node: &EdgeNode, call: HttpCall) -> Result<HttpResponse>;
 }
 
 /// A call to run somewhere in the fleet.

@@ -17,10 +17,12 @@ use super::{CallRoute, EdgeHost};
 use hotswap_core::LimitKind;
 use hotswap_core::ResourceKind;
 use hotswap_core::domain::{
-    Digest, EdgeNode, Heartbeat, LoadedVersion, ModuleName, NodeMetrics, RoutingTable, WasmModule,
+    Digest, EdgeNode, Heartbeat, HttpRouteSet, LoadedVersion, ModuleName, NodeMetrics,
+    RoutingTable, WasmModule,
 };
 use hotswap_core::error::{Error, Result};
 use hotswap_core::node::{CallOutcome, Execution, NodeControl, NodeState};
+use hotswap_core::runtime::http::{HttpCall, HttpResponse};
 use hotswap_core::storage::ModuleStorage;
 
 /// The most bytes of staged (handed over, not yet loaded) blobs kept.
@@ -152,9 +154,15 @@ impl EdgeAgent {
         self.host.apply_routing(table)
     }
 
+    /// Publish the node's HTTP routes.
+    pub fn apply_http_routes(&self, set: &HttpRouteSet) -> Result<()> {
+        self.host.apply_http_routes(set)
+    }
+
     /// What the node has loaded, routes and has counted.
     pub fn state(&self) -> NodeState {
         NodeState::new(self.host.loaded(), self.host.routing(), self.host.stats())
+            .with_http_routes(self.host.http_routes().revision)
     }
 
     /// Route and run `execution` here.
@@ -253,5 +261,13 @@ impl NodeControl for LocalNodes {
 
     async fn execute(&self, node: &EdgeNode, execution: &Execution) -> Result<CallOutcome> {
         self.agent(node)?.execute(execution.clone()).await
+    }
+
+    async fn apply_http_routes(&self, node: &EdgeNode, set: &HttpRouteSet) -> Result<()> {
+        self.agent(node)?.apply_http_routes(set)
+    }
+
+    async fn serve_http(&self, node: &EdgeNode, call: HttpCall) -> Result<HttpResponse> {
+        self.agent(node)?.host().serve_http(call).await
     }
 }

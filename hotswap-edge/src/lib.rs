@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod agent;
+mod http;
 mod metrics;
 mod stats;
 
@@ -30,12 +31,14 @@ use tracing::Instrument;
 pub use agent::{DEFAULT_STAGING_BYTES, EdgeAgent, LocalNodes};
 use hotswap_core::ResourceKind;
 use hotswap_core::domain::{
-    Digest, LoadedVersion, ModuleName, RouteContext, RoutingTable, VersionStats, WasmModule,
+    Digest, HttpRouteTable, LoadedVersion, ModuleName, RouteContext, RouteReason, RoutingTable,
+    VersionStats, WasmModule,
 };
 use hotswap_core::error::{Error, Result};
 use hotswap_core::inspect::{InspectOptions, inspect};
 use hotswap_core::node::CallOutcome;
 use hotswap_core::runtime::{CompiledModule, Invocation, ModuleSource, RuntimeHost};
+pub use http::{HttpRouting, StickyKey};
 use stats::Counters;
 
 /// How the edge host keeps versions.
@@ -47,6 +50,8 @@ pub struct EdgeHostConfig {
     pub retain_versions: usize,
     /// The node's name, recorded on load and invocation spans.
     pub node_name: String,
+    /// How HTTP requests choose their version.
+    pub http: HttpRouting,
 }
 
 impl Default for EdgeHostConfig {
@@ -54,6 +59,7 @@ impl Default for EdgeHostConfig {
         Self {
             retain_versions: 2,
             node_name: "edge".into(),
+            http: HttpRouting::default(),
         }
     }
 }
@@ -63,6 +69,13 @@ impl EdgeHostConfig {
     #[must_use]
     pub fn with_node_name(mut self, name: impl Into<String>) -> Self {
         self.node_name = name.into();
+        self
+    }
+
+    /// Choose HTTP requests' versions by `routing`.
+    #[must_use]
+    pub fn with_http_routing(mut self, routing: HttpRouting) -> Self {
+        self.http = routing;
         self
     }
 }
@@ -83,6 +96,18 @@ struct Entry {
 struct Route {
     table: RoutingTable,
     targets: FxHashMap<Version, Arc<Entry>>,
+}
+
+impl Route {
+    /// The loaded version the table chooses for `ctx`.
+    fn choose(&self, ctx: &RouteContext<'_>) -> Result<(&Arc<Entry>, RouteReason)> {
+        let (version, reason) = self.table.choose(ctx)?;
+        let entry = self
+            .targets
+            .get(version)
+            .ok_or_else(|| Error::internal("a routed version is missing from its route"))?;
+        Ok((entry, reason))
+    }
 }
 
 #[derive(Debug, Default)]
@@ -112,6 +137,8 @@ pub struct EdgeHost {
     /// Fx-hashed maps: read on every call, keyed by names the control
     /// plane chose, not by callers.
     routes: ArcSwap<FxHashMap<ModuleName, Arc<Route>>>,
+    /// The ingress's host and path routes.
+    http_routes: ArcSwap<HttpRouteTable>,
 }
 
 impl EdgeHost {
@@ -122,6 +149,7 @@ impl EdgeHost {
             config,
             state: Mutex::default(),
             routes: ArcSwap::default(),
+            http_routes: ArcSwap::default(),
         }
     }
 
@@ -368,11 +396,7 @@ impl EdgeHost {
             pin: route.pin,
             roll: fastrand::u32(..),
         };
-        let (version, reason) = published.table.choose(&ctx)?;
-        let entry = published
-            .targets
-            .get(version)
-            .ok_or_else(|| Error::internal("a routed version is missing from its route"))?;
+        let (entry, reason) = published.choose(&ctx)?;
         // Disabled unless a subscriber wants debug spans: then nearly free.
         let span = tracing::debug_span!("function.invoke", module = %module, version = %entry.version,
             node = %self.config.node_name, function = %call.function, outcome = tracing::field::Empty);

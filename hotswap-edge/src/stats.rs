@@ -87,10 +87,18 @@ impl Counters {
 
     /// Count one finished call.
     pub(crate) fn record<T>(&self, took: Duration, outcome: &Result<T, Error>) {
+        self.count(took, outcome.is_err(), outcome.as_ref().err());
+    }
+
+    /// Count one finished call that `failed` (an error, or an answer that
+    /// counts as one, like a 5xx response), with the error if there was one.
+    pub(crate) fn count(&self, took: Duration, failed: bool, error: Option<&Error>) {
         let shard = self.shard();
         shard.calls.fetch_add(1, Relaxed);
-        if let Err(e) = outcome {
+        if failed {
             shard.errors.fetch_add(1, Relaxed);
+        }
+        if let Some(e) = error {
             match e {
                 Error::Trap { .. }
                 | Error::MemoryLimitExceeded { .. }

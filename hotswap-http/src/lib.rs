@@ -12,6 +12,8 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod extract;
+#[cfg(feature = "edge")]
+pub mod ingress;
 pub mod observe;
 #[cfg(any(feature = "control-plane", feature = "edge"))]
 mod openapi;

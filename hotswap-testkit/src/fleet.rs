@@ -18,6 +18,7 @@ use hotswap_core::node::CallOutcome;
 use hotswap_core::node::{Execution, NodeControl, NodeState};
 use hotswap_core::repository::NodeRepository;
 use hotswap_core::runtime::CallOutput;
+use hotswap_core::runtime::http::{HttpCall, HttpResponse, full_body};
 use hotswap_core::{Error, Result};
 use semver::Version;
 
@@ -39,6 +40,7 @@ struct SimNode {
     loaded: BTreeMap<(ModuleName, Version), LoadedVersion>,
     routing: BTreeMap<ModuleName, RoutingTable>,
     stats: BTreeMap<(ModuleName, Version), VersionStats>,
+    http: hotswap_core::domain::HttpRouteSet,
 }
 
 #[derive(Debug, Default)]
@@ -419,6 +421,54 @@ impl NodeControl for SimFleet {
         out.loaded = sim.loaded.values().cloned().collect();
         out.routing = sim.routing.values().cloned().collect();
         out.stats = sim.stats.values().cloned().collect();
+        out.http_routes = sim.http.revision;
         Ok(out)
+    }
+
+    async fn apply_http_routes(
+        &self,
+        node: &EdgeNode,
+        set: &hotswap_core::domain::HttpRouteSet,
+    ) -> Result<()> {
+        let mut state = self.lock();
+        let sim = state.live(node)?;
+        set.validate()?;
+        if set.revision < sim.http.revision {
+            return Err(Error::conflict(
+                "http routes",
+                format!(
+                    "revision {} is older than {}",
+                    set.revision, sim.http.revision
+                ),
+            ));
+        }
+        sim.http = set.clone();
+        Ok(())
+    }
+
+    /// Answers `200` with `"<node> <version>"`, routed as a real node
+    /// routes: host and path to module, then the module's table.
+    async fn serve_http(&self, node: &EdgeNode, call: HttpCall) -> Result<HttpResponse> {
+        let mut state = self.lock();
+        let sim = state.live(node)?;
+        let request = &call.request;
+        let host = request
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        let routes = hotswap_core::domain::HttpRouteTable::new(&sim.http)?;
+        let route = routes
+            .lookup(host, request.uri().path())
+            .ok_or_else(|| Error::not_found(ResourceKind::HttpRoute, request.uri()))?;
+        let table = sim
+            .routing
+            .get(&route.module)
+            .ok_or_else(|| Error::not_found(ResourceKind::RoutedModule, &route.module))?;
+        let (version, _) = table.choose(&RouteContext::default())?;
+        Ok(http::Response::new(full_body(format!(
+            "{} {version}",
+            node.name
+        ))))
     }
 }

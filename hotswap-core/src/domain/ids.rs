@@ -83,3 +83,8 @@ id_type!(
     InterfaceId,
     "interface_id"
 );
+id_type!(
+    /// Identifies one HTTP route.
+    RouteId,
+    "route_id"
+);

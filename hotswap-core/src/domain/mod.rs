@@ -3,6 +3,7 @@
 
 mod deployment;
 mod digest;
+mod http_route;
 mod ids;
 pub(crate) mod labels;
 pub(crate) mod limits;
@@ -22,7 +23,11 @@ pub use deployment::{
     TargetSelector,
 };
 pub use digest::Digest;
-pub use ids::{DeploymentId, InterfaceId, ModuleId, NodeId};
+pub use http_route::{
+    ANY_HOST, HttpRoute, HttpRouteSet, HttpRouteTable, MAX_PATH_PREFIX_LEN, normalize_host,
+    normalize_prefix,
+};
+pub use ids::{DeploymentId, InterfaceId, ModuleId, NodeId, RouteId};
 pub use labels::{Labels, MAX_LABEL_KEY_LEN, MAX_LABEL_VALUE_LEN, MAX_LABELS};
 pub use limits::{
     MAX_AGGREGATE_MEMORY_BYTES, MAX_CONCURRENT_INSTANCES, MAX_MEMORY_BYTES, MAX_STACK_BYTES,

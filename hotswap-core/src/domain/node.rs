@@ -258,6 +258,10 @@ pub struct EdgeNode {
     pub labels: Labels,
     /// Base URL of the node's edge agent, `http://` or `https://`.
     pub endpoint: String,
+    /// Base URL of the node's HTTP ingress, when it has one; the control
+    /// plane forwards HTTP requests there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<String>,
     /// What it can run.
     pub capabilities: NodeCapabilities,
     /// Life-cycle state.
@@ -297,6 +301,7 @@ impl EdgeNode {
             zone: None,
             labels: Labels::new(),
             endpoint: endpoint.into(),
+            ingress: None,
             capabilities,
             status: NodeStatus::Registering,
             last_heartbeat: None,
@@ -321,7 +326,10 @@ impl EdgeNode {
         if let Some(zone) = &self.zone {
             check_word_pattern("zone", zone, 32, &['-'], false)?;
         }
-        validate_endpoint(&self.endpoint)?;
+        validate_endpoint("endpoint", &self.endpoint)?;
+        if let Some(ingress) = &self.ingress {
+            validate_endpoint("ingress", ingress)?;
+        }
         self.capabilities
             .validate()
             .map_err(|e| e.within("capabilities"))?;
@@ -330,22 +338,19 @@ impl EdgeNode {
     }
 }
 
-fn validate_endpoint(endpoint: &str) -> Result<()> {
+fn validate_endpoint(field: &str, endpoint: &str) -> Result<()> {
     let rest = endpoint
         .strip_prefix("http://")
         .or_else(|| endpoint.strip_prefix("https://"))
         .ok_or_else(|| {
             Error::invalid(
-                "endpoint",
+                field,
                 format!("{endpoint:?} must start with http:// or https://"),
             )
         })?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if host.is_empty() {
-        return Err(Error::invalid(
-            "endpoint",
-            format!("{endpoint:?} has no host"),
-        ));
+        return Err(Error::invalid(field, format!("{endpoint:?} has no host")));
     }
     if endpoint.len() > 2048
         || endpoint
@@ -353,7 +358,7 @@ fn validate_endpoint(endpoint: &str) -> Result<()> {
             .any(|c| c.is_whitespace() || c.is_control())
     {
         return Err(Error::invalid(
-            "endpoint",
+            field,
             "must be at most 2048 characters without white space",
         ));
     }

@@ -72,7 +72,17 @@ pub const CALL_OUTCOMES: &[&str] = &[
     "invalid",
     "not_found",
     "error",
+    "server_error",
 ];
+
+/// The position in [`CALL_OUTCOMES`] of an HTTP request that ended with
+/// `result`: a 5xx response is a `server_error`.
+pub fn http_outcome_index(result: &Result<crate::runtime::http::HttpResponse, Error>) -> usize {
+    match result {
+        Ok(r) if r.status().is_server_error() => CALL_OUTCOMES.len() - 1,
+        other => call_outcome_index(other),
+    }
+}
 
 /// The position in [`CALL_OUTCOMES`] of the outcome of a call that ended
 /// with `result`.

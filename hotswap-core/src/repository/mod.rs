@@ -1,4 +1,5 @@
-//! Metadata repositories: module versions, nodes and deployments.
+//! Metadata repositories: module versions, nodes, deployments and HTTP
+//! routes.
 //!
 //! Shared contract of every repository:
 //! - Reads of a missing row are `NotFound`; creating a row whose identity
@@ -33,8 +34,8 @@ pub use paging::{
 };
 
 use crate::domain::{
-    DeploymentEvent, DeploymentId, Digest, EdgeNode, Labels, ModuleDeployment, ModuleId,
-    ModuleName, NodeId, ResourceLimits, WasmModule,
+    DeploymentEvent, DeploymentId, Digest, EdgeNode, HttpRoute, HttpRouteSet, Labels,
+    ModuleDeployment, ModuleId, ModuleName, NodeId, ResourceLimits, RouteId, WasmModule,
 };
 use crate::error::{Error, Result};
 
@@ -169,6 +170,29 @@ pub trait DeploymentRepository: Send + Sync + fmt::Debug + 'static {
 
     /// Give the lease up; a no-op when `owner` does not hold it.
     async fn release_lease(&self, id: DeploymentId, owner: &str) -> Result<()>;
+}
+
+/// HTTP routes, and the revision every change of them bumps.
+///
+/// `(host, path_prefix)` and `id` are each unique. Creating a route at a
+/// taken place is a `Conflict` naming the route that holds it, and changes
+/// nothing (the revision included). Of concurrent creates at one place,
+/// exactly one succeeds: the backend holds the invariant.
+#[async_trait]
+pub trait HttpRouteRepository: Send + Sync + fmt::Debug + 'static {
+    /// Store a new route (validated first); returns the new revision.
+    async fn create(&self, route: &HttpRoute) -> Result<u64>;
+
+    /// A route by id.
+    async fn get(&self, id: RouteId) -> Result<HttpRoute>;
+
+    /// Every route, ordered by host and prefix, with a revision no newer
+    /// than the routes (a set read while a change commits may hold the
+    /// change under the revision before it, never the reverse).
+    async fn routes(&self) -> Result<HttpRouteSet>;
+
+    /// Remove a route; returns the new revision.
+    async fn delete(&self, id: RouteId) -> Result<u64>;
 }
 
 /// Compute a lease's expiry, refusing a zero or absurd ttl.

@@ -12,7 +12,9 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, Path, Request, State};
 use axum::http::StatusCode;
-use hotswap_core::domain::{Digest, LoadedVersion, ModuleName, RoutingTable, WasmModule};
+use hotswap_core::domain::{
+    Digest, HttpRouteSet, LoadedVersion, ModuleName, RoutingTable, WasmModule,
+};
 use hotswap_core::node::NodeState;
 use hotswap_edge::EdgeAgent;
 use utoipa::OpenApi;
@@ -65,6 +67,7 @@ pub fn agent_routes(limits: ServerLimits) -> OpenApiRouter<AgentState> {
         .routes(routes!(load))
         .routes(routes!(unload))
         .routes(routes!(route))
+        .routes(routes!(put_http_routes, get_http_routes))
         .routes(routes!(state))
         .routes(routes!(execute))
         .routes(routes!(health))
@@ -159,6 +162,33 @@ async fn route(
     who.require_any(COMMAND, "apply a routing table")?;
     s.agent.apply_routing(table)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Publish the node's HTTP routes (host and path prefix to module) for its
+/// ingress atomically; refused, changing nothing, when a route is invalid,
+/// two clash, or the set is older than the one published.
+#[utoipa::path(put, path = "/agent/v1/http-routes", tag = "agent",
+    request_body = HttpRouteSet,
+    responses((status = 204, description = "Published")))]
+async fn put_http_routes(
+    State(s): State<AgentState>,
+    who: Principal,
+    JsonBody(set): JsonBody<HttpRouteSet>,
+) -> ApiResult<StatusCode> {
+    who.require_any(COMMAND, "apply HTTP routes")?;
+    s.agent.apply_http_routes(&set)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The HTTP routes the node's ingress serves.
+#[utoipa::path(get, path = "/agent/v1/http-routes", tag = "agent",
+    responses((status = 200, description = "The published routes", body = HttpRouteSet)))]
+async fn get_http_routes(
+    State(s): State<AgentState>,
+    who: Principal,
+) -> ApiResult<Json<HttpRouteSet>> {
+    who.require_any(READ, "read a node's HTTP routes")?;
+    Ok(Json(s.agent.host().http_routes()))
 }
 
 /// What the node has loaded, routes and has counted.

@@ -4,6 +4,7 @@
 //! retry, and turn problem responses back into [`hotswap_core::Error`]s.
 
 mod control_plane;
+mod forward;
 mod node;
 
 use std::sync::Arc;
@@ -106,6 +107,10 @@ impl Http {
             token,
             config,
         })
+    }
+
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.client
     }
 
     pub(crate) fn config(&self) -> &ClientConfig {

@@ -4,9 +4,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use hotswap_core::domain::{EdgeNode, LoadedVersion, ModuleName, RoutingTable, WasmModule};
+use hotswap_core::domain::{
+    EdgeNode, HttpRouteSet, LoadedVersion, ModuleName, RoutingTable, WasmModule,
+};
 use hotswap_core::node::CallOutcome;
 use hotswap_core::node::{Execution, NodeControl, NodeState};
+use hotswap_core::runtime::http::{HttpCall, HttpResponse};
 use hotswap_core::storage::ModuleStorage;
 use hotswap_core::{Error, Result};
 use semver::Version;
@@ -130,5 +133,20 @@ impl NodeControl for HttpNodeControl {
         json::<ExecuteResponse>(&service(node), resp)
             .await?
             .into_routed()
+    }
+
+    async fn apply_http_routes(&self, node: &EdgeNode, set: &HttpRouteSet) -> Result<()> {
+        let target = url(node, "/http-routes");
+        self.http
+            .send(&service(node), Retry::Idempotent, |c| {
+                c.put(&target).json(set)
+            })
+            .await
+            .map(drop)
+    }
+
+    async fn serve_http(&self, node: &EdgeNode, call: HttpCall) -> Result<HttpResponse> {
+        let timeout = self.http.config().execute_timeout;
+        super::forward::forward(self.http.client(), node, call, timeout).await
     }
 }

@@ -2,12 +2,14 @@
 //! and the backends of unit tests and simulations.
 
 mod deployments;
+mod http_routes;
 mod modules;
 mod nodes;
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use deployments::MemoryDeploymentRepository;
+pub use http_routes::MemoryHttpRouteRepository;
 pub use modules::MemoryModuleRepository;
 pub use nodes::MemoryNodeRepository;
 
