@@ -6,9 +6,12 @@ use std::sync::Arc;
 use hotswap_core::domain::Digest;
 use hotswap_core::interface::{InterfaceRegistry, MemoryInterfaceRegistry};
 use hotswap_core::repository::memory::{
-    MemoryDeploymentRepository, MemoryModuleRepository, MemoryNodeRepository,
+    MemoryDeploymentRepository, MemoryHttpRouteRepository, MemoryModuleRepository,
+    MemoryNodeRepository,
 };
-use hotswap_core::repository::{DeploymentRepository, ModuleRepository, NodeRepository};
+use hotswap_core::repository::{
+    DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
+};
 use hotswap_core::storage::{Codec, MemoryStorage};
 use hotswap_testkit::storage::StorageHarness;
 
@@ -47,6 +50,10 @@ async fn deployments() -> Arc<dyn DeploymentRepository> {
     Arc::new(MemoryDeploymentRepository::new())
 }
 
+async fn http_routes() -> Arc<dyn HttpRouteRepository> {
+    Arc::new(MemoryHttpRouteRepository::new())
+}
+
 async fn interfaces() -> Arc<dyn InterfaceRegistry> {
     Arc::new(MemoryInterfaceRegistry::new())
 }
@@ -54,6 +61,7 @@ async fn interfaces() -> Arc<dyn InterfaceRegistry> {
 hotswap_testkit::storage_suite!(storage);
 hotswap_testkit::module_repository_suite!(modules);
 hotswap_testkit::node_repository_suite!(nodes);
+hotswap_testkit::http_route_repository_suite!(http_routes);
 hotswap_testkit::deployment_repository_suite!(deployments);
 hotswap_testkit::interface_registry_suite!(interfaces);
 

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use hotswap_core::interface::InterfaceRegistry;
-use hotswap_core::repository::{DeploymentRepository, ModuleRepository, NodeRepository};
+use hotswap_core::repository::{
+    DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
+};
 use hotswap_store_postgres::{PostgresConfig, SqlStore};
 
 async fn store() -> Option<SqlStore> {
@@ -31,11 +33,16 @@ async fn deployments() -> Option<Arc<dyn DeploymentRepository>> {
     Some(store().await?.deployments())
 }
 
+async fn http_routes() -> Option<Arc<dyn HttpRouteRepository>> {
+    Some(store().await?.http_routes())
+}
+
 async fn interfaces() -> Option<Arc<dyn InterfaceRegistry>> {
     Some(store().await?.interfaces())
 }
 
 hotswap_testkit::module_repository_suite!(modules);
 hotswap_testkit::node_repository_suite!(nodes);
+hotswap_testkit::http_route_repository_suite!(http_routes);
 hotswap_testkit::deployment_repository_suite!(deployments);
 hotswap_testkit::interface_registry_suite!(interfaces);

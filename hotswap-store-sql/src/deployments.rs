@@ -77,11 +77,11 @@ impl SqlStore {
         Ok(())
     }
 
-    async fn begin(&self) -> Result<Transaction<'static, Any>> {
+    pub(crate) async fn begin(&self) -> Result<Transaction<'static, Any>> {
         self.pool.begin().await.map_err(|e| self.db_error(e))
     }
 
-    async fn commit(&self, tx: Transaction<'static, Any>) -> Result<()> {
+    pub(crate) async fn commit(&self, tx: Transaction<'static, Any>) -> Result<()> {
         tx.commit().await.map_err(|e| self.db_error(e))
     }
 }

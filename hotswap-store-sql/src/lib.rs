@@ -3,6 +3,7 @@
 
 mod deployments;
 mod dialect;
+mod http_routes;
 mod interfaces;
 mod modules;
 mod nodes;
@@ -14,14 +15,16 @@ use std::sync::Arc;
 pub use dialect::Dialect;
 use hotswap_core::ResourceKind;
 use hotswap_core::interface::InterfaceRegistry;
-use hotswap_core::repository::{DeploymentRepository, ModuleRepository, NodeRepository};
+use hotswap_core::repository::{
+    DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
+};
 use hotswap_core::{Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 pub use sqlx::AnyPool;
 use sqlx::error::ErrorKind;
 
-/// The four repositories on one SQL database, reached through a pool of
+/// The repositories on one SQL database, reached through a pool of
 /// sqlx's `Any` driver. Build it with an adapter crate, which installs its
 /// driver, configures connections and runs its migrations.
 #[derive(Clone)]
@@ -53,7 +56,7 @@ impl SqlStore {
         sqlx::any::install_default_drivers();
     }
 
-    /// This store as a module repository (one pool shared by all four).
+    /// This store as a module repository (one pool shared by all).
     pub fn modules(&self) -> Arc<dyn ModuleRepository> {
         Arc::new(self.clone())
     }
@@ -65,6 +68,11 @@ impl SqlStore {
 
     /// This store as a deployment repository.
     pub fn deployments(&self) -> Arc<dyn DeploymentRepository> {
+        Arc::new(self.clone())
+    }
+
+    /// This store as an HTTP route repository.
+    pub fn http_routes(&self) -> Arc<dyn HttpRouteRepository> {
         Arc::new(self.clone())
     }
 

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use hotswap_core::interface::InterfaceRegistry;
-use hotswap_core::repository::{DeploymentRepository, ModuleRepository, NodeRepository};
+use hotswap_core::repository::{
+    DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
+};
 use hotswap_store_sqlite::{SqlStore, SqliteConfig};
 
 async fn store() -> SqlStore {
@@ -26,11 +28,16 @@ async fn deployments() -> Arc<dyn DeploymentRepository> {
     store().await.deployments()
 }
 
+async fn http_routes() -> Arc<dyn HttpRouteRepository> {
+    store().await.http_routes()
+}
+
 async fn interfaces() -> Arc<dyn InterfaceRegistry> {
     store().await.interfaces()
 }
 
 hotswap_testkit::module_repository_suite!(modules);
 hotswap_testkit::node_repository_suite!(nodes);
+hotswap_testkit::http_route_repository_suite!(http_routes);
 hotswap_testkit::deployment_repository_suite!(deployments);
 hotswap_testkit::interface_registry_suite!(interfaces);

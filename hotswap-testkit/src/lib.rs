@@ -10,6 +10,7 @@ pub mod fixtures;
 pub mod fleet;
 pub mod fuzz;
 pub mod http_components;
+pub mod http_routes;
 pub mod http_serving;
 pub mod interfaces;
 pub mod long_calls;
