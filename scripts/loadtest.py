@@ -3,6 +3,8 @@
 
   scripts/loadtest.py throughput   # edge execute vs `wasmtime serve`, same run
   scripts/loadtest.py swap         # 20 hot swaps during 30 s of load
+  scripts/loadtest.py http         # the same wasi:http component: edge ingress vs `wasmtime serve`
+  scripts/loadtest.py http-swap    # 20 hot swaps of it during 30 s of wrk on the ingress
 
 Both start a control plane (SQLite, a local folder for binaries) and one
 edge node from a release build, register module versions through the CLI,
@@ -10,8 +12,13 @@ and command the edge node directly through its agent API, as a control
 plane does. Every call runs a trivial function (`add`) in a fresh instance.
 RUST_BACKTRACE is unset for every process (it slows unwinding-heavy code).
 
+The http modes serve scripts/wasi-http-hello (a GET answers a fixed JSON
+body, a POST echoes its body: the 4 KiB echo row) from the edge node's
+HTTP ingress, on a route pushed to it directly, and from `wasmtime serve`.
+
 Needs: wrk (Debian package), python3, a release build (built unless
---no-build). The `wasmtime serve` baseline needs wasmtime-cli 48
+--no-build); the http modes need the wasm32-wasip2 target for the hello
+component. The `wasmtime serve` baseline needs wasmtime-cli 48
 (`cargo install wasmtime-cli@48.0.8 --locked`, found on PATH or under
 /var/cache/wasmtime-cli/bin) and the wasm32-wasip2 target for the hello
 component; without them the baseline is skipped with a message.
@@ -95,9 +102,10 @@ class Platform:
         self.bin = os.path.join(TARGET, "release", "hotswap")
         self.dir = workdir
         self.procs = []
-        cp_port, edge_port = free_port(), free_port()
+        cp_port, edge_port, ingress_port = free_port(), free_port(), free_port()
         self.cp = f"http://127.0.0.1:{cp_port}"
         self.edge = f"http://127.0.0.1:{edge_port}"
+        self.ingress = f"http://127.0.0.1:{ingress_port}"
         storage = os.path.join(workdir, "modules")
         common = ["--jwt-secret", SECRET]
         cp = self.spawn("control-plane", [
@@ -107,7 +115,8 @@ class Platform:
         wait_up(self.cp + "/healthz", cp, "the control plane")
         self.edge_proc = self.spawn("edge", [
             "edge", "--control-plane", self.cp, "--name", "edge-1", "--region", "local",
-            "--listen", f"127.0.0.1:{edge_port}", "--storage-dir", storage] + common)
+            "--listen", f"127.0.0.1:{edge_port}", "--ingress", f"127.0.0.1:{ingress_port}",
+            "--storage-dir", storage] + common)
         wait_up(self.edge + "/healthz", self.edge_proc, "the edge node")
         self.admin = self.token("load-admin", "admin")
         self.agent = self.token("load-driver", "control_plane")
@@ -132,12 +141,24 @@ class Platform:
                    "--json", "--url", self.cp, "--token", self.admin])
         return json.loads(out)
 
+    def push_file(self, path, name, version):
+        out = run([self.bin, "module", "push", path, "--name", name, "--version", version,
+                   "--json", "--url", self.cp, "--token", self.admin])
+        return json.loads(out)
+
     def swap(self, module):
         """Load `module` on the edge and route all its traffic to it."""
         http("POST", self.edge + "/agent/v1/versions", self.agent, module)
         self.revision += 1
-        table = {"module": "calc", "stable": module["version"], "revision": self.revision}
+        table = {"module": module["name"], "stable": module["version"], "revision": self.revision}
         http("PUT", self.edge + "/agent/v1/routing", self.agent, table)
+
+    def route_everything(self, module):
+        """Send every host and path of the ingress to `module`."""
+        route = {"id": str(uuid.uuid4()), "host": "*", "path_prefix": "/", "module": module,
+                 "created_at": "2026-01-01T00:00:00Z"}
+        http("PUT", self.edge + "/agent/v1/http-routes", self.agent,
+             {"revision": 1, "routes": [route]})
 
     def stop(self):
         for p in self.procs:
@@ -145,15 +166,20 @@ class Platform:
             p.wait()
 
 
-def wrk(url, seconds, connections, threads, token=None, body=None):
-    """Run wrk; (requests/s, p99 ms, non-2xx, requests)."""
+def wrk(url, seconds, connections, threads, token=None, body=None, raw=None):
+    """Run wrk; (requests/s, p99 ms, non-2xx, requests). `body` is sent as
+    JSON, `raw` (text) as application/octet-stream, both with POST."""
     script = None
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    if body is not None:
+    if body is not None or raw is not None:
         script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
         script.write('wrk.method = "POST"\n')
-        script.write("wrk.body = %s\n" % json.dumps(json.dumps(body)))
-        script.write('wrk.headers["content-type"] = "application/json"\n')
+        if raw is not None:
+            script.write("wrk.body = %s\n" % json.dumps(raw))
+            script.write('wrk.headers["content-type"] = "application/octet-stream"\n')
+        else:
+            script.write("wrk.body = %s\n" % json.dumps(json.dumps(body)))
+            script.write('wrk.headers["content-type"] = "application/json"\n')
         if token:
             script.write('wrk.headers["authorization"] = "Bearer %s"\n' % token)
         script.close()
@@ -314,21 +340,135 @@ def swap(args):
     return 0 if ok else 1
 
 
+ECHO_BODY = "x" * 4096
+
+
+def serve_http_rows(url, args, pid):
+    """The hello and 4 KiB echo rows against `url`, served by process `pid`."""
+    rows = {}
+    wrk(url, 3, args.connections, args.threads)
+    rows["hello"] = measured(pid, lambda: wrk(url, args.duration, args.connections, args.threads))
+    wrk(url, 3, args.connections, args.threads, raw=ECHO_BODY)
+    rows["echo 4 KiB"] = measured(pid, lambda: wrk(
+        url, args.duration, args.connections, args.threads, raw=ECHO_BODY))
+    return rows
+
+
+def http_bench(args):
+    component = hello_component()
+    work = tempfile.mkdtemp(prefix="hotswap-http-")
+    platform = Platform(work, build=not args.no_build)
+    results = {}
+    try:
+        platform.swap(platform.push_file(component, "hello", "1.0.0"))
+        platform.route_everything("hello")
+        with urllib.request.urlopen(platform.ingress + "/", timeout=10) as r:
+            assert r.read() == b'{"result":5}'
+        results["hotswap ingress"] = serve_http_rows(platform.ingress + "/", args,
+                                                     platform.edge_proc.pid)
+    finally:
+        platform.stop()
+    wasmtime = wasmtime_binary()
+    if wasmtime is None:
+        print("skipped: wasmtime serve baseline (install wasmtime-cli 48: "
+              "cargo install wasmtime-cli@48.0.8 --locked)")
+    else:
+        port = free_port()
+        log = open(os.path.join(work, "wasmtime.log"), "w")
+        serve = subprocess.Popen([wasmtime, "serve", "--addr", f"127.0.0.1:{port}", component],
+                                 stdout=log, stderr=log, env=ENV)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_up(url, serve, "wasmtime serve")
+            results["wasmtime serve"] = serve_http_rows(url, args, serve.pid)
+        finally:
+            serve.kill()
+            serve.wait()
+    print(f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s, 2 cores shared "
+          f"with wrk, RUST_BACKTRACE unset, the same component file\n")
+    print("| server | workload | requests/s | p99 ms | server CPU µs/request | non-2xx | socket errors |")
+    print("|---|---|---|---|---|---|---|")
+    for server, rows in results.items():
+        for workload, r in rows.items():
+            print(row(f"{server} | {workload}", r))
+    if "wasmtime serve" in results:
+        for workload in ["hello", "echo 4 KiB"]:
+            ours, theirs = results["hotswap ingress"][workload], results["wasmtime serve"][workload]
+            print(f"{workload}: hotswap / wasmtime serve = {ours['rps'] / theirs['rps']:.2f}x the "
+                  f"requests per second, {ours['cpu_us_per_request'] / theirs['cpu_us_per_request']:.2f}x "
+                  f"the server CPU per request, p99 {ours['p99_ms']:.2f} vs {theirs['p99_ms']:.2f} ms")
+    shutil.rmtree(work, ignore_errors=True)
+    bad = sum(r["non2xx"] for r in results["hotswap ingress"].values())
+    return 1 if bad else 0
+
+
+def http_swap(args):
+    component = hello_component()
+    work = tempfile.mkdtemp(prefix="hotswap-http-swap-")
+    platform = Platform(work, build=not args.no_build)
+    try:
+        versions = [platform.push_file(component, "hello", f"1.0.{i}") for i in range(args.swaps + 1)]
+        platform.swap(versions[0])
+        platform.route_everything("hello")
+        url = platform.ingress + "/"
+        wrk(url, 3, args.connections, args.threads)
+        steady = wrk(url, args.duration, args.connections, args.threads)
+        durations, failures = [], []
+
+        def swapper():
+            gap = args.duration / (args.swaps + 1)
+            for v in versions[1:]:
+                time.sleep(gap)
+                start = time.monotonic()
+                try:
+                    platform.swap(v)
+                except Exception as e:
+                    failures.append(f"{v['version']}: {e}")
+                durations.append(time.monotonic() - start)
+
+        t = threading.Thread(target=swapper)
+        t.start()
+        during = wrk(url, args.duration, args.connections, args.threads)
+        t.join()
+        state = http("GET", platform.edge + "/agent/v1/state", platform.agent)
+    finally:
+        platform.stop()
+    serving = [t["stable"] for t in state["routing"] if t["module"] == "hello"]
+    print(f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s against the ingress; "
+          f"{args.swaps} swaps during the second run\n")
+    print("| run | requests/s | p99 ms | non-2xx | socket errors |")
+    print("|---|---|---|---|---|")
+    for name, r in [("steady", steady), ("during swaps", during)]:
+        print(f"| {name} | {r['rps']:,.0f} | {r['p99_ms']:.2f} | {r['non2xx']} | {r['socket_errors']} |")
+    ratio = during["p99_ms"] / steady["p99_ms"]
+    print(f"\nswaps done: {len(durations) - len(failures)} of {args.swaps}, each "
+          f"{min(durations)*1000:.1f}-{max(durations)*1000:.1f} ms (load + route)")
+    print(f"p99 during swaps / steady: {ratio:.2f}x")
+    print(f"serving after the swaps: {serving}")
+    shutil.rmtree(work, ignore_errors=True)
+    ok = (not failures and during["non2xx"] == 0 and during["socket_errors"] == "none"
+          and ratio <= 2.0 and serving == [f"1.0.{args.swaps}"])
+    if failures:
+        print("failed swaps:", failures)
+    return 0 if ok else 1
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="mode", required=True)
-    for name, default in [("throughput", 15), ("swap", 30)]:
+    for name, default in [("throughput", 15), ("swap", 30), ("http", 15), ("http-swap", 30)]:
         s = sub.add_parser(name)
         s.add_argument("--duration", type=int, default=default, help="seconds of load per run")
         s.add_argument("--connections", type=int, default=32)
         s.add_argument("--threads", type=int, default=2)
         s.add_argument("--no-build", action="store_true", help="use the existing release build")
-        if name == "swap":
+        if name.endswith("swap"):
             s.add_argument("--swaps", type=int, default=20)
-        else:
+        elif name == "throughput":
             s.add_argument("--json", action="store_true")
     args = p.parse_args()
-    sys.exit(throughput(args) if args.mode == "throughput" else swap(args))
+    modes = {"throughput": throughput, "swap": swap, "http": http_bench, "http-swap": http_swap}
+    sys.exit(modes[args.mode](args))
 
 
 if __name__ == "__main__":

@@ -127,8 +127,9 @@ impl ControlLoop {
     /// Reconcile one node, logging what was repaired and what was not.
     pub async fn reconcile(&self, node: &EdgeNode) -> Result<()> {
         let done = self.reconciler.reconcile(node).await?;
-        if !done.loaded.is_empty() || !done.routed.is_empty() {
-            tracing::info!(node = %node.name, loaded = ?done.loaded, routed = ?done.routed, "node reconciled");
+        if !done.loaded.is_empty() || !done.routed.is_empty() || done.http_routes.is_some() {
+            tracing::info!(node = %node.name, loaded = ?done.loaded, routed = ?done.routed,
+                http_routes = ?done.http_routes, "node reconciled");
         }
         if !done.failed.is_empty() {
             tracing::warn!(node = %node.name, failed = ?done.failed, "node reconciliation incomplete");

@@ -4,6 +4,7 @@
 mod distribution;
 mod driver;
 mod gauges;
+mod http_routes;
 pub mod interface;
 mod locks;
 mod nodes;
@@ -18,6 +19,7 @@ pub mod strategy;
 pub use distribution::load_with_retries;
 pub use driver::{ControlLoop, ControlLoopConfig, TickReport};
 pub use hotswap_core::retry::RetryPolicy;
+pub use http_routes::{HttpRouteService, Pushed, RoutesChanged};
 pub use nodes::{AlertHook, NodeHealthConfig, NodeService};
 pub use orchestrator::{Operation, Orchestrator, OrchestratorConfig};
 pub use orphans::{SweepReport, store_module_version, sweep_orphans};

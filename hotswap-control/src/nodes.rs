@@ -142,6 +142,7 @@ impl NodeService {
             n.zone = node.zone.clone();
             n.labels = node.labels.clone();
             n.endpoint = node.endpoint.clone();
+            n.ingress = node.ingress.clone();
             n.capabilities = node.capabilities.clone();
             n.status = NodeStatus::Registering;
             n.loaded.clear();

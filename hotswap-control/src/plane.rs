@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use semver::Version;
 
 use super::{
-    AlertHook, ControlLoop, ControlLoopConfig, Executed, ExecutionRouter, ModuleRegistrar,
-    NodeHealthConfig, NodeService, Orchestrator, OrchestratorConfig, Reconciler,
+    AlertHook, ControlLoop, ControlLoopConfig, Executed, ExecutionRouter, HttpRouteService,
+    ModuleRegistrar, NodeHealthConfig, NodeService, Orchestrator, OrchestratorConfig, Reconciler,
 };
 use crate::interface::InterfaceService;
 use crate::strategy;
@@ -29,8 +29,9 @@ use hotswap_core::interface::{
 use hotswap_core::node::{Execution, NodeControl};
 use hotswap_core::observe::TraceLink;
 use hotswap_core::repository::{
-    DeploymentFilter, DeploymentRepository, DeploymentRepositoryExt, ModuleFilter,
-    ModuleRepository, NodeFilter, NodeRepository, Page, PageRequest,
+    DeploymentFilter, DeploymentRepository, DeploymentRepositoryExt, HttpRouteRepository,
+    ModuleFilter, ModuleRepository, NodeFilter, NodeRepository, Page, PageRequest,
+    memory::MemoryHttpRouteRepository,
 };
 use hotswap_core::storage::ModuleStorage;
 use tracing::Instrument;
@@ -53,6 +54,9 @@ pub struct Backends {
     pub control: Arc<dyn NodeControl>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// HTTP routes (in memory unless set with
+    /// [`with_http_routes`](Self::with_http_routes)).
+    pub http_routes: Arc<dyn HttpRouteRepository>,
 }
 
 impl Backends {
@@ -74,7 +78,15 @@ impl Backends {
             storage,
             control,
             clock,
+            http_routes: Arc::new(MemoryHttpRouteRepository::new()),
         }
+    }
+
+    /// Keep HTTP routes in `routes`.
+    #[must_use]
+    pub fn with_http_routes(mut self, routes: Arc<dyn HttpRouteRepository>) -> Self {
+        self.http_routes = routes;
+        self
     }
 }
 
@@ -163,6 +175,7 @@ pub struct ControlPlane {
     orchestrator: Orchestrator,
     router: ExecutionRouter,
     interfaces: InterfaceService,
+    http_routes: HttpRouteService,
     control_loop: ControlLoop,
     trace: Arc<dyn TraceLink>,
 }
@@ -190,13 +203,21 @@ impl ControlPlane {
             config.orchestrator.clone(),
         );
         let router = ExecutionRouter::new(b.nodes.clone(), b.control.clone());
+        let http_routes = HttpRouteService::new(
+            b.http_routes.clone(),
+            b.modules.clone(),
+            b.nodes.clone(),
+            b.control.clone(),
+            b.clock.clone(),
+        );
         let reconciler = Reconciler::new(
             b.deployments.clone(),
             b.modules.clone(),
             b.control.clone(),
             b.clock.clone(),
         )
-        .with_retry(config.orchestrator.retry);
+        .with_retry(config.orchestrator.retry)
+        .with_http_routes(http_routes.clone());
         let control_loop = ControlLoop::new(
             orchestrator.clone(),
             nodes.clone(),
@@ -211,6 +232,7 @@ impl ControlPlane {
             orchestrator,
             router,
             interfaces,
+            http_routes,
             control_loop,
             backends,
             trace: config.orchestrator.trace,
@@ -240,6 +262,11 @@ impl ControlPlane {
     /// Registers and checks interfaces.
     pub fn interfaces(&self) -> &InterfaceService {
         &self.interfaces
+    }
+
+    /// Keeps HTTP routes, pushes them to nodes, forwards requests.
+    pub fn http_routes(&self) -> &HttpRouteService {
+        &self.http_routes
     }
 
     /// The background loop.

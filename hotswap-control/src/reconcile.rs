@@ -1,5 +1,6 @@
 //! Reconciliation: bring a node's reported state back to what the
-//! control plane wants after the node restarted empty or missed a push.
+//! control plane wants after the node restarted empty or missed a push
+//! (module versions, routing tables, HTTP routes).
 //! The desired state of a module comes from its latest deployment: a
 //! finished one wants its outcome version loaded and routed; a running one
 //! wants both versions loaded, and a node without a table routes to the
@@ -9,6 +10,7 @@ use std::sync::Arc;
 
 use semver::Version;
 
+use super::HttpRouteService;
 use super::distribution::load_with_retries;
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::{DeploymentPhase, EdgeNode, ModuleDeployment, ModuleName, RoutingTable};
@@ -27,6 +29,8 @@ pub struct Reconciled {
     pub loaded: Vec<String>,
     /// Modules whose routing table was applied.
     pub routed: Vec<ModuleName>,
+    /// The revision of the HTTP routes pushed, when the node's were older.
+    pub http_routes: Option<u64>,
     /// What could not be repaired, with the reason.
     pub failed: Vec<String>,
 }
@@ -39,6 +43,7 @@ pub struct Reconciler {
     control: Arc<dyn NodeControl>,
     clock: Arc<dyn Clock>,
     retry: RetryPolicy,
+    http_routes: Option<HttpRouteService>,
 }
 
 /// A module's desired state on a node.
@@ -91,7 +96,15 @@ impl Reconciler {
             control,
             clock,
             retry: RetryPolicy::default(),
+            http_routes: None,
         }
+    }
+
+    /// Also bring nodes' HTTP routes up to date.
+    #[must_use]
+    pub fn with_http_routes(mut self, routes: HttpRouteService) -> Self {
+        self.http_routes = Some(routes);
+        self
     }
 
     /// Retry loads under `retry`.
@@ -118,6 +131,12 @@ impl Reconciler {
         }
         let state = self.control.state(node).await?;
         let mut out = Reconciled::default();
+        if let Some(routes) = &self.http_routes {
+            match routes.repair(node, state.http_routes).await {
+                Ok(pushed) => out.http_routes = pushed,
+                Err(e) => out.failed.push(format!("http routes: {e}")),
+            }
+        }
         for want in latest.into_iter().filter_map(desired) {
             let mut ready = true;
             for v in &want.load {

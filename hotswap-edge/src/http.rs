@@ -16,7 +16,7 @@ use hotswap_core::domain::{
 };
 use hotswap_core::error::{Error, Result};
 use hotswap_core::observe::http_outcome_index;
-use hotswap_core::runtime::http::{HttpCall, HttpResponse};
+use hotswap_core::runtime::http::{HttpCall, HttpResponse, HttpService};
 
 use crate::EdgeHost;
 
@@ -246,6 +246,13 @@ impl EdgeHost {
             response.headers_mut().append(SET_COOKIE, c);
         }
         Ok(response)
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpService for EdgeHost {
+    async fn serve_http(&self, call: HttpCall) -> Result<HttpResponse> {
+        EdgeHost::serve_http(self, call).await
     }
 }
 

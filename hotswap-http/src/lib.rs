@@ -12,7 +12,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod extract;
-#[cfg(feature = "edge")]
+#[cfg(any(feature = "control-plane", feature = "edge"))]
 pub mod ingress;
 pub mod observe;
 #[cfg(any(feature = "control-plane", feature = "edge"))]

@@ -24,6 +24,7 @@ use crate::problem::{PROBLEM_JSON, Problem};
         (name = "interfaces", description = "WIT interfaces and compatibility"),
         (name = "nodes", description = "Edge nodes"),
         (name = "execute", description = "Function calls"),
+        (name = "routes", description = "HTTP routes of the edge ingress"),
         (name = "agent", description = "An edge node's agent"),
         (name = "system", description = "Health, readiness, metrics"),
     )

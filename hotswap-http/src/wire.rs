@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use hotswap_core::domain::{
-    DeploymentEvent, DeploymentPhase, EdgeNode, Environment, HealthCriteria, Labels, LoadedVersion,
-    ModuleDeployment, ModuleKind, ModuleName, NodeCapabilities, NodeMetrics, NodeProgress,
-    NodeStatus, Region, ResourceLimits, RouteReason, StaleNodePolicy, StrategyConfig,
+    DeploymentEvent, DeploymentPhase, EdgeNode, Environment, HealthCriteria, HttpRoute, Labels,
+    LoadedVersion, ModuleDeployment, ModuleKind, ModuleName, NodeCapabilities, NodeMetrics,
+    NodeProgress, NodeStatus, Region, ResourceLimits, RouteReason, StaleNodePolicy, StrategyConfig,
     TargetSelector, VersionStats,
 };
 use hotswap_core::interface::CompatibilityMode;
@@ -266,6 +266,9 @@ pub struct RegisterNode {
     pub labels: Labels,
     /// Base URL of its edge agent.
     pub endpoint: String,
+    /// Base URL of its HTTP ingress, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<String>,
     /// What it runs.
     pub capabilities: NodeCapabilities,
 }
@@ -277,6 +280,42 @@ pub struct NodeRegistered {
     pub node: EdgeNode,
     /// How often to heartbeat, in seconds.
     pub heartbeat_interval_secs: u64,
+}
+
+/// `POST /routes`: route a host and path prefix to a module.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRoute {
+    /// The host (lowercase DNS name or IP, no port), or `*` for any host.
+    pub host: String,
+    /// The path prefix; every path when absent.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    /// The module that answers.
+    #[schema(value_type = String)]
+    pub module: ModuleName,
+}
+
+/// What a change of the HTTP routes did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RouteChanged {
+    /// The route created or deleted.
+    pub route: HttpRoute,
+    /// The routes' revision after the change.
+    pub revision: u64,
+    /// Nodes that hold the new routes.
+    pub pushed: Vec<String>,
+    /// Nodes that did not take them, with the reason (reconciliation tries
+    /// again).
+    pub push_failed: Vec<String>,
+}
+
+/// Filters of `GET /routes`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[serde(default, deny_unknown_fields)]
+pub struct RouteListQuery {
+    /// Only the routes of this module.
+    pub module: Option<String>,
 }
 
 /// Filters of `GET /nodes`.

@@ -94,6 +94,18 @@ async fn table(s: &Server) -> Vec<Route> {
         .await
         .unwrap();
     let iface = iface["id"].as_str().unwrap().to_owned();
+    let http_route: Value = s
+        .http
+        .post(s.url("/api/v1/wasm/routes"))
+        .bearer_auth(admin())
+        .json(&json!({"host": "setup.test", "module": "echo"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let http_route = http_route["route"]["id"].as_str().unwrap().to_owned();
     let d = |p: &str| format!("/api/v1/wasm/deployments/{dep}{p}");
     let beat = json!({"sent_at": chrono::Utc::now()});
     let register = json!({"name": "eu-0", "region": "eu", "endpoint": "http://eu-0.sim:8080",
@@ -288,6 +300,38 @@ async fn table(s: &Server) -> Vec<Route> {
             "/api/v1/wasm/execute",
             "/api/v1/wasm/execute".into(),
             Some(json!({"module": "echo", "function": "add", "args": [1, 2]})),
+            Developer,
+            Viewer,
+        ),
+        route(
+            M::POST,
+            "/api/v1/wasm/routes",
+            "/api/v1/wasm/routes".into(),
+            Some(json!({"host": "other.test", "path_prefix": "/api", "module": "echo"})),
+            Developer,
+            Viewer,
+        ),
+        route(
+            M::GET,
+            "/api/v1/wasm/routes",
+            "/api/v1/wasm/routes".into(),
+            None,
+            Viewer,
+            Node,
+        ),
+        route(
+            M::GET,
+            "/api/v1/wasm/routes/{id}",
+            format!("/api/v1/wasm/routes/{http_route}"),
+            None,
+            Viewer,
+            Node,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/wasm/routes/{id}",
+            format!("/api/v1/wasm/routes/{http_route}"),
+            None,
             Developer,
             Viewer,
         ),

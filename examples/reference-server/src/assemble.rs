@@ -238,6 +238,7 @@ pub(crate) fn sql_backends(
         control,
         Arc::new(SystemClock),
     )
+    .with_http_routes(db.http_routes())
 }
 
 /// The control loop's tick from the options.

@@ -28,7 +28,7 @@ pub(crate) enum Command {
     /// (or SQLite) and S3 (or a folder).
     ControlPlane(ControlPlaneArgs),
     /// An edge node: runs modules and reports to a control plane.
-    Edge(EdgeArgs),
+    Edge(Box<EdgeArgs>),
     /// Module versions.
     #[command(subcommand)]
     Module(ModuleCommand),
@@ -40,6 +40,9 @@ pub(crate) enum Command {
     Call(CallArgs),
     /// List the edge nodes.
     Nodes(ClientArgs),
+    /// HTTP routes of the edge ingress: a host and path prefix to a module.
+    #[command(subcommand)]
+    Route(RouteCommand),
     /// Mint a token with the configured HS256 secret or signing key.
     Token(TokenArgs),
 }
@@ -58,6 +61,9 @@ impl Command {
             Command::Rollout(_) => "hotswap rollout",
             Command::Call(_) => "hotswap call",
             Command::Nodes(_) => "hotswap nodes",
+            Command::Route(RouteCommand::Add(_)) => "hotswap route add",
+            Command::Route(RouteCommand::List(_)) => "hotswap route list",
+            Command::Route(RouteCommand::Delete(_)) => "hotswap route delete",
             Command::Token(_) => "hotswap token",
         }
     }
@@ -114,6 +120,39 @@ pub(crate) struct StorageArgs {
     pub(crate) storage_dir: Option<PathBuf>,
 }
 
+/// The HTTP ingress of an edge node: where it listens and how requests
+/// choose their version.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct IngressArgs {
+    /// Address of the HTTP ingress, which serves wasi:http components by
+    /// their routes; `off` for none.
+    #[arg(long, env = "HOTSWAP_INGRESS")]
+    pub(crate) ingress: Option<String>,
+    /// URL the ingress is reached at (`http://<ingress>` by default); the
+    /// control plane forwards requests there.
+    #[arg(long, env = "HOTSWAP_ADVERTISE_INGRESS")]
+    pub(crate) advertise_ingress: Option<String>,
+    /// Largest request body, bytes (16 MiB by default).
+    #[arg(long, env = "HOTSWAP_INGRESS_MAX_BODY_BYTES")]
+    pub(crate) ingress_max_body_bytes: Option<u64>,
+    /// Keep each user on their version by this cookie (set when missing).
+    #[arg(long, env = "HOTSWAP_STICKY_COOKIE", conflicts_with = "sticky_header")]
+    pub(crate) sticky_cookie: Option<String>,
+    /// Keep each user on their version by this request header.
+    #[arg(long, env = "HOTSWAP_STICKY_HEADER")]
+    pub(crate) sticky_header: Option<String>,
+    /// Let requests pin a version with this header (for testers).
+    #[arg(long, env = "HOTSWAP_PIN_HEADER")]
+    pub(crate) pin_header: Option<String>,
+    /// Name the serving version in this response header.
+    #[arg(long, env = "HOTSWAP_VERSION_HEADER")]
+    pub(crate) version_header: Option<String>,
+    /// Take the client's scheme from this header (`x-forwarded-proto`
+    /// behind a TLS terminator).
+    #[arg(long, env = "HOTSWAP_SCHEME_HEADER")]
+    pub(crate) scheme_header: Option<String>,
+}
+
 /// Node health and control-loop timing.
 #[derive(Debug, Args, Clone, Default)]
 pub(crate) struct TimingArgs {
@@ -147,6 +186,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "HOTSWAP_RUNTIME")]
     pub(crate) runtime: Option<RuntimeChoice>,
     #[command(flatten)]
+    pub(crate) ingress: IngressArgs,
+    #[command(flatten)]
     pub(crate) auth: AuthArgs,
     #[command(flatten)]
     pub(crate) timing: TimingArgs,
@@ -170,6 +211,11 @@ pub(crate) struct ControlPlaneArgs {
     /// and process id by default.
     #[arg(long, env = "HOTSWAP_REPLICA")]
     pub(crate) replica: Option<String>,
+    /// Address of an HTTP listener that forwards requests, by their host
+    /// and path routes, to a node's ingress (for clients that cannot reach
+    /// the nodes); none unless set.
+    #[arg(long, env = "HOTSWAP_FORWARD")]
+    pub(crate) forward: Option<String>,
     #[command(flatten)]
     pub(crate) storage: StorageArgs,
     #[command(flatten)]
@@ -226,6 +272,8 @@ pub(crate) struct EdgeArgs {
     /// Folder for compiled artifacts.
     #[arg(long, env = "HOTSWAP_ARTIFACT_DIR")]
     pub(crate) artifact_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) ingress: IngressArgs,
     #[command(flatten)]
     pub(crate) storage: StorageArgs,
     #[command(flatten)]
@@ -295,6 +343,40 @@ pub(crate) struct ListModulesArgs {
     /// Only this module.
     #[arg(long)]
     pub(crate) name: Option<String>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RouteCommand {
+    /// Route requests for a host (and path prefix) to a module.
+    Add(RouteAddArgs),
+    /// List the routes.
+    List(RouteListArgs),
+    /// Delete a route by id.
+    Delete(IdArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RouteAddArgs {
+    /// The host, e.g. `api.example.com`; `*` for any host.
+    #[arg(long)]
+    pub(crate) host: String,
+    /// The path prefix, e.g. `/v1`; every path when absent.
+    #[arg(long)]
+    pub(crate) path: Option<String>,
+    /// The module that answers.
+    #[arg(long)]
+    pub(crate) module: String,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RouteListArgs {
+    /// Only the routes of this module.
+    #[arg(long)]
+    pub(crate) module: Option<String>,
     #[command(flatten)]
     pub(crate) client: ClientArgs,
 }

@@ -74,12 +74,13 @@ async fn dispatch(command: Command) -> AppResult<()> {
     match command {
         Command::Serve(a) => roles::serve::run(a).await,
         Command::ControlPlane(a) => roles::control_plane::run(a).await,
-        Command::Edge(a) => roles::edge::run(a).await,
+        Command::Edge(a) => roles::edge::run(*a).await,
         Command::Module(c) => commands::module::run(c).await,
         Command::Deploy(a) => commands::deploy::run(a).await,
         Command::Rollout(a) => commands::rollout::run(a).await,
         Command::Call(a) => commands::call::run(a).await,
         Command::Nodes(a) => commands::nodes::run(a).await,
+        Command::Route(c) => commands::route::run(c).await,
         Command::Token(a) => commands::token::run(a),
     }
 }

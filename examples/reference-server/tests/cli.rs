@@ -23,6 +23,10 @@ fn every_command_has_help() {
         &["rollout"],
         &["call"],
         &["nodes"],
+        &["route"],
+        &["route", "add"],
+        &["route", "list"],
+        &["route", "delete"],
         &["token"],
     ];
     for cmd in commands {

@@ -147,6 +147,8 @@ async fn metrics_pass_promtool_feed_the_dashboard_and_reach_prometheus() {
             "serve".into(),
             "--listen".into(),
             format!("127.0.0.1:{port}"),
+            "--ingress".into(),
+            "127.0.0.1:0".into(),
             "--heartbeat-secs".into(),
             "1".into(),
         ],

@@ -24,6 +24,8 @@ fn start(dir: &Path, port: u16) -> Proc {
             "serve".into(),
             "--listen".into(),
             format!("127.0.0.1:{port}"),
+            "--ingress".into(),
+            "127.0.0.1:0".into(),
             "--heartbeat-secs".into(),
             "1".into(),
             "--tick-ms".into(),

@@ -80,6 +80,17 @@ impl HttpCall {
     }
 }
 
+/// Something that answers HTTP requests: an edge host serving its routes,
+/// or a control plane forwarding them to a node. An ingress listener
+/// serves one.
+#[async_trait::async_trait]
+pub trait HttpService: Send + Sync + std::fmt::Debug + 'static {
+    /// Answer `call`. Failures are errors the listener turns into problem
+    /// responses: no route is `NotFound`, a full pool `LimitExceeded`, a
+    /// guest that failed `Trap`, one past its time `Timeout`.
+    async fn serve_http(&self, call: HttpCall) -> crate::Result<HttpResponse>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 
 mod deployments;
 mod execute;
+mod http_routes;
 mod interfaces;
 mod modules;
 mod nodes;
@@ -73,6 +74,8 @@ pub fn routes(limits: ServerLimits) -> OpenApiRouter<ApiState> {
         .routes(routes!(nodes::health))
         .routes(routes!(nodes::heartbeat))
         .routes(routes!(execute::execute))
+        .routes(routes!(http_routes::create, http_routes::list))
+        .routes(routes!(http_routes::get, http_routes::delete))
         .routes(routes!(system::healthz))
         .routes(routes!(readyz))
         .routes(routes!(system::metrics))

@@ -48,6 +48,7 @@ pub(crate) async fn register(
         s.plane.now(),
     );
     node.zone = req.zone;
+    node.ingress = req.ingress;
     node.labels = req.labels;
     let node = s.plane.node_service().join(node).await?;
     tracing::info!(node = %node.name, id = %node.id, region = %node.region, endpoint = %node.endpoint, "node joined");

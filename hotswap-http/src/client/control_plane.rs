@@ -3,7 +3,8 @@
 
 use bytes::Bytes;
 use hotswap_core::domain::{
-    DeploymentId, EdgeNode, Heartbeat, ModuleDeployment, ModuleId, NodeId, WasmModule,
+    DeploymentId, EdgeNode, Heartbeat, HttpRouteSet, ModuleDeployment, ModuleId, NodeId, RouteId,
+    WasmModule,
 };
 use hotswap_core::interface::WitInterface;
 use hotswap_core::{Error, Result};
@@ -13,9 +14,9 @@ use super::{ClientConfig, Http, Retry, json};
 use crate::API_PREFIX;
 use crate::auth::TokenSource;
 use crate::wire::{
-    CreateDeployment, DeploymentListQuery, DeploymentView, ExecuteRequest, ExecuteResponse,
-    ModuleListQuery, ModuleMetadata, NodeHealth, NodeListQuery, NodeRegistered, Paged,
-    PromoteRequest, RegisterInterface, RegisterNode,
+    CreateDeployment, CreateRoute, DeploymentListQuery, DeploymentView, ExecuteRequest,
+    ExecuteResponse, ModuleListQuery, ModuleMetadata, NodeHealth, NodeListQuery, NodeRegistered,
+    Paged, PromoteRequest, RegisterInterface, RegisterNode, RouteChanged, RouteListQuery,
 };
 
 const SERVICE: &str = "control plane";
@@ -191,6 +192,26 @@ impl ControlPlaneClient {
     /// Promote a deployment.
     pub async fn promote(&self, id: DeploymentId, req: &PromoteRequest) -> Result<DeploymentView> {
         self.post(&format!("/deployments/{id}/promote"), req).await
+    }
+
+    /// Route a host and path prefix to a module.
+    pub async fn create_route(&self, req: &CreateRoute) -> Result<RouteChanged> {
+        self.post("/routes", req).await
+    }
+
+    /// Every HTTP route (of one module, when the query names it).
+    pub async fn list_routes(&self, query: &RouteListQuery) -> Result<HttpRouteSet> {
+        self.get("/routes", query).await
+    }
+
+    /// Delete an HTTP route.
+    pub async fn delete_route(&self, id: RouteId) -> Result<RouteChanged> {
+        let url = self.url(&format!("/routes/{id}"));
+        let resp = self
+            .http
+            .send(SERVICE, Retry::Idempotent, |c| c.delete(&url))
+            .await?;
+        json(SERVICE, resp).await
     }
 
     /// Register an interface version.

@@ -1,6 +1,7 @@
-//! The edge node's HTTP ingress: a listener of its own, beside the agent
-//! API, that hands each request to the wasi:http component its host and
-//! path route to, on the version the routing table chooses for it.
+//! The HTTP ingress: a listener of its own, beside the agent or control
+//! plane API. On an edge node it hands each request to the wasi:http
+//! component its host and path route to, on the version the routing table
+//! chooses for it; on a control plane it forwards requests to a node.
 //!
 //! Failures are answered with a problem (`application/problem+json`) and
 //! never stop the node serving:
@@ -29,8 +30,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use hotswap_core::error::{BoxError, Error};
-use hotswap_core::runtime::http::{HttpCall, HttpResponse, full_body};
-use hotswap_edge::EdgeHost;
+use hotswap_core::runtime::http::{HttpCall, HttpResponse, HttpService, full_body};
 
 use crate::problem::{PROBLEM_JSON, Problem};
 use body::LimitedBody;
@@ -78,18 +78,20 @@ impl IngressConfig {
     }
 }
 
-/// The ingress over one edge host.
+/// An HTTP listener in front of an [`HttpService`]: an edge host serving
+/// its routes, or a control plane forwarding requests to nodes.
 #[derive(Clone, Debug)]
 pub struct Ingress {
-    host: Arc<EdgeHost>,
+    service: Arc<dyn HttpService>,
     config: Arc<IngressConfig>,
 }
 
 impl Ingress {
-    /// An ingress serving `host`'s HTTP routes.
-    pub fn new(host: Arc<EdgeHost>, config: IngressConfig) -> Self {
+    /// An ingress answering with `service` (an `Arc<EdgeHost>` serves the
+    /// node's HTTP routes).
+    pub fn new(service: Arc<dyn HttpService>, config: IngressConfig) -> Self {
         Self {
-            host,
+            service,
             config: Arc::new(config),
         }
     }
@@ -127,7 +129,7 @@ impl Ingress {
         let (body, tripped) = LimitedBody::new(body, limit);
         let request = http::Request::from_parts(parts, body.boxed_unsync());
         let call = HttpCall::new(request).with_scheme(scheme);
-        let outcome = self.host.serve_http(call).await;
+        let outcome = self.service.serve_http(call).await;
         if tripped.is_set() {
             return problem(too_large(limit));
         }

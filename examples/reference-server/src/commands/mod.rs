@@ -5,6 +5,7 @@ pub(crate) mod deploy;
 pub(crate) mod module;
 pub(crate) mod nodes;
 pub(crate) mod rollout;
+pub(crate) mod route;
 pub(crate) mod token;
 
 use std::path::Path;

@@ -60,6 +60,16 @@ async fn push(a: PushArgs) -> AppResult<()> {
         "registered {}@{} ({:?}, {} bytes, sha256 {})\nid {}",
         m.name, m.version, m.kind, m.size_bytes, m.digest, m.id
     );
+    if let Some(e) = m
+        .exports
+        .iter()
+        .find(|e| hotswap_core::runtime::http::is_incoming_handler(&e.name))
+    {
+        println!(
+            "serves HTTP through {} (add a route: hotswap route add)",
+            e.name
+        );
+    }
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! `hotswap control-plane`: the API, deployments and node health over
 //! Postgres (or SQLite) and S3 (or a folder); edge nodes are reached over
-//! HTTP with tokens of the `control_plane` role.
+//! HTTP with tokens of the `control_plane` role. With `--forward` it also
+//! forwards HTTP requests to the nodes' ingress by their routes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use hotswap_control::ControlPlane;
 use hotswap_http::api::{self, ApiState};
 use hotswap_http::auth::{Role, TokenSource};
 use hotswap_http::client::{ClientConfig, HttpNodeControl};
+use hotswap_http::ingress::{Ingress, IngressConfig};
 use hotswap_http::server::{self, ServerLimits};
 
 use super::{listen, spawn_control_loop};
@@ -55,6 +57,21 @@ pub(crate) async fn run(args: ControlPlaneArgs) -> AppResult<()> {
     let backends = assemble::sql_backends(&db, storage, Arc::new(control));
     let plane = Arc::new(ControlPlane::new(backends, config));
     let loop_task = spawn_control_loop(&plane);
+    let forward = match &args.forward {
+        Some(addr) => {
+            let listener = listen(addr).await?;
+            println!(
+                "forwarding HTTP requests on http://{}",
+                listener.local_addr()?
+            );
+            let service = Arc::new(plane.http_routes().clone());
+            let forwarder = Ingress::new(service, IngressConfig::default());
+            Some(tokio::spawn(
+                forwarder.serve(listener, server::shutdown_signal()),
+            ))
+        }
+        None => None,
+    };
     let listener = listen(args.listen.as_deref().unwrap_or(DEFAULT_LISTEN)).await?;
     let addr = listener.local_addr()?;
     let app = api::router(
@@ -68,6 +85,9 @@ pub(crate) async fn run(args: ControlPlaneArgs) -> AppResult<()> {
     println!("hotswap control plane {replica} on http://{addr}");
     server::serve(listener, app, server::shutdown_signal()).await?;
     loop_task.abort();
+    if let Some(task) = forward {
+        task.await??;
+    }
     telemetry.shutdown();
     Ok(())
 }

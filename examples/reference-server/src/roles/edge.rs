@@ -1,6 +1,7 @@
 //! `hotswap edge`: an edge node. It serves its agent API, fetches module
 //! blobs from storage when it has one (else the control plane hands them
-//! over), registers with the control plane and heartbeats. On SIGTERM it
+//! over), registers with the control plane and heartbeats; with
+//! `--ingress` it serves wasi:http components on their HTTP routes. On SIGTERM it
 //! reports itself draining, lets calls in flight finish, and stops.
 
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use hotswap_http::client::{ClientConfig, ControlPlaneClient};
 use hotswap_http::server::{self, ServerLimits};
 use hotswap_http::wire::{RegisterNode, parse_labels};
 
-use super::listen;
+use super::{http_routing, listen, start_ingress};
 use crate::AppResult;
 use crate::assemble;
 use crate::cli::{EdgeArgs, RuntimeChoice};
@@ -42,13 +43,14 @@ pub(crate) async fn run(args: EdgeArgs) -> AppResult<()> {
     let runtime = assemble::runtime(choice, args.artifact_dir.clone())?;
     let caps = runtime.capabilities();
     let storage = assemble::storage(&args.storage, None)?;
-    let agent = Arc::new(EdgeAgent::new(
-        Arc::new(EdgeHost::new(
-            runtime,
-            EdgeHostConfig::default().with_node_name(name.clone()),
-        )),
-        storage,
+    let host = Arc::new(EdgeHost::new(
+        runtime,
+        EdgeHostConfig::default()
+            .with_node_name(name.clone())
+            .with_http_routing(http_routing(&args.ingress)?),
     ));
+    let agent = Arc::new(EdgeAgent::new(host.clone(), storage));
+    let ingress = start_ingress(&args.ingress, None, host).await?;
 
     let secret = assemble::secret(&args.auth, None)?;
     let auth = assemble::authenticator(&args.auth, secret.as_deref())?;
@@ -93,6 +95,7 @@ pub(crate) async fn run(args: EdgeArgs) -> AppResult<()> {
             None => Default::default(),
         },
         endpoint: advertise.clone(),
+        ingress: ingress.as_ref().map(|i| i.url.clone()),
         capabilities,
     };
     let client = ControlPlaneClient::new(control_plane, token, ClientConfig::default())?;
@@ -120,6 +123,9 @@ pub(crate) async fn run(args: EdgeArgs) -> AppResult<()> {
     println!(
         "hotswap edge node {name} on {advertise} (listening on {addr}), control plane {control_plane}"
     );
+    if let Some(i) = &ingress {
+        println!("HTTP ingress on {}", i.url);
+    }
     let draining = agent.clone();
     server::serve(listener, app, async move {
         server::shutdown_signal().await;
@@ -130,6 +136,9 @@ pub(crate) async fn run(args: EdgeArgs) -> AppResult<()> {
     })
     .await?;
     heartbeat.abort();
+    if let Some(i) = ingress {
+        i.task.await??;
+    }
     telemetry.shutdown();
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `hotswap serve`: a control plane and one local edge node in one
 //! process, on SQLite and a folder under the data directory. The local
 //! node is driven in process; its agent API is served beside the
-//! control-plane API.
+//! control-plane API, its HTTP ingress on an address of its own.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use hotswap_http::api::ApiState;
 use hotswap_http::auth::Role;
 use hotswap_http::server::{self, ServerLimits};
 
-use super::{listen, spawn_control_loop};
+use super::{http_routing, listen, spawn_control_loop, start_ingress};
 use crate::AppResult;
 use crate::assemble;
 use crate::cli::{RuntimeChoice, ServeArgs, StorageArgs};
@@ -26,6 +26,8 @@ use crate::telemetry;
 pub(crate) const DEFAULT_DATA_DIR: &str = "./hotswap-data";
 /// Where it listens unless told otherwise.
 pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
+/// Where its HTTP ingress listens unless told otherwise.
+pub(crate) const DEFAULT_INGRESS: &str = "127.0.0.1:7080";
 /// The name of the local edge node.
 const LOCAL_NODE: &str = "local";
 /// Seconds between the local node's heartbeats unless told otherwise.
@@ -76,9 +78,12 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
     let caps = runtime.capabilities();
     let host = Arc::new(EdgeHost::new(
         runtime,
-        EdgeHostConfig::default().with_node_name(LOCAL_NODE),
+        EdgeHostConfig::default()
+            .with_node_name(LOCAL_NODE)
+            .with_http_routing(http_routing(&args.ingress)?),
     ));
-    let agent = Arc::new(EdgeAgent::new(host, Some(storage.clone())));
+    let agent = Arc::new(EdgeAgent::new(host.clone(), Some(storage.clone())));
+    let ingress = start_ingress(&args.ingress, Some(DEFAULT_INGRESS), host).await?;
     let local = LocalNodes::new();
     local.insert(LOCAL_NODE, agent.clone());
 
@@ -103,13 +108,14 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
     for w in caps.wasi {
         capabilities = capabilities.with_wasi(w);
     }
-    let node = EdgeNode::new(
+    let mut node = EdgeNode::new(
         LOCAL_NODE,
         Region::new(LOCAL_NODE)?,
         format!("http://{addr}"),
         capabilities,
         plane.now(),
     );
+    node.ingress = ingress.as_ref().map(|i| i.url.clone());
     let node = plane.node_service().join(node).await?;
     plane.control_loop().reconcile(&node).await?;
 
@@ -146,6 +152,9 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
         limits,
     );
     println!("hotswap serving on http://{addr}");
+    if let Some(i) = &ingress {
+        println!("HTTP ingress on {}", i.url);
+    }
     println!("data in {}", data.display());
     println!(
         "development admin token (also in {}):",
@@ -154,6 +163,9 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
     println!("export HOTSWAP_URL=http://{addr} HOTSWAP_TOKEN={token}");
     server::serve(listener, app, server::shutdown_signal()).await?;
     agent.drain();
+    if let Some(i) = ingress {
+        i.task.await??;
+    }
     loop_task.abort();
     telemetry.shutdown();
     Ok(())

@@ -1,0 +1,244 @@
+//! HTTP on `hotswap serve`, driven by the CLI and real HTTP traffic as a
+//! user would: push a wasi:http component, route a host to it, curl it,
+//! refuse a clashing route, and canary a version that answers 500 while
+//! traffic runs: it rolls back by itself and the users never leave v1 for
+//! good.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use hotswap_testkit::http_components::{Handler, handler};
+use support::{Api, Proc, eventually, free_port, run_cli, try_cli};
+
+fn respond(status: u16, body: &str) -> Vec<u8> {
+    handler(&Handler::Respond {
+        status,
+        body: body.into(),
+    })
+}
+
+/// GETs to the ingress until stopped, counting 200s and 500s.
+struct HttpTraffic {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl HttpTraffic {
+    fn start(ingress: &str, workers: usize) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ok = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let http = reqwest::Client::new();
+        let tasks = (0..workers)
+            .map(|_| {
+                let (http, stop, ok, failed) =
+                    (http.clone(), stop.clone(), ok.clone(), failed.clone());
+                let url = format!("{ingress}/hello");
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        let r = http.get(&url).header("host", "web.test").send().await;
+                        match r.map(|r| r.status().as_u16()) {
+                            Ok(200) => ok.fetch_add(1, Ordering::Relaxed),
+                            Ok(500) => failed.fetch_add(1, Ordering::Relaxed),
+                            other => panic!("the ingress answered {other:?}"),
+                        };
+                    }
+                })
+            })
+            .collect();
+        Self {
+            stop,
+            ok,
+            failed,
+            tasks,
+        }
+    }
+
+    async fn stop(self) -> (u64, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            t.await.unwrap();
+        }
+        (
+            self.ok.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_to_a_version_answering_500_rolls_back_under_real_http_traffic() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (port, ingress_port) = (free_port(), free_port());
+    let url = format!("http://127.0.0.1:{port}");
+    let ingress = format!("http://127.0.0.1:{ingress_port}");
+    let serve = Proc::spawn(
+        "serve",
+        d,
+        &[
+            "serve".into(),
+            "--listen".into(),
+            format!("127.0.0.1:{port}"),
+            "--ingress".into(),
+            format!("127.0.0.1:{ingress_port}"),
+            "--version-header".into(),
+            "x-served-by".into(),
+            "--heartbeat-secs".into(),
+            "1".into(),
+            "--tick-ms".into(),
+            "200".into(),
+        ],
+        &[],
+    );
+    Api::new(url.clone(), String::new()).wait_up(&serve).await;
+    let env = [("HOTSWAP_URL", url.clone())];
+    std::fs::write(d.join("web-1.wasm"), respond(200, "hello from v1")).unwrap();
+    std::fs::write(d.join("web-2.wasm"), respond(500, "broken v2")).unwrap();
+    for v in 1..=2 {
+        let file = format!("web-{v}.wasm");
+        let version = format!("{v}.0.0");
+        let out = run_cli(
+            d,
+            &[
+                "module",
+                "push",
+                &file,
+                "--name",
+                "web",
+                "--version",
+                &version,
+            ],
+            &env,
+        );
+        assert!(
+            out.contains("wasi:http/incoming-handler@0.2.0"),
+            "push shows the export: {out}"
+        );
+    }
+    let out = run_cli(d, &["deploy", "web", "1.0.0", "--watch"], &env);
+    assert!(out.contains("Succeeded"), "{out}");
+
+    // A route for the host, then a clashing one refused by name.
+    let out = run_cli(
+        d,
+        &["route", "add", "--host", "web.test", "--module", "web"],
+        &env,
+    );
+    assert!(out.contains("created route"), "{out}");
+    let route_id = out.split_whitespace().nth(2).unwrap().to_owned();
+    let (ok, _, err) = try_cli(
+        d,
+        &[
+            "route", "add", "--host", "WEB.test", "--path", "/", "--module", "web",
+        ],
+        &env,
+    );
+    assert!(!ok && err.contains(&route_id), "names the clash: {err}");
+    let list = run_cli(d, &["route", "list"], &env);
+    assert!(
+        list.contains("web.test") && list.contains(&route_id),
+        "{list}"
+    );
+
+    let http = reqwest::Client::new();
+    let r = eventually(
+        "the route reaches the node",
+        Duration::from_secs(10),
+        || {
+            let http = http.clone();
+            let url = format!("{ingress}/hello");
+            async move {
+                let r = http
+                    .get(&url)
+                    .header("host", "web.test")
+                    .send()
+                    .await
+                    .ok()?;
+                (r.status() == 200).then_some(r)
+            }
+        },
+    )
+    .await;
+    assert_eq!(r.headers()["x-served-by"], "1.0.0");
+    assert_eq!(r.text().await.unwrap(), "hello from v1");
+    let r = http
+        .get(format!("{ingress}/hello"))
+        .header("host", "other.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // The canary answers 500s; health is judged on them and it rolls back.
+    let traffic = HttpTraffic::start(&ingress, 3);
+    let (ok, out, err) = try_cli(
+        d,
+        &[
+            "deploy",
+            "web",
+            "2.0.0",
+            "--steps",
+            "20,50,100",
+            "--period-secs",
+            "3",
+            "--min-samples",
+            "20",
+            "--max-error-rate",
+            "0.05",
+            "--watch",
+        ],
+        &env,
+    );
+    let (good, bad) = traffic.stop().await;
+    assert!(!ok, "the rollback fails the command:\n{out}\n{err}");
+    assert!(err.contains("RolledBack"), "{out}\n{err}");
+    assert!(
+        good > 0 && bad > 0,
+        "{good} ok, {bad} 500s during the canary"
+    );
+    for _ in 0..20 {
+        let r = http
+            .get(format!("{ingress}/hello"))
+            .header("host", "web.test")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                r.status().as_u16(),
+                r.headers()["x-served-by"].to_str().unwrap()
+            ),
+            (200, "1.0.0")
+        );
+    }
+
+    // Deleting the route takes the host away.
+    let out = run_cli(d, &["route", "delete", &route_id], &env);
+    assert!(out.contains("deleted route"), "{out}");
+    eventually(
+        "the route to leave the node",
+        Duration::from_secs(10),
+        || {
+            let http = http.clone();
+            let url = format!("{ingress}/hello");
+            async move {
+                let r = http
+                    .get(&url)
+                    .header("host", "web.test")
+                    .send()
+                    .await
+                    .ok()?;
+                (r.status() == 404).then_some(())
+            }
+        },
+    )
+    .await;
+}
