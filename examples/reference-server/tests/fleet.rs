@@ -38,34 +38,11 @@ async fn a_fleet_on_postgres_and_s3_rolls_out_rolls_back_and_survives_a_dead_nod
     let Some(s3) = hotswap_testkit::service_env("HOTSWAP_TEST_S3_ENDPOINT") else {
         return;
     };
-    let var = |k: &str| std::env::var(k).unwrap_or_default();
     let run = format!("e2e{}", uuid_suffix());
     let dir = tempfile::tempdir().unwrap();
-    let shared = vec![
-        ("HOTSWAP_JWT_SECRET", SECRET.to_owned()),
-        ("HOTSWAP_S3_BUCKET", var("HOTSWAP_TEST_S3_BUCKET")),
-        ("HOTSWAP_S3_ENDPOINT", s3),
-        (
-            "HOTSWAP_S3_ACCESS_KEY_ID",
-            var("HOTSWAP_TEST_S3_ACCESS_KEY"),
-        ),
-        (
-            "HOTSWAP_S3_SECRET_ACCESS_KEY",
-            var("HOTSWAP_TEST_S3_SECRET_KEY"),
-        ),
-        ("HOTSWAP_S3_PREFIX", run.clone()),
-        ("HOTSWAP_HEARTBEAT_SECS", "1".to_owned()),
-    ];
+    let (shared, cp_env) = fleet_env(&run, pg, s3);
     let cp_port = free_port();
     let cp_url = format!("http://127.0.0.1:{cp_port}");
-    let mut cp_env = shared.clone();
-    cp_env.extend([
-        ("HOTSWAP_DATABASE_URL", pg),
-        ("HOTSWAP_DATABASE_SCHEMA", run.clone()),
-        ("HOTSWAP_UNHEALTHY_AFTER_SECS", "3".to_owned()),
-        ("HOTSWAP_OFFLINE_AFTER_SECS", "60".to_owned()),
-        ("HOTSWAP_TICK_MS", "200".to_owned()),
-    ]);
     let cp = Proc::spawn(
         "control-plane",
         dir.path(),
@@ -316,6 +293,174 @@ async fn a_fleet_on_postgres_and_s3_rolls_out_rolls_back_and_survives_a_dead_nod
     assert!(exit.success(), "a drained edge exits cleanly: {exit:?}");
     drop(edges);
     drop(cp);
+}
+
+/// HTTP on a fleet: a route made over the API is stored in Postgres and
+/// pushed to both edge nodes, each node's ingress answers on it, and the
+/// control plane forwards a request for the route to a node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_routes_reach_every_node_and_the_control_plane_forwards_to_one() {
+    let Some(pg) = hotswap_testkit::service_env("HOTSWAP_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let Some(s3) = hotswap_testkit::service_env("HOTSWAP_TEST_S3_ENDPOINT") else {
+        return;
+    };
+    let run = format!("http{}", uuid_suffix());
+    let dir = tempfile::tempdir().unwrap();
+    let (shared, cp_env) = fleet_env(&run, pg, s3);
+    let (cp_port, forward_port) = (free_port(), free_port());
+    let cp_url = format!("http://127.0.0.1:{cp_port}");
+    let cp = Proc::spawn(
+        "control-plane",
+        dir.path(),
+        &[
+            "control-plane".into(),
+            "--listen".into(),
+            format!("127.0.0.1:{cp_port}"),
+            "--forward".into(),
+            format!("127.0.0.1:{forward_port}"),
+        ],
+        &cp_env,
+    );
+    let admin = Api::new(cp_url.clone(), token("e2e-admin", &[Role::Admin]));
+    admin.wait_up(&cp).await;
+    let mut edges = Vec::new();
+    let mut ingresses = Vec::new();
+    for name in ["web-1", "web-2"] {
+        let (port, ingress) = (free_port(), free_port());
+        let args: Vec<String> = [
+            "edge",
+            "--control-plane",
+            &cp_url,
+            "--name",
+            name,
+            "--region",
+            "eu",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--ingress",
+            &format!("127.0.0.1:{ingress}"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        edges.push(Proc::spawn(name, dir.path(), &args, &shared));
+        ingresses.push(format!("http://127.0.0.1:{ingress}"));
+    }
+    for name in ["web-1", "web-2"] {
+        eventually(
+            &format!("{name} healthy"),
+            Duration::from_secs(60),
+            || async {
+                node_status(&admin, name)
+                    .await
+                    .filter(|(_, s)| s == "healthy")
+            },
+        )
+        .await;
+    }
+    let cli_env = vec![
+        ("HOTSWAP_URL", cp_url.clone()),
+        ("HOTSWAP_TOKEN", admin.token.clone()),
+    ];
+    let hello = hotswap_testkit::http_components::hello("hello from the fleet");
+    std::fs::write(dir.path().join("hello.wasm"), hello).unwrap();
+    let d = dir.path();
+    run_cli(
+        d,
+        &[
+            "module",
+            "push",
+            "hello.wasm",
+            "--name",
+            "hello",
+            "--version",
+            "1.0.0",
+        ],
+        &cli_env,
+    );
+    let out = run_cli(d, &["deploy", "hello", "1.0.0", "--watch"], &cli_env);
+    assert!(out.contains("Succeeded"), "{out}");
+    let out = run_cli(
+        d,
+        &[
+            "route",
+            "add",
+            "--host",
+            "hello.test",
+            "--path",
+            "/greet",
+            "--module",
+            "hello",
+        ],
+        &cli_env,
+    );
+    assert!(out.contains("on 2 node(s)"), "pushed to both nodes: {out}");
+    let (status, set) = admin.get("/api/v1/wasm/routes").await;
+    assert_eq!(
+        (status, set["routes"][0]["host"].clone()),
+        (200, json!("hello.test"))
+    );
+
+    let http = reqwest::Client::new();
+    let get = |base: &str, host: &str, path: &str| {
+        http.get(format!("{base}{path}"))
+            .header("host", host)
+            .send()
+    };
+    for base in &ingresses {
+        let r = get(base, "hello.test", "/greet/you").await.unwrap();
+        assert_eq!(r.status(), 200, "{base}");
+        assert_eq!(r.text().await.unwrap(), "hello from the fleet");
+        assert_eq!(get(base, "hello.test", "/").await.unwrap().status(), 404);
+    }
+    // Forwarded by the control plane, once the heartbeats say where the
+    // module is loaded.
+    let forward = format!("http://127.0.0.1:{forward_port}");
+    let body = eventually("a forwarded answer", Duration::from_secs(20), || async {
+        let r = get(&forward, "hello.test", "/greet").await.ok()?;
+        (r.status() == 200).then_some(r.text().await.ok()?)
+    })
+    .await;
+    assert_eq!(body, "hello from the fleet");
+    let r = get(&forward, "nobody.test", "/greet").await.unwrap();
+    assert_eq!(r.status(), 404);
+    drop(edges);
+}
+
+/// Variables for a child process.
+type Env = Vec<(&'static str, String)>;
+
+/// The environment every process of a fleet shares (secret, S3 under a
+/// prefix of this run, 1 s heartbeats), and the control plane's on top
+/// (Postgres in a schema of this run, fast health and ticks).
+fn fleet_env(run: &str, pg: String, s3: String) -> (Env, Env) {
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    let shared = vec![
+        ("HOTSWAP_JWT_SECRET", SECRET.to_owned()),
+        ("HOTSWAP_S3_BUCKET", var("HOTSWAP_TEST_S3_BUCKET")),
+        ("HOTSWAP_S3_ENDPOINT", s3),
+        (
+            "HOTSWAP_S3_ACCESS_KEY_ID",
+            var("HOTSWAP_TEST_S3_ACCESS_KEY"),
+        ),
+        (
+            "HOTSWAP_S3_SECRET_ACCESS_KEY",
+            var("HOTSWAP_TEST_S3_SECRET_KEY"),
+        ),
+        ("HOTSWAP_S3_PREFIX", run.to_owned()),
+        ("HOTSWAP_HEARTBEAT_SECS", "1".to_owned()),
+    ];
+    let mut cp_env = shared.clone();
+    cp_env.extend([
+        ("HOTSWAP_DATABASE_URL", pg),
+        ("HOTSWAP_DATABASE_SCHEMA", run.to_owned()),
+        ("HOTSWAP_UNHEALTHY_AFTER_SECS", "3".to_owned()),
+        ("HOTSWAP_OFFLINE_AFTER_SECS", "60".to_owned()),
+        ("HOTSWAP_TICK_MS", "200".to_owned()),
+    ]);
+    (shared, cp_env)
 }
 
 fn uuid_suffix() -> String {
