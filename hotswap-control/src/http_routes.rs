@@ -167,23 +167,8 @@ impl HttpRouteService {
     /// the one with the least work in flight. No route is `NotFound`; no
     /// such node is a temporary `Unavailable`.
     pub async fn forward(&self, call: HttpCall) -> Result<HttpResponse> {
-        let request = &call.request;
-        let host = request
-            .uri()
-            .authority()
-            .map(|a| a.as_str())
-            .or_else(|| {
-                request
-                    .headers()
-                    .get(http::header::HOST)
-                    .and_then(|h| h.to_str().ok())
-            })
-            .unwrap_or("");
-        let path = request.uri().path();
         let table = HttpRouteTable::new(&self.routes.routes().await?)?;
-        let route = table
-            .lookup(host, path)
-            .ok_or_else(|| Error::not_found(ResourceKind::HttpRoute, format!("{host}{path}")))?;
+        let route = table.route_of(&call.request)?;
         let nodes = self.nodes.all_nodes(&NodeFilter::default()).await?;
         let node = nodes
             .iter()

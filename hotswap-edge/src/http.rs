@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::header::{COOKIE, HOST, HeaderName, HeaderValue, SET_COOKIE};
+use http::header::{COOKIE, HeaderName, HeaderValue, SET_COOKIE};
 use semver::Version;
 
 use hotswap_core::ResourceKind;
@@ -134,18 +134,8 @@ impl EdgeHost {
     /// No route for them is `NotFound` (kind `http route`); a route whose
     /// module has no routing table here is a temporary `Unavailable`.
     pub async fn serve_http(&self, call: HttpCall) -> Result<HttpResponse> {
-        let request = &call.request;
-        let host = request
-            .uri()
-            .authority()
-            .map(|a| a.as_str())
-            .or_else(|| request.headers().get(HOST).and_then(|h| h.to_str().ok()))
-            .unwrap_or("");
-        let path = request.uri().path();
         let routes = self.http_routes.load();
-        let route = routes
-            .lookup(host, path)
-            .ok_or_else(|| Error::not_found(ResourceKind::HttpRoute, format!("{host}{path}")))?;
+        let route = routes.route_of(&call.request)?;
         match self.serve_http_module(&route.module, call).await {
             Err(Error::NotFound {
                 kind: ResourceKind::RoutedModule,

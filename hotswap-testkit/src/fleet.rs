@@ -451,16 +451,8 @@ impl NodeControl for SimFleet {
     async fn serve_http(&self, node: &EdgeNode, call: HttpCall) -> Result<HttpResponse> {
         let mut state = self.lock();
         let sim = state.live(node)?;
-        let request = &call.request;
-        let host = request
-            .headers()
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or_default();
         let routes = hotswap_core::domain::HttpRouteTable::new(&sim.http)?;
-        let route = routes
-            .lookup(host, request.uri().path())
-            .ok_or_else(|| Error::not_found(ResourceKind::HttpRoute, request.uri()))?;
+        let route = routes.route_of(&call.request)?;
         let table = sim
             .routing
             .get(&route.module)

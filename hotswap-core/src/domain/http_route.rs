@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{ModuleName, RouteId};
-use crate::error::{Error, Result};
+use crate::error::{Error, ResourceKind, Result};
 
 /// The host of a route that takes requests no other host's routes take.
 pub const ANY_HOST: &str = "*";
@@ -270,6 +270,24 @@ impl HttpRouteTable {
             routes?.iter().find(|r| r.matches_path(path))
         }
         find(exact, path).or_else(|| find(self.hosts.get(ANY_HOST), path))
+    }
+
+    /// The route for `request`, by the host of its URI (else its `Host`
+    /// header) and its path; `NotFound` (kind `http route`) naming both.
+    pub fn route_of<B>(&self, request: &http::Request<B>) -> Result<&HttpRoute> {
+        let host = request
+            .uri()
+            .host()
+            .or_else(|| {
+                request
+                    .headers()
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+            })
+            .unwrap_or("");
+        let path = request.uri().path();
+        self.lookup(host, path)
+            .ok_or_else(|| Error::not_found(ResourceKind::HttpRoute, format!("{host}{path}")))
     }
 
     /// Every route, ordered by host and prefix.
