@@ -7,7 +7,7 @@ use std::thread;
 
 use hotswap_core::{Error, Result};
 use sha2::{Digest as _, Sha256};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::WasmtimeConfig;
 
@@ -35,7 +35,12 @@ pub(crate) fn wasmtime_config(cfg: &WasmtimeConfig, pooling: bool) -> Config {
             .total_memories(cfg.settings.max_instances)
             .total_tables(cfg.settings.max_instances)
             .total_stacks(cfg.settings.max_instances)
-            .max_memory_size(memory);
+            .max_memory_size(memory)
+            .linear_memory_keep_resident(cfg.keep_resident_bytes)
+            .table_keep_resident(cfg.keep_resident_bytes.min(64 * 1024))
+            // Without the ioctl (Linux before 6.7) the reset is a memset
+            // of the lowest bytes, whether the call touched them or not.
+            .pagemap_scan(Enabled::Auto);
         c.allocation_strategy(InstanceAllocationStrategy::Pooling(p));
     } else {
         c.allocation_strategy(InstanceAllocationStrategy::OnDemand);

@@ -137,7 +137,7 @@ pub(crate) async fn serve(version: HttpVersion<'_>, call: HttpCall) -> Result<Ht
         .map_err(internal)?;
     let call_limits = shared.call_limits(&limits);
     let pre = pre.clone();
-    let handler = tokio::spawn(async move {
+    let mut handler = Box::pin(async move {
         // The slots stay taken while the instance lives, streaming included.
         let _slots = (pool, own);
         let run = async {
@@ -155,19 +155,36 @@ pub(crate) async fn serve(version: HttpVersion<'_>, call: HttpCall) -> Result<Ht
             Err(_) => Err(Error::Timeout { after: timeout }),
         }
     });
-    match receiver.await {
-        Ok(Ok(response)) => Ok(response.map(|body| body.map_err(BoxError::from).boxed_unsync())),
-        Ok(Err(code)) => Err(answered_error(&code)),
-        // The sender is gone with the store: the handler ended without
-        // setting a response.
-        Err(_) => match handler.await {
-            Ok(Ok(())) => Err(Error::Trap {
-                message: "the handler returned without setting a response".into(),
-                backtrace: None,
-            }),
-            Ok(Err(e)) => Err(e),
-            Err(e) => Err(Error::internal(format!("the handler task failed: {e}"))),
+    // The handler runs in this task until it sets the response. One that
+    // also finishes its body by then (most do) hands over a complete
+    // response, which the connection writes at once; one that goes on
+    // streaming continues as a task of its own.
+    let mut receiver = receiver;
+    let answer = tokio::select! {
+        biased;
+        outcome = &mut handler => match receiver.try_recv() {
+            Ok(answer) => answer,
+            Err(_) => return Err(outcome.err().unwrap_or_else(no_response)),
         },
+        answer = &mut receiver => match answer {
+            Ok(answer) => {
+                tokio::spawn(handler);
+                answer
+            }
+            // The guest dropped the response-outparam unset.
+            Err(_) => return Err(handler.await.err().unwrap_or_else(no_response)),
+        },
+    };
+    match answer {
+        Ok(response) => Ok(response.map(|body| body.map_err(BoxError::from).boxed_unsync())),
+        Err(code) => Err(answered_error(&code)),
+    }
+}
+
+fn no_response() -> Error {
+    Error::Trap {
+        message: "the handler returned without setting a response".into(),
+        backtrace: None,
     }
 }
 
