@@ -14,7 +14,9 @@ RUST_BACKTRACE is unset for every process (it slows unwinding-heavy code).
 
 The http modes serve scripts/wasi-http-hello (a GET answers a fixed JSON
 body, a POST echoes its body: the 4 KiB echo row) from the edge node's
-HTTP ingress, on a route pushed to it directly, and from `wasmtime serve`.
+HTTP ingress, on a route pushed to it directly, and from `wasmtime serve`,
+both running side by side: `http` loads each in turn for --rounds rounds,
+alternating which goes first, and reports medians and per-round ratios.
 
 Needs: wrk (Debian package), python3, a release build (built unless
 --no-build); the http modes need the wasm32-wasip2 target for the hello
@@ -29,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import socket
 import subprocess
 import sys
@@ -343,62 +346,84 @@ def swap(args):
 ECHO_BODY = "x" * 4096
 
 
-def serve_http_rows(url, args, pid):
-    """The hello and 4 KiB echo rows against `url`, served by process `pid`."""
-    rows = {}
-    wrk(url, 3, args.connections, args.threads)
-    rows["hello"] = measured(pid, lambda: wrk(url, args.duration, args.connections, args.threads))
-    wrk(url, 3, args.connections, args.threads, raw=ECHO_BODY)
-    rows["echo 4 KiB"] = measured(pid, lambda: wrk(
-        url, args.duration, args.connections, args.threads, raw=ECHO_BODY))
-    return rows
+HTTP_WORKLOADS = {"hello": None, "echo 4 KiB": ECHO_BODY}
+
+
+def start_wasmtime_serve(wasmtime, component, work):
+    port = free_port()
+    log = open(os.path.join(work, "wasmtime.log"), "w")
+    serve = subprocess.Popen([wasmtime, "serve", "--addr", f"127.0.0.1:{port}", component],
+                             stdout=log, stderr=log, env=ENV)
+    url = f"http://127.0.0.1:{port}/"
+    wait_up(url, serve, "wasmtime serve")
+    return serve, url
+
+
+def median_row(runs):
+    """The median of each figure over rounds; counts of failures summed."""
+    pick = lambda key: statistics.median(r[key] for r in runs)
+    errors = sorted({r["socket_errors"] for r in runs} - {"none"})
+    return {"rps": pick("rps"), "p99_ms": pick("p99_ms"),
+            "cpu_us_per_request": pick("cpu_us_per_request"),
+            "non2xx": sum(r["non2xx"] for r in runs),
+            "socket_errors": "; ".join(errors) or "none"}
 
 
 def http_bench(args):
+    """Both servers run side by side (an idle one costs nothing); every round
+    loads each in turn, alternating which goes first, and the ratios are
+    taken per round, so a noisy neighbour moves both sides of a ratio."""
     component = hello_component()
     work = tempfile.mkdtemp(prefix="hotswap-http-")
     platform = Platform(work, build=not args.no_build)
-    results = {}
+    wasmtime = wasmtime_binary()
+    serve = None
+    runs = {}
     try:
         platform.swap(platform.push_file(component, "hello", "1.0.0"))
         platform.route_everything("hello")
         with urllib.request.urlopen(platform.ingress + "/", timeout=10) as r:
             assert r.read() == b'{"result":5}'
-        results["hotswap ingress"] = serve_http_rows(platform.ingress + "/", args,
-                                                     platform.edge_proc.pid)
+        servers = {"hotswap ingress": (platform.ingress + "/", platform.edge_proc.pid)}
+        if wasmtime is None:
+            print("skipped: wasmtime serve baseline (install wasmtime-cli 48: "
+                  "cargo install wasmtime-cli@48.0.8 --locked)")
+        else:
+            serve, url = start_wasmtime_serve(wasmtime, component, work)
+            servers["wasmtime serve"] = (url, serve.pid)
+        for url, _ in servers.values():
+            for raw in HTTP_WORKLOADS.values():
+                wrk(url, 3, args.connections, args.threads, raw=raw)
+        for i in range(args.rounds):
+            order = list(servers) if i % 2 == 0 else list(reversed(servers))
+            for workload, raw in HTTP_WORKLOADS.items():
+                for server in order:
+                    url, pid = servers[server]
+                    runs.setdefault((server, workload), []).append(measured(pid, lambda: wrk(
+                        url, args.duration, args.connections, args.threads, raw=raw)))
     finally:
         platform.stop()
-    wasmtime = wasmtime_binary()
-    if wasmtime is None:
-        print("skipped: wasmtime serve baseline (install wasmtime-cli 48: "
-              "cargo install wasmtime-cli@48.0.8 --locked)")
-    else:
-        port = free_port()
-        log = open(os.path.join(work, "wasmtime.log"), "w")
-        serve = subprocess.Popen([wasmtime, "serve", "--addr", f"127.0.0.1:{port}", component],
-                                 stdout=log, stderr=log, env=ENV)
-        try:
-            url = f"http://127.0.0.1:{port}/"
-            wait_up(url, serve, "wasmtime serve")
-            results["wasmtime serve"] = serve_http_rows(url, args, serve.pid)
-        finally:
+        if serve:
             serve.kill()
             serve.wait()
-    print(f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s, 2 cores shared "
-          f"with wrk, RUST_BACKTRACE unset, the same component file\n")
+    print(f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s, {args.rounds} rounds "
+          f"alternating the servers, medians; 2 cores shared with wrk, RUST_BACKTRACE unset, "
+          f"the same component file\n")
     print("| server | workload | requests/s | p99 ms | server CPU µs/request | non-2xx | socket errors |")
     print("|---|---|---|---|---|---|---|")
-    for server, rows in results.items():
-        for workload, r in rows.items():
-            print(row(f"{server} | {workload}", r))
-    if "wasmtime serve" in results:
-        for workload in ["hello", "echo 4 KiB"]:
-            ours, theirs = results["hotswap ingress"][workload], results["wasmtime serve"][workload]
-            print(f"{workload}: hotswap / wasmtime serve = {ours['rps'] / theirs['rps']:.2f}x the "
-                  f"requests per second, {ours['cpu_us_per_request'] / theirs['cpu_us_per_request']:.2f}x "
-                  f"the server CPU per request, p99 {ours['p99_ms']:.2f} vs {theirs['p99_ms']:.2f} ms")
+    for (server, workload), rounds in runs.items():
+        print(row(f"{server} | {workload}", median_row(rounds)))
+    if wasmtime is not None:
+        for workload in HTTP_WORKLOADS:
+            ours, theirs = runs[("hotswap ingress", workload)], runs[("wasmtime serve", workload)]
+            rps = [a["rps"] / b["rps"] for a, b in zip(ours, theirs)]
+            cpu = [a["cpu_us_per_request"] / b["cpu_us_per_request"] for a, b in zip(ours, theirs)]
+            print(f"{workload}: hotswap / wasmtime serve = {statistics.median(rps):.2f}x the "
+                  f"requests per second (rounds: {', '.join(f'{r:.2f}' for r in rps)}), "
+                  f"{statistics.median(cpu):.2f}x the server CPU per request")
     shutil.rmtree(work, ignore_errors=True)
-    bad = sum(r["non2xx"] for r in results["hotswap ingress"].values())
+    bad = sum(r["non2xx"] for (server, _), rounds in runs.items() for r in rounds
+              if server == "hotswap ingress")
     return 1 if bad else 0
 
 
@@ -456,7 +481,7 @@ def http_swap(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="mode", required=True)
-    for name, default in [("throughput", 15), ("swap", 30), ("http", 15), ("http-swap", 30)]:
+    for name, default in [("throughput", 15), ("swap", 30), ("http", 10), ("http-swap", 30)]:
         s = sub.add_parser(name)
         s.add_argument("--duration", type=int, default=default, help="seconds of load per run")
         s.add_argument("--connections", type=int, default=32)
@@ -466,6 +491,8 @@ def main():
             s.add_argument("--swaps", type=int, default=20)
         elif name == "throughput":
             s.add_argument("--json", action="store_true")
+        if name == "http":
+            s.add_argument("--rounds", type=int, default=3, help="rounds alternating the servers")
     args = p.parse_args()
     modes = {"throughput": throughput, "swap": swap, "http": http_bench, "http-swap": http_swap}
     sys.exit(modes[args.mode](args))
