@@ -262,13 +262,8 @@ def throughput(args):
             component = None
             print("skipped: wasmtime serve baseline (needs `rustup target add wasm32-wasip2`)")
         if component:
-            port = free_port()
-            log = open(os.path.join(work, "wasmtime.log"), "w")
-            serve = subprocess.Popen([wasmtime, "serve", "--addr", f"127.0.0.1:{port}", component],
-                                     stdout=log, stderr=log, env=ENV)
+            serve, url = start_wasmtime_serve(wasmtime, component, work)
             try:
-                url = f"http://127.0.0.1:{port}/"
-                wait_up(url, serve, "wasmtime serve")
                 wrk(url, 3, args.connections, args.threads)
                 results["wasmtime serve"] = measured(serve.pid, lambda: wrk(
                     url, args.duration, args.connections, args.threads))
@@ -355,7 +350,12 @@ def start_wasmtime_serve(wasmtime, component, work):
     serve = subprocess.Popen([wasmtime, "serve", "--addr", f"127.0.0.1:{port}", component],
                              stdout=log, stderr=log, env=ENV)
     url = f"http://127.0.0.1:{port}/"
-    wait_up(url, serve, "wasmtime serve")
+    try:
+        wait_up(url, serve, "wasmtime serve")
+    except BaseException:
+        serve.kill()
+        serve.wait()
+        raise
     return serve, url
 
 

@@ -124,7 +124,7 @@ pub(crate) async fn serve(version: HttpVersion<'_>, call: HttpCall) -> Result<Ht
         other => Scheme::Other(other.to_owned()),
     };
     let internal = |e: wasmtime::Error| Error::internal(format!("wasi:http request setup: {e:#}"));
-    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let (sender, mut receiver) = tokio::sync::oneshot::channel();
     let request = store
         .data_mut()
         .http()
@@ -159,7 +159,6 @@ pub(crate) async fn serve(version: HttpVersion<'_>, call: HttpCall) -> Result<Ht
     // also finishes its body by then (most do) hands over a complete
     // response, which the connection writes at once; one that goes on
     // streaming continues as a task of its own.
-    let mut receiver = receiver;
     let answer = tokio::select! {
         biased;
         outcome = &mut handler => match receiver.try_recv() {
