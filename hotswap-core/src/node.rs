@@ -10,8 +10,8 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    EdgeNode, HttpRouteSet, LoadedVersion, ModuleName, Region, RouteReason, RoutingTable,
-    VersionStats, WasmModule,
+    EdgeNode, HttpRouteSet, Int64Json, LoadedVersion, ModuleName, Region, RouteReason,
+    RoutingTable, VersionStats, WasmModule,
 };
 use crate::error::Result;
 use crate::runtime::http::{HttpCall, HttpResponse};
@@ -112,6 +112,8 @@ pub struct Execution {
     pub region: Option<Region>,
     /// Request headers as `(name, value)`, for header routing rules.
     pub headers: Vec<(String, String)>,
+    /// How 64-bit integer results are written.
+    pub int64: Int64Json,
 }
 
 impl Execution {
@@ -124,6 +126,7 @@ impl Execution {
             key: None,
             region: None,
             headers: Vec::new(),
+            int64: Int64Json::default(),
         }
     }
 }

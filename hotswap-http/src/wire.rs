@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use hotswap_core::domain::{
-    DeploymentEvent, DeploymentPhase, EdgeNode, Environment, HealthCriteria, HttpRoute, Labels,
-    LoadedVersion, ModuleDeployment, ModuleKind, ModuleName, NodeCapabilities, NodeMetrics,
+    DeploymentEvent, DeploymentPhase, EdgeNode, Environment, HealthCriteria, HttpRoute, Int64Json,
+    Labels, LoadedVersion, ModuleDeployment, ModuleKind, ModuleName, NodeCapabilities, NodeMetrics,
     NodeProgress, NodeStatus, Region, ResourceLimits, RouteReason, StaleNodePolicy, StrategyConfig,
     TargetSelector, VersionStats,
 };
@@ -354,26 +354,55 @@ pub struct NodeHealth {
 }
 
 /// `POST /execute` on the control plane or an edge agent.
+///
+/// **Every call runs in a fresh instance.** Linear memory, globals and
+/// tables start from the module's initial state on every call: whatever one
+/// call writes is gone at the next. Keep state outside the module.
+///
+/// Arguments follow the function's types (a core function's are `i32`,
+/// `i64`, `f32`, `f64`):
+///
+/// - `i32`: a number from -2147483648 to 4294967295 (the signed and the
+///   unsigned reading of the same bits); `i64` likewise, as a number or a
+///   decimal string; component integers (`s8`..`u64`) in their own range.
+/// - `f32`/`f64`: a number, `"inf"`, `"-inf"`, `"nan"` (the canonical NaN),
+///   `"-nan"`, or `{"f32_bits": "0x7fc00001"}` / `{"f64_bits": "0x..."}`
+///   for exact bits (any NaN payload, negative zero).
+/// - component types: see the README's value mapping.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExecuteRequest {
     /// The module.
+    #[schema(
+        pattern = "^[a-z][a-z0-9]*([-_.][a-z0-9]+)*$",
+        min_length = 1,
+        max_length = 64
+    )]
     pub module: String,
     /// The function; `_start` runs a WASI command with `stdin`.
+    #[schema(min_length = 1)]
     pub function: String,
-    /// Arguments: an array (positional) or an object (by name).
+    /// Arguments: an array (positional) or an object (by name); `null` or
+    /// absent for none.
     #[schema(value_type = Object)]
     pub args: Json,
-    /// Pin this version.
+    /// Pin this version (semver, e.g. `1.2.0`).
+    #[schema(
+        pattern = r"^(0|[1-9][0-9]{0,18})\.(0|[1-9][0-9]{0,18})\.(0|[1-9][0-9]{0,18})(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$"
+    )]
     pub version: Option<String>,
     /// Routing key for sticky splits (user, tenant, session).
     pub key: Option<String>,
     /// Preferred region (control plane only).
+    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", min_length = 1, max_length = 32)]
     pub region: Option<String>,
-    /// Standard input of a WASI command.
+    /// Standard input of a WASI command (UTF-8 text).
     pub stdin: Option<String>,
     /// Request headers for header routing rules, `name -> value`.
     pub headers: std::collections::BTreeMap<String, String>,
+    /// How 64-bit integer results (`i64`, `s64`, `u64`) are written:
+    /// `string` (the default, exact in every JSON reader) or `number`.
+    pub int64: Int64Json,
 }
 
 impl ExecuteRequest {
@@ -412,6 +441,7 @@ impl ExecuteRequest {
             .map(|r| Region::new(r).map_err(|e| e.within("region")))
             .transpose()?;
         e.headers = self.headers.into_iter().collect();
+        e.int64 = self.int64;
         Ok(e)
     }
 
@@ -432,11 +462,18 @@ impl ExecuteRequest {
             region: e.region.as_ref().map(ToString::to_string),
             stdin,
             headers: e.headers.iter().cloned().collect(),
+            int64: e.int64,
         }
     }
 }
 
 /// What a call returned.
+///
+/// The call ran in a fresh instance (`instance` says so): memory and
+/// globals it wrote are gone. Floats come back as numbers, `"inf"`,
+/// `"-inf"`, `"nan"` (canonical) or `{"f32_bits"|"f64_bits": "0x.."}` for
+/// any other NaN; 64-bit integers as the request's `int64` asks (strings by
+/// default); core `i32` results are signed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ExecuteResponse {
     /// The version that served it.
@@ -449,6 +486,10 @@ pub struct ExecuteResponse {
     /// The results: `null` for none, the value for one, an array for more.
     #[schema(value_type = Object)]
     pub result: Json,
+    /// Always `fresh`: the call ran in a new instance, and nothing it left
+    /// in memory or globals survives it.
+    #[serde(default)]
+    pub instance: InstanceState,
     /// Standard output of a WASI command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdout: Option<String>,
@@ -463,9 +504,19 @@ pub struct ExecuteResponse {
     pub fuel_consumed: Option<u64>,
 }
 
+/// What instance a call ran in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceState {
+    /// A new instance, discarded after the call.
+    #[default]
+    Fresh,
+}
+
 impl ExecuteResponse {
-    /// The response for `routed`, run on `node` when named.
-    pub fn new(routed: &CallOutcome, node: Option<String>) -> Self {
+    /// The response for `routed`, run on `node` when named, with 64-bit
+    /// integers written as `int64` says.
+    pub fn new(routed: &CallOutcome, node: Option<String>, int64: Int64Json) -> Self {
         let out = &routed.output;
         let text = |b: &bytes::Bytes| String::from_utf8_lossy(b).into_owned();
         let command = out.exit_code.is_some();
@@ -473,7 +524,8 @@ impl ExecuteResponse {
             version: routed.version.to_string(),
             reason: routed.reason,
             node,
-            result: out.results_json(),
+            result: out.results_json_with(int64),
+            instance: InstanceState::Fresh,
             stdout: command.then(|| text(&out.stdout)),
             stderr: command.then(|| text(&out.stderr)),
             exit_code: out.exit_code,

@@ -66,8 +66,8 @@ impl fmt::Debug for WasmerModule {
 /// cannot carry (v128, references).
 fn core_type(ty: &Type) -> Option<ValueType> {
     match ty {
-        Type::I32 => Some(ValueType::S32),
-        Type::I64 => Some(ValueType::S64),
+        Type::I32 => Some(ValueType::I32),
+        Type::I64 => Some(ValueType::I64),
         Type::F32 => Some(ValueType::F32),
         Type::F64 => Some(ValueType::F64),
         _ => None,

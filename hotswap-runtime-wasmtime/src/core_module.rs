@@ -332,7 +332,7 @@ fn call_numeric(
         .iter()
         .zip(buffer.iter())
         .map(|(ty, raw)| match ty {
-            ValueType::S64 => Value::S64(raw.get_i64()),
+            ValueType::I64 => Value::S64(raw.get_i64()),
             ValueType::F32 => Value::F32(f32::from_bits(raw.get_f32())),
             ValueType::F64 => Value::F64(f64::from_bits(raw.get_f64())),
             _ => Value::S32(raw.get_i32()),

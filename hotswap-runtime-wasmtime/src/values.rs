@@ -9,8 +9,8 @@ use wasmtime::component::{Type, Val as CVal};
 /// cannot carry (v128, references).
 pub(crate) fn core_type(ty: &ValType) -> Option<ValueType> {
     match ty {
-        ValType::I32 => Some(ValueType::S32),
-        ValType::I64 => Some(ValueType::S64),
+        ValType::I32 => Some(ValueType::I32),
+        ValType::I64 => Some(ValueType::I64),
         ValType::F32 => Some(ValueType::F32),
         ValType::F64 => Some(ValueType::F64),
         _ => None,
@@ -270,7 +270,7 @@ mod tests {
         }
         let e = to_core(&Value::String("x".into())).unwrap_err();
         assert!(e.to_string().contains("not string"), "{e}");
-        assert_eq!(core_type(&ValType::I64), Some(ValueType::S64));
+        assert_eq!(core_type(&ValType::I64), Some(ValueType::I64));
         assert_eq!(core_type(&ValType::V128), None);
     }
 }

@@ -9,6 +9,20 @@ use crate::error::{Error, Result};
 /// The longest module name accepted.
 pub const MAX_MODULE_NAME_LEN: usize = 64;
 
+/// The pattern of a module name (with [`MAX_MODULE_NAME_LEN`]), as the
+/// OpenAPI document states it.
+pub const MODULE_NAME_PATTERN: &str = "^[a-z][a-z0-9]*([-_.][a-z0-9]+)*$";
+
+/// The longest region name.
+pub const MAX_REGION_LEN: usize = 32;
+
+/// The pattern of a region name (with [`MAX_REGION_LEN`]).
+pub const REGION_PATTERN: &str = "^[a-z0-9]+(-[a-z0-9]+)*$";
+
+/// The pattern of a semantic version, as the server parses it (semver
+/// 2.0.0, without a leading `v`; each number below 10^19, so it fits u64).
+pub const SEMVER_PATTERN: &str = r"^(0|[1-9][0-9]{0,18})\.(0|[1-9][0-9]{0,18})\.(0|[1-9][0-9]{0,18})(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$";
+
 /// A module name.
 ///
 /// Pattern: 1 to 64 characters of lowercase ASCII letters and digits, starting
@@ -48,7 +62,7 @@ impl Region {
     /// Validate and wrap `region`.
     pub fn new(region: impl Into<String>) -> Result<Self> {
         let region = region.into();
-        check_word_pattern("region", &region, 32, &['-'], false)?;
+        check_word_pattern("region", &region, MAX_REGION_LEN, &['-'], false)?;
         Ok(Self(region))
     }
 
@@ -146,6 +160,56 @@ string_newtype_impls!(Region);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn unanchored(pattern: &str) -> &str {
+        pattern.trim_start_matches('^').trim_end_matches('$')
+    }
+
+    proptest! {
+        /// What the OpenAPI document's pattern allows, the parser takes,
+        /// and nothing else: a generated client never sends a name the
+        /// server refuses, nor is told a valid name is invalid.
+        #[test]
+        fn module_names_are_exactly_their_pattern(
+            from_pattern in proptest::string::string_regex(unanchored(MODULE_NAME_PATTERN)).unwrap(),
+            any_text in "[a-z0-9A-Z._ -]{0,70}",
+        ) {
+            let pattern = regex::Regex::new(MODULE_NAME_PATTERN).unwrap();
+            if from_pattern.len() <= MAX_MODULE_NAME_LEN {
+                prop_assert!(ModuleName::new(from_pattern.clone()).is_ok(), "{from_pattern:?}");
+            }
+            let schema_ok = pattern.is_match(&any_text) && any_text.len() <= MAX_MODULE_NAME_LEN;
+            prop_assert_eq!(ModuleName::new(any_text.clone()).is_ok(), schema_ok, "{:?}", any_text);
+        }
+
+        #[test]
+        fn regions_are_exactly_their_pattern(
+            from_pattern in proptest::string::string_regex(unanchored(REGION_PATTERN)).unwrap(),
+            any_text in "[a-z0-9A-Z._ -]{0,40}",
+        ) {
+            let pattern = regex::Regex::new(REGION_PATTERN).unwrap();
+            if from_pattern.len() <= MAX_REGION_LEN {
+                prop_assert!(Region::new(from_pattern.clone()).is_ok(), "{from_pattern:?}");
+            }
+            let schema_ok = pattern.is_match(&any_text) && any_text.len() <= MAX_REGION_LEN;
+            prop_assert_eq!(Region::new(any_text.clone()).is_ok(), schema_ok, "{:?}", any_text);
+        }
+
+        #[test]
+        fn versions_are_exactly_their_pattern(
+            from_pattern in proptest::string::string_regex(unanchored(SEMVER_PATTERN)).unwrap(),
+            any_text in "[0-9]{1,3}\\.[0-9]{1,2}\\.[0-9]{1,2}([-+][0-9a-zA-Z.-]{0,6})?",
+        ) {
+            let pattern = regex::Regex::new(SEMVER_PATTERN).unwrap();
+            prop_assert!(semver::Version::parse(&from_pattern).is_ok(), "{from_pattern:?}");
+            prop_assert_eq!(
+                semver::Version::parse(&any_text).is_ok(),
+                pattern.is_match(&any_text),
+                "{:?}", any_text
+            );
+        }
+    }
 
     #[test]
     fn module_names() {

@@ -5,8 +5,9 @@
 //! | type | JSON |
 //! |---|---|
 //! | `bool` | `true` / `false` |
-//! | integers | a number; 64-bit integers also as a decimal string |
-//! | `f32`, `f64` | a number; `"nan"`, `"inf"`, `"-inf"` for the rest |
+//! | integers | a number; core `i32`/`i64` in their signed and unsigned range |
+//! | 64-bit integers | arguments: a number or a decimal string; results: a decimal string ([`Int64Json`]) |
+//! | `f32`, `f64` | a number; `"inf"`, `"-inf"`, `"nan"` (canonical), `"-nan"`; `{"f32_bits": "0x7fc00001"}` / `{"f64_bits": ..}` for any bits |
 //! | `char` | a one-character string |
 //! | `string` | a string |
 //! | `list<T>`, `tuple<..>` | an array |
@@ -16,12 +17,15 @@
 //! | `option<T>` | `null` for none, the value for some; `{"some": v}` when `T` is itself an option |
 //! | `result<T, E>` | `{"ok": v}` / `{"err": v}` (`null` without payload) |
 //! | `flags` | an array of the set flag names |
+//!
+//! The number forms are described in full in [`value_numbers`](super::value_numbers).
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 
+use super::value_numbers::{self as num, Int64Json};
 use super::value_path::ValuePath;
 use crate::error::{Error, Result};
 
@@ -33,6 +37,12 @@ use crate::error::{Error, Result};
 pub enum ValueType {
     /// `bool`
     Bool,
+    /// Core wasm `i32`: sign-agnostic, so JSON may give it in the signed
+    /// or the unsigned range; its values are [`Value::S32`].
+    I32,
+    /// Core wasm `i64`: sign-agnostic like `i32`; its values are
+    /// [`Value::S64`].
+    I64,
     /// `s8`
     S8,
     /// `u8`
@@ -41,11 +51,11 @@ pub enum ValueType {
     S16,
     /// `u16`
     U16,
-    /// `s32` (core `i32`)
+    /// `s32`
     S32,
     /// `u32`
     U32,
-    /// `s64` (core `i64`)
+    /// `s64`
     S64,
     /// `u64`
     U64,
@@ -97,6 +107,8 @@ impl fmt::Display for ValueType {
         }
         match self {
             Self::Bool => f.write_str("bool"),
+            Self::I32 => f.write_str("i32"),
+            Self::I64 => f.write_str("i64"),
             Self::S8 => f.write_str("s8"),
             Self::U8 => f.write_str("u8"),
             Self::S16 => f.write_str("s16"),
@@ -227,43 +239,36 @@ fn describe(json: &Json) -> String {
     format!("{kind} {text}")
 }
 
-fn mismatch(path: &ValuePath<'_>, ty: &ValueType, json: &Json) -> Error {
+pub(crate) fn mismatch(path: &ValuePath<'_>, ty: &ValueType, json: &Json) -> Error {
     invalid(path, format!("expected {ty}, got {}", describe(json)))
 }
 
-fn int<T: TryFrom<i128>>(path: &ValuePath<'_>, ty: &ValueType, json: &Json) -> Result<T> {
-    let wide: Option<i128> = match json {
-        Json::Number(n) => n
-            .as_i64()
-            .map(i128::from)
-            .or_else(|| n.as_u64().map(i128::from)),
-        Json::String(s) if matches!(ty, ValueType::S64 | ValueType::U64) => s.trim().parse().ok(),
-        _ => None,
-    };
-    let wide = wide.ok_or_else(|| mismatch(path, ty, json))?;
+fn int<T: TryFrom<i128> + Bounded>(path: &ValuePath<'_>, ty: &ValueType, json: &Json) -> Result<T> {
+    let wide = num::int(path, ty, json, (T::MIN, T::MAX))?;
     T::try_from(wide).map_err(|_| invalid(path, format!("{wide} is out of range for {ty}")))
 }
 
-fn float(path: &ValuePath<'_>, ty: &ValueType, json: &Json) -> Result<f64> {
-    match json {
-        Json::Number(n) => n.as_f64().ok_or_else(|| mismatch(path, ty, json)),
-        Json::String(s) => match s.to_ascii_lowercase().as_str() {
-            "nan" => Ok(f64::NAN),
-            "inf" | "+inf" | "infinity" | "+infinity" => Ok(f64::INFINITY),
-            "-inf" | "-infinity" => Ok(f64::NEG_INFINITY),
-            _ => Err(mismatch(path, ty, json)),
-        },
-        _ => Err(mismatch(path, ty, json)),
-    }
+/// An integer type's range, as `i128`.
+trait Bounded {
+    const MIN: i128;
+    const MAX: i128;
 }
 
-fn float_json(x: f64) -> Json {
-    if x.is_nan() {
-        Json::String("nan".into())
-    } else if x.is_infinite() {
-        Json::String(if x > 0.0 { "inf" } else { "-inf" }.into())
-    } else {
-        serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number)
+macro_rules! bounded {
+    ($($t:ty),*) => {$(
+        impl Bounded for $t {
+            const MIN: i128 = <$t>::MIN as i128;
+            const MAX: i128 = <$t>::MAX as i128;
+        }
+    )*};
+}
+bounded!(i8, u8, i16, u16, i32, u32, i64, u64);
+
+impl ValueType {
+    /// `i64`, `s64` or `u64`: the types whose JSON numbers JavaScript
+    /// cannot hold exactly, so they may also be written as strings.
+    pub fn is_64_bit_integer(&self) -> bool {
+        matches!(self, Self::I64 | Self::S64 | Self::U64)
     }
 }
 
@@ -283,6 +288,13 @@ impl Value {
         use ValueType as T;
         Ok(match ty {
             T::Bool => Value::Bool(json.as_bool().ok_or_else(|| mismatch(path, ty, json))?),
+            // Sign-agnostic: the unsigned reading names the same bits.
+            T::I32 => {
+                Value::S32(num::int(path, ty, json, (i32::MIN.into(), u32::MAX.into()))? as i32)
+            }
+            T::I64 => {
+                Value::S64(num::int(path, ty, json, (i64::MIN.into(), u64::MAX.into()))? as i64)
+            }
             T::S8 => Value::S8(int(path, ty, json)?),
             T::U8 => Value::U8(int(path, ty, json)?),
             T::S16 => Value::S16(int(path, ty, json)?),
@@ -291,15 +303,8 @@ impl Value {
             T::U32 => Value::U32(int(path, ty, json)?),
             T::S64 => Value::S64(int(path, ty, json)?),
             T::U64 => Value::U64(int(path, ty, json)?),
-            T::F64 => Value::F64(float(path, ty, json)?),
-            T::F32 => {
-                let x = float(path, ty, json)?;
-                let narrowed = x as f32;
-                if x.is_finite() && narrowed.is_infinite() {
-                    return Err(invalid(path, format!("{x} is out of range for f32")));
-                }
-                Value::F32(narrowed)
-            }
+            T::F64 => Value::F64(num::f64_from(path, ty, json)?),
+            T::F32 => Value::F32(num::f32_from(path, ty, json)?),
             T::Char => {
                 let s = json.as_str().ok_or_else(|| mismatch(path, ty, json))?;
                 let mut chars = s.chars();
@@ -489,8 +494,15 @@ impl Value {
         })
     }
 
-    /// The JSON form of this value (the inverse of [`Value::from_json`]).
+    /// The JSON form of this value (the inverse of [`Value::from_json`]),
+    /// with 64-bit integers as strings.
     pub fn to_json(&self) -> Json {
+        self.to_json_with(Int64Json::String)
+    }
+
+    /// The JSON form of this value, with 64-bit integers as `int64` says.
+    pub fn to_json_with(&self, int64: Int64Json) -> Json {
+        let each = |items: &[Value]| items.iter().map(|v| v.to_json_with(int64)).collect();
         match self {
             Value::Bool(b) => Json::Bool(*b),
             Value::S8(x) => Json::from(*x),
@@ -499,37 +511,40 @@ impl Value {
             Value::U16(x) => Json::from(*x),
             Value::S32(x) => Json::from(*x),
             Value::U32(x) => Json::from(*x),
-            Value::S64(x) => Json::from(*x),
-            Value::U64(x) => Json::from(*x),
-            Value::F32(x) => float_json(f64::from(*x)),
-            Value::F64(x) => float_json(*x),
+            Value::S64(x) => num::int64_json(*x, int64),
+            Value::U64(x) => num::int64_json(*x, int64),
+            Value::F32(x) => num::f32_json(*x),
+            Value::F64(x) => num::f64_json(*x),
             Value::Char(c) => Json::String(c.to_string()),
             Value::String(s) => Json::String(s.clone()),
-            Value::List(items) | Value::Tuple(items) => {
-                Json::Array(items.iter().map(Value::to_json).collect())
-            }
+            Value::List(items) | Value::Tuple(items) => Json::Array(each(items)),
             Value::Record(fields) => Json::Object(
                 fields
                     .iter()
-                    .map(|(n, v)| (n.clone(), v.to_json()))
+                    .map(|(n, v)| (n.clone(), v.to_json_with(int64)))
                     .collect(),
             ),
             Value::Variant { case, payload } => match payload {
                 None => Json::String(case.clone()),
-                Some(p) => single(case, p.to_json()),
+                Some(p) => single(case, p.to_json_with(int64)),
             },
             Value::Enum(case) => Json::String(case.clone()),
             Value::Option(None) => Json::Null,
             Value::Option(Some(v)) => match **v {
-                Value::Option(_) => single("some", v.to_json()),
-                _ => v.to_json(),
+                Value::Option(_) => single("some", v.to_json_with(int64)),
+                _ => v.to_json_with(int64),
             },
             Value::Result(r) => {
                 let (key, payload) = match r {
                     Ok(p) => ("ok", p),
                     Err(p) => ("err", p),
                 };
-                single(key, payload.as_ref().map_or(Json::Null, |p| p.to_json()))
+                single(
+                    key,
+                    payload
+                        .as_ref()
+                        .map_or(Json::Null, |p| p.to_json_with(int64)),
+                )
             }
             Value::Flags(names) => Json::Array(names.iter().cloned().map(Json::String).collect()),
         }
@@ -558,9 +573,9 @@ impl Value {
             | (Value::U8(_), T::U8)
             | (Value::S16(_), T::S16)
             | (Value::U16(_), T::U16)
-            | (Value::S32(_), T::S32)
+            | (Value::S32(_), T::S32 | T::I32)
             | (Value::U32(_), T::U32)
-            | (Value::S64(_), T::S64)
+            | (Value::S64(_), T::S64 | T::I64)
             | (Value::U64(_), T::U64)
             | (Value::F32(_), T::F32)
             | (Value::F64(_), T::F64)
@@ -726,7 +741,7 @@ mod tests {
         let e = Value::from_json(&json!(300), &ValueType::U8, "arguments[1]").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid arguments[1]: 300 is out of range for u8"
+            "invalid arguments[1]: 300 is out of range for u8 (0 to 255)"
         );
         let e = Value::from_json(&json!("7"), &ValueType::S32, "a").unwrap_err();
         assert_eq!(e.to_string(), "invalid a: expected s32, got string \"7\"");

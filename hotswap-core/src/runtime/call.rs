@@ -6,7 +6,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::domain::{Value, ValuePath, ValueType};
+use crate::domain::{Int64Json, Value, ValuePath, ValueType};
 use crate::error::{Error, Result};
 
 /// The root every argument's position is named from.
@@ -217,12 +217,18 @@ impl CallOutput {
     }
 
     /// The results as JSON: `null` for none, the value for one, an array for
-    /// several.
+    /// several; 64-bit integers as strings.
     pub fn results_json(&self) -> Json {
+        self.results_json_with(Int64Json::String)
+    }
+
+    /// [`CallOutput::results_json`] with 64-bit integers as `int64` says
+    /// (results that arrived as JSON are passed on as they came).
+    pub fn results_json_with(&self, int64: Int64Json) -> Json {
         match self.values.as_slice() {
             [] => self.json.clone().unwrap_or(Json::Null),
-            [one] => one.to_json(),
-            many => Json::Array(many.iter().map(Value::to_json).collect()),
+            [one] => one.to_json_with(int64),
+            many => Json::Array(many.iter().map(|v| v.to_json_with(int64)).collect()),
         }
     }
 }

@@ -209,8 +209,10 @@ async fn execute(
     JsonBody(req): JsonBody<ExecuteRequest>,
 ) -> ApiResult<Json<ExecuteResponse>> {
     who.require_any(READ, "execute on a node")?;
-    let routed = s.agent.execute(req.execution()?).await?;
-    Ok(Json(ExecuteResponse::new(&routed, None)))
+    let execution = req.execution()?;
+    let int64 = execution.int64;
+    let routed = s.agent.execute(execution).await?;
+    Ok(Json(ExecuteResponse::new(&routed, None, int64)))
 }
 
 /// The node's health: loaded versions, calls in flight, draining.

@@ -27,5 +27,6 @@ pub(crate) async fn execute(
     Ok(Json(ExecuteResponse::new(
         &done.outcome,
         Some(done.node_name),
+        execution.int64,
     )))
 }
