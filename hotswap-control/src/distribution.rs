@@ -12,9 +12,11 @@ use hotswap_core::node::NodeControl;
 use hotswap_core::retry::RetryPolicy;
 
 /// Load `module` on `node` under `policy`, sleeping on `clock` between
-/// attempts. A node that reports another digest than the version's is
-/// refused at once (retrying cannot fix the bytes); unreachable nodes and
-/// other failures are retried. The error names the node and the attempts.
+/// attempts. Failures retrying cannot fix end it at once: a node that
+/// reports another digest than the version's, and bytes the node refuses
+/// (`Invalid` or `Incompatible`: compiling them again gives the same
+/// answer), which come back naming the node. Unreachable nodes and other
+/// failures are retried; the error names the node and the attempts.
 pub async fn load_with_retries(
     control: &dyn NodeControl,
     clock: &Arc<dyn Clock>,
@@ -34,15 +36,36 @@ pub async fn load_with_retries(
             })
         }
     };
-    // Other bytes than the version's cannot be fixed by retrying.
-    let retryable = |e: &Error| !matches!(e, Error::DigestMismatch { .. });
-    let last = match policy.run(clock, load, retryable).await {
+    let permanent = |e: &Error| {
+        matches!(
+            e,
+            Error::DigestMismatch { .. } | Error::Invalid { .. } | Error::Incompatible { .. }
+        )
+    };
+    let last = match policy.run(clock, load, |e| !permanent(e)).await {
         Ok(loaded) => return Ok(loaded),
-        Err(e @ Error::DigestMismatch { .. }) => return Err(e),
+        Err(Error::Invalid { field, reason }) => {
+            return Err(Error::Invalid {
+                field,
+                reason: format!(
+                    "node {} cannot load {}@{}: {reason}",
+                    node.name, module.name, module.version
+                ),
+            });
+        }
+        Err(e) if permanent(&e) => return Err(e),
         Err(e) => e,
     };
+    let service = format!("node {}", node.name);
+    // The node's own unavailability is said once.
+    let last = match last {
+        Error::Unavailable {
+            service: s, reason, ..
+        } if s == service => reason,
+        other => other.to_string(),
+    };
     Err(Error::Unavailable {
-        service: format!("node {}", node.name),
+        service,
         temporary: true,
         reason: format!(
             "{}@{} did not load after {attempts} attempts: {last}",

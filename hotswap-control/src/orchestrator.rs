@@ -431,7 +431,7 @@ impl Orchestrator {
             .filter(|n| {
                 n.status != NodeStatus::Offline
                     && d.target.matches(n)
-                    && n.capabilities.supports(module.kind, module.wasi).is_ok()
+                    && n.capabilities.runs(&module).is_ok()
                     && n.capabilities.memory_bytes >= module.limits.max_memory_bytes
                     && self
                         .config
@@ -493,7 +493,36 @@ impl Orchestrator {
             }
         }
         let decision = strategy::decide(&d, &fleet.observations, now)?;
-        self.apply(d, &fleet, decision).await
+        // Only a first deployment chains: later ones pace their steps by
+        // their own clocks, and the load is a small part of a step.
+        let mut loading = match d.from_version {
+            None => decision.loads(),
+            Some(_) => Vec::new(),
+        };
+        let mut d = self.apply(d, &fleet, decision).await?;
+        // A first deployment goes on at once when every load landed (the
+        // nodes' records say so) instead of at the next check, so it routes
+        // as soon as its version is loaded.
+        for _ in 0..MAX_CHAINED_DECISIONS {
+            if loading.is_empty() || d.phase != DeploymentPhase::Progressing {
+                break;
+            }
+            let fleet = self.fleet(&d).await?;
+            let landed = loading.iter().all(|(node, version)| {
+                fleet
+                    .observations
+                    .nodes
+                    .iter()
+                    .any(|n| n.node == *node && n.has(version))
+            });
+            if !landed {
+                break;
+            }
+            let decision = strategy::decide(&d, &fleet.observations, self.clock.now())?;
+            loading = decision.loads();
+            d = self.apply(d, &fleet, decision).await?;
+        }
+        Ok(d)
     }
 
     /// Carry out `decision` on the nodes and store it with its events,
@@ -651,6 +680,10 @@ impl Orchestrator {
         Ok(loaded)
     }
 }
+
+/// Decisions taken one after another in one evaluation while each only
+/// waited for loads that landed.
+const MAX_CHAINED_DECISIONS: usize = 3;
 
 /// The event recording a decision: its note, and the observations it was
 /// made from.

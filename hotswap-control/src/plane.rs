@@ -187,6 +187,7 @@ impl ControlPlane {
         let interfaces = InterfaceService::new(b.interfaces.clone());
         let registrar = ModuleRegistrar::new(b.storage.clone(), b.modules.clone(), b.clock.clone())
             .with_interfaces(interfaces.clone())
+            .with_nodes(b.nodes.clone())
             .with_inspect_options(InspectOptions::with_max_bytes(config.max_module_bytes));
         let mut nodes = NodeService::new(b.nodes.clone(), b.clock.clone())
             .with_config(config.node_health)

@@ -14,10 +14,13 @@ use crate::interface::{Caller, InterfaceService, Override};
 use crate::store_module_version;
 use hotswap_core::ResourceKind;
 use hotswap_core::clock::Clock;
-use hotswap_core::domain::{Labels, ModuleName, ResourceLimits, WasmModule};
+use hotswap_core::domain::wasm_features::check_features;
+use hotswap_core::domain::{Labels, ModuleName, NodeStatus, ResourceLimits, WasmModule};
 use hotswap_core::error::{Error, Result};
 use hotswap_core::inspect::{InspectOptions, inspect};
-use hotswap_core::repository::ModuleRepository;
+use hotswap_core::repository::{
+    ModuleRepository, NodeFilter, NodeRepository, NodeRepositoryExt as _,
+};
 use hotswap_core::storage::ModuleStorage;
 
 /// One module version to register.
@@ -58,6 +61,7 @@ pub struct ModuleRegistrar {
     storage: Arc<dyn ModuleStorage>,
     modules: Arc<dyn ModuleRepository>,
     interfaces: Option<InterfaceService>,
+    nodes: Option<Arc<dyn NodeRepository>>,
     clock: Arc<dyn Clock>,
     inspect: InspectOptions,
 }
@@ -74,6 +78,7 @@ impl ModuleRegistrar {
             storage,
             modules,
             interfaces: None,
+            nodes: None,
             clock,
             inspect: InspectOptions::default(),
         }
@@ -83,6 +88,15 @@ impl ModuleRegistrar {
     #[must_use]
     pub fn with_interfaces(mut self, service: InterfaceService) -> Self {
         self.interfaces = Some(service);
+        self
+    }
+
+    /// Refuse versions that use WebAssembly features no node in `nodes`
+    /// (online or not yet offline) accepts. With no node registered, every
+    /// valid binary is taken: node selection checks again at deployment.
+    #[must_use]
+    pub fn with_nodes(mut self, nodes: Arc<dyn NodeRepository>) -> Self {
+        self.nodes = Some(nodes);
         self
     }
 
@@ -121,6 +135,7 @@ impl ModuleRegistrar {
             module.limits = limits;
         }
         module.validate()?;
+        self.check_fleet_features(&module).await?;
         // Refused before any blob is written; a concurrent duplicate that
         // slips past this is refused by the row's uniqueness, and its blob
         // is an orphan the sweep removes.
@@ -150,5 +165,42 @@ impl ModuleRegistrar {
             }
             None => store_module_version(&*self.storage, &*self.modules, &module, r.bytes).await,
         }
+    }
+
+    /// `Incompatible` naming the features when no registered node accepts all
+    /// of the version's WebAssembly features (the node that lacks fewest
+    /// is the one named).
+    async fn check_fleet_features(&self, module: &WasmModule) -> Result<()> {
+        let Some(nodes) = &self.nodes else {
+            return Ok(());
+        };
+        if module.wasm_features.is_empty() {
+            return Ok(());
+        }
+        let nodes = nodes.all_nodes(&NodeFilter::default()).await?;
+        let closest = nodes
+            .iter()
+            .filter(|n| n.status != NodeStatus::Offline)
+            .map(|n| &n.capabilities.wasm_features)
+            .min_by_key(|accepted| {
+                module
+                    .wasm_features
+                    .iter()
+                    .filter(|f| !accepted.contains(f))
+                    .count()
+            });
+        let Some(accepted) = closest else {
+            return Ok(());
+        };
+        check_features(&module.wasm_features, accepted, "any registered node").map_err(|e| {
+            // 422: valid bytes, but the fleet cannot run them.
+            Error::Incompatible {
+                subject: format!("module {}", module.reference()),
+                findings: vec![match e {
+                    Error::Invalid { reason, .. } => reason,
+                    other => other.to_string(),
+                }],
+            }
+        })
     }
 }

@@ -153,3 +153,67 @@ async fn an_admin_override_is_recorded_on_the_version() {
         ("root", "calc is retired")
     );
 }
+
+/// A module using a feature no registered node accepts is refused before
+/// anything is stored, naming the feature; a node that accepts it lets it in.
+#[tokio::test]
+async fn a_module_no_node_can_run_is_refused_naming_the_feature() {
+    use hotswap_core::domain::WasmFeature;
+    use hotswap_core::repository::NodeRepository;
+    use hotswap_core::repository::memory::MemoryNodeRepository;
+
+    let storage = Arc::new(MemoryStorage::new());
+    let modules = Arc::new(MemoryModuleRepository::new());
+    let nodes = Arc::new(MemoryNodeRepository::new());
+    let registrar = ModuleRegistrar::new(
+        storage.clone(),
+        modules.clone(),
+        Arc::new(ManualClock::new(sample::time(0))),
+    )
+    .with_nodes(nodes.clone());
+    let two_memories = wat::parse_str(
+        r#"(module (memory 1) (memory 1) (func (export "f") (result i32) i32.const 1))"#,
+    )
+    .unwrap();
+    // No node yet: nothing to judge against, so node selection decides later.
+    registrar
+        .register(registration("0.1.0", two_memories.clone()), &caller(false))
+        .await
+        .unwrap();
+
+    let wasm2 = nodes.create(&sample::node("old", "eu")).await.unwrap();
+    assert!(
+        !wasm2
+            .capabilities
+            .wasm_features
+            .contains(&WasmFeature::MultiMemory)
+    );
+    let e = registrar
+        .register(registration("1.0.0", two_memories.clone()), &caller(false))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Incompatible { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "module calc@1.0.0 is incompatible: the module uses the WebAssembly feature multi-memory, not accepted by any registered node"
+    );
+    assert!(
+        modules
+            .get_version(&sample::name("calc"), &sample::version("1.0.0"))
+            .await
+            .is_err()
+    );
+    assert_eq!(storage.list().await.unwrap().len(), 1, "only 0.1.0's blob");
+
+    let mut modern = sample::node("new", "eu");
+    modern
+        .capabilities
+        .wasm_features
+        .push(WasmFeature::MultiMemory);
+    nodes.create(&modern).await.unwrap();
+    let m = registrar
+        .register(registration("1.0.0", two_memories), &caller(false))
+        .await
+        .unwrap();
+    assert_eq!(m.wasm_features, [WasmFeature::MultiMemory]);
+}

@@ -276,11 +276,20 @@ impl Error {
         }
     }
 
-    /// `Invalid` naming `field` and the `reason`.
+    /// `Invalid` naming `field` and the `reason` (without the
+    /// `invalid {field}: ` a wrapped error's text may already start with).
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::Invalid {
-            field: field.into(),
-            reason: reason.into(),
+        let field = field.into();
+        let reason = strip_prefix(reason.into(), &format!("invalid {field}: "));
+        Self::Invalid { field, reason }
+    }
+
+    /// `Trap` with the runtime's `message` (without the `wasm trap: ` a
+    /// runtime's own text may start with) and its wasm backtrace.
+    pub fn trap(message: impl Into<String>, backtrace: Option<String>) -> Self {
+        Self::Trap {
+            message: strip_prefix(message.into(), "wasm trap: "),
+            backtrace,
         }
     }
 
@@ -307,10 +316,18 @@ impl Error {
         source: impl Into<BoxError>,
     ) -> Self {
         let source = source.into();
+        let service = service.into();
+        let mut reason = source.to_string();
+        for head in [
+            format!("{service} unavailable (temporary): "),
+            format!("{service} unavailable: "),
+        ] {
+            reason = strip_prefix(reason, &head);
+        }
         Self::Unavailable {
-            service: service.into(),
+            service,
             temporary,
-            reason: source.to_string(),
+            reason,
             source: Some(source),
         }
     }
@@ -318,7 +335,7 @@ impl Error {
     /// `Internal` with the `reason`.
     pub fn internal(reason: impl Into<String>) -> Self {
         Self::Internal {
-            reason: reason.into(),
+            reason: strip_prefix(reason.into(), "internal error: "),
             source: None,
         }
     }
@@ -354,9 +371,83 @@ impl Error {
     }
 }
 
+/// `text` without any number of leading `prefix`es.
+fn strip_prefix(text: String, prefix: &str) -> String {
+    let mut rest = text.as_str();
+    while let Some(r) = rest.strip_prefix(prefix) {
+        rest = r;
+    }
+    if rest.len() == text.len() {
+        text
+    } else {
+        rest.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// No `: `-separated part of a message appears twice.
+    fn assert_no_stutter(e: &Error) {
+        let text = e.to_string();
+        let parts: Vec<&str> = text.split(": ").collect();
+        for (i, p) in parts.iter().enumerate() {
+            assert!(
+                !parts[i + 1..].contains(p),
+                "{p:?} appears twice in {text:?}"
+            );
+        }
+    }
+
+    /// Every variant, built the way adapters build them, including from the
+    /// texts of errors they wrap.
+    #[test]
+    fn no_message_repeats_its_prefix() {
+        let io = std::io::Error::other("connection refused");
+        let wrapped = Error::unavailable("node a", true, io);
+        let errors = vec![
+            Error::not_found(ResourceKind::Module, "m"),
+            Error::already_exists(ResourceKind::ModuleVersion, "m@1.0.0"),
+            Error::invalid("wasm", "invalid wasm: cannot compile"),
+            Error::invalid("wasm", Error::invalid("wasm", "bad magic").to_string()),
+            Error::conflict("deployment d", "a deployment is running"),
+            Error::Incompatible {
+                subject: "m@2.0.0".into(),
+                findings: vec!["removed export f".into()],
+            },
+            Error::Forbidden {
+                action: "deploy".into(),
+                role: "operator".into(),
+            },
+            Error::limit_exceeded(LimitKind::ModuleBytes, "the module has 9 bytes"),
+            Error::DigestMismatch {
+                expected: crate::domain::Digest::of(b"a"),
+                actual: crate::domain::Digest::of(b"b"),
+            },
+            Error::Corrupt {
+                what: "artifact".into(),
+                reason: "truncated".into(),
+            },
+            Error::trap("wasm trap: integer divide by zero", None),
+            Error::trap("wasm trap: wasm trap: unreachable", None),
+            Error::Timeout {
+                after: std::time::Duration::from_millis(5),
+            },
+            Error::FuelExhausted { budget: 10 },
+            Error::MemoryLimitExceeded { limit_bytes: 65536 },
+            Error::unavailable("node a", true, wrapped.to_string()),
+            wrapped,
+            Error::internal("internal error: the pool is gone"),
+        ];
+        for e in &errors {
+            assert_no_stutter(e);
+        }
+        assert_eq!(
+            Error::trap("wasm trap: integer divide by zero", None).to_string(),
+            "wasm trap: integer divide by zero"
+        );
+    }
 
     #[test]
     fn within_prefixes_invalid_fields() {

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use semver::Version;
 
 use crate::domain::{
-    Digest, Export, Import, ItemKind, ModuleKind, ModuleName, WasiVersion, WasmModule,
+    Digest, Export, Import, ItemKind, ModuleKind, ModuleName, WasiVersion, WasmFeature, WasmModule,
 };
 use crate::error::LimitKind;
 use crate::error::{Error, Result};
@@ -53,6 +53,8 @@ pub struct ModuleInfo {
     pub kind: ModuleKind,
     /// The WASI version it imports, if any.
     pub wasi: Option<WasiVersion>,
+    /// WebAssembly features beyond the MVP it uses.
+    pub wasm_features: Vec<WasmFeature>,
     /// Exports in declaration order.
     pub exports: Vec<Export>,
     /// Imports in declaration order.
@@ -90,6 +92,7 @@ impl ModuleInfo {
             created_at,
         );
         module.wasi = self.wasi;
+        module.wasm_features = self.wasm_features;
         module.exports = self.exports;
         module.imports = self.imports;
         module
@@ -124,16 +127,21 @@ pub fn inspect(bytes: &[u8], options: &InspectOptions) -> Result<ModuleInfo> {
             ),
         ));
     }
-    let types = Validator::new().validate_all(bytes).map_err(|e| {
-        Error::invalid(
-            "wasm",
-            format!(
-                "invalid module at byte offset {}: {}",
-                e.offset(),
-                e.message()
-            ),
-        )
-    })?;
+    // Every feature hotswap knows: which ones a node accepts is decided
+    // from `wasm_features`, not by refusing the binary as invalid.
+    let all = crate::domain::wasm_features::validator_flags(WasmFeature::ALL);
+    let types = Validator::new_with_features(all)
+        .validate_all(bytes)
+        .map_err(|e| {
+            Error::invalid(
+                "wasm",
+                format!(
+                    "invalid module at byte offset {}: {}",
+                    e.offset(),
+                    e.message()
+                ),
+            )
+        })?;
     let (kind, imports, exports) = if Parser::is_component(bytes) {
         let (imports, exports) = component_items(bytes)?;
         (ModuleKind::Component, imports, exports)
@@ -144,6 +152,7 @@ pub fn inspect(bytes: &[u8], options: &InspectOptions) -> Result<ModuleInfo> {
     Ok(ModuleInfo {
         kind,
         wasi: detect_wasi(kind, &imports),
+        wasm_features: crate::domain::wasm_features::required_features(bytes),
         exports,
         imports,
         digest: Digest::of(bytes),

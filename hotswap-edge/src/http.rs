@@ -163,9 +163,7 @@ impl EdgeHost {
     ) -> Result<HttpResponse> {
         let routing = &self.config.http;
         let routes = self.routes.load();
-        let published = routes
-            .get(module)
-            .ok_or_else(|| Error::not_found(ResourceKind::RoutedModule, module))?;
+        let published = routes.get(module).ok_or_else(|| self.unrouted(module))?;
         let headers = call.request.headers();
         let pin: Option<Version> = match routing.pin_header.as_ref().and_then(|h| headers.get(h)) {
             None => None,

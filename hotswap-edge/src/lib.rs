@@ -387,9 +387,7 @@ impl EdgeHost {
         // alive until the call returns, without touching a reference count
         // that every caller shares.
         let routes = self.routes.load();
-        let published = routes
-            .get(module)
-            .ok_or_else(|| Error::not_found(ResourceKind::RoutedModule, module))?;
+        let published = routes.get(module).ok_or_else(|| self.unrouted(module))?;
         let ctx = RouteContext {
             headers: route.headers,
             key: route.key,
@@ -455,6 +453,28 @@ impl EdgeHost {
     /// Calls running now on loaded versions (for heartbeats).
     pub fn in_flight(&self) -> u64 {
         self.entries().iter().map(|e| e.counters.in_flight()).sum()
+    }
+
+    /// Why a call to `module` finds no route: a module loaded here but not
+    /// yet routed is being rolled out, which is temporary (`Unavailable`,
+    /// so callers retry); one never loaded is `NotFound`.
+    pub(crate) fn unrouted(&self, module: &ModuleName) -> Error {
+        if self
+            .state()
+            .get(module)
+            .is_some_and(|m| !m.versions.is_empty())
+        {
+            Error::Unavailable {
+                service: format!("module {module}"),
+                temporary: true,
+                reason:
+                    "it is loaded on this node but not routed yet (a rollout is bringing it in)"
+                        .into(),
+                source: None,
+            }
+        } else {
+            Error::not_found(ResourceKind::RoutedModule, module)
+        }
     }
 
     fn entries(&self) -> Vec<Arc<Entry>> {

@@ -227,10 +227,7 @@ impl Problem {
                 what: id(),
                 reason: reason(),
             },
-            "trap" => Error::Trap {
-                message: reason(),
-                backtrace: None,
-            },
+            "trap" => Error::trap(reason(), None),
             "timeout" => Error::Timeout {
                 after: Duration::from_millis(self.amount.unwrap_or(0)),
             },

@@ -37,10 +37,7 @@ pub(crate) fn call_error(err: RuntimeError, failure: Failure) -> Error {
             limit_bytes: failure.memory_bytes,
         };
     }
-    Error::Trap {
-        message: err.message(),
-        backtrace: backtrace(&err),
-    }
+    Error::trap(err.message(), backtrace(&err))
 }
 
 /// Map an instantiation failure: a start function's trap is a call error,

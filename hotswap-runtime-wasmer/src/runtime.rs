@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use hotswap_core::domain::{Digest, ModuleKind, RuntimeKind, WasiVersion};
+use hotswap_core::domain::{Digest, ModuleKind, RuntimeKind, WasiVersion, WasmFeature};
 use hotswap_core::inspect::{InspectOptions, inspect};
 use hotswap_core::runtime::kit::{
     ArtifactCache, CompileCache, CompileCounters, Compiler, Gate, off_the_hot_path,
@@ -182,6 +182,21 @@ impl Compiler<Compiled> for WasmerRuntime {
     }
 }
 
+/// What wasmer 7.3's default feature set compiles on Cranelift: WebAssembly
+/// 2.0 with several memories and extended constants (its threads are left
+/// out: hotswap's instances never share a memory).
+const WASM_FEATURES: [WasmFeature; 9] = [
+    WasmFeature::MutableGlobal,
+    WasmFeature::SaturatingFloatToInt,
+    WasmFeature::SignExtension,
+    WasmFeature::MultiValue,
+    WasmFeature::BulkMemory,
+    WasmFeature::ReferenceTypes,
+    WasmFeature::Simd,
+    WasmFeature::MultiMemory,
+    WasmFeature::ExtendedConst,
+];
+
 #[async_trait]
 impl RuntimeHost for WasmerRuntime {
     fn capabilities(&self) -> RuntimeCapabilities {
@@ -189,6 +204,7 @@ impl RuntimeHost for WasmerRuntime {
         caps.wasi = vec![WasiVersion::Preview1];
         caps.fuel = self.inner.shared.config.settings.fuel;
         caps.timeouts = true;
+        caps.wasm_features = WASM_FEATURES.to_vec();
         caps
     }
 

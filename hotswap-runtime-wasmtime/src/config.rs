@@ -33,6 +33,14 @@ pub struct WasmtimeConfig {
     /// rates those flushes were a third of the server's CPU. Slots kept warm
     /// hold up to this much memory each; 0 returns everything.
     pub keep_resident_bytes: usize,
+    /// Linear memories one core instance may define (multi-memory); the
+    /// pool holds `max_instances` times this many.
+    pub max_memories_per_instance: u32,
+    /// Tables one core instance may define; the pool holds
+    /// `max_instances` times this many.
+    pub max_tables_per_instance: u32,
+    /// Elements one table may hold.
+    pub max_table_elements: usize,
 }
 
 impl Default for WasmtimeConfig {
@@ -43,6 +51,9 @@ impl Default for WasmtimeConfig {
             max_stack_bytes: 512 * 1024,
             epoch_tick: Duration::from_millis(10),
             keep_resident_bytes: 1024 * 1024,
+            max_memories_per_instance: 4,
+            max_tables_per_instance: 8,
+            max_table_elements: 20_000,
         }
     }
 }
@@ -52,6 +63,9 @@ hotswap_core::runtime_settings_builders!(WasmtimeConfig);
 impl WasmtimeConfig {
     /// Defaults overridden by `HOTSWAP_WASMTIME_POOLING` (true/false),
     /// `HOTSWAP_WASMTIME_KEEP_RESIDENT_BYTES`,
+    /// `HOTSWAP_WASMTIME_MAX_MEMORIES_PER_INSTANCE`,
+    /// `HOTSWAP_WASMTIME_MAX_TABLES_PER_INSTANCE`,
+    /// `HOTSWAP_WASMTIME_MAX_TABLE_ELEMENTS`,
     /// `HOTSWAP_WASMTIME_MAX_INSTANCES`, `HOTSWAP_WASMTIME_QUEUE_CAPACITY`, `HOTSWAP_WASMTIME_FUEL` (true/false),
     /// `HOTSWAP_WASMTIME_ARTIFACT_DIR` and `HOTSWAP_WASMTIME_ENV_ALLOWLIST`
     /// (comma-separated). A malformed value is an error naming the variable.
@@ -67,6 +81,15 @@ impl WasmtimeConfig {
         }
         if let Some(v) = env.parse("HOTSWAP_WASMTIME_KEEP_RESIDENT_BYTES", "a byte count")? {
             c.keep_resident_bytes = v;
+        }
+        if let Some(v) = env.parse("HOTSWAP_WASMTIME_MAX_MEMORIES_PER_INSTANCE", "a count")? {
+            c.max_memories_per_instance = v;
+        }
+        if let Some(v) = env.parse("HOTSWAP_WASMTIME_MAX_TABLES_PER_INSTANCE", "a count")? {
+            c.max_tables_per_instance = v;
+        }
+        if let Some(v) = env.parse("HOTSWAP_WASMTIME_MAX_TABLE_ELEMENTS", "a count")? {
+            c.max_table_elements = v;
         }
         c.settings.read(env, "WASMTIME")?;
         c.validate()?;
@@ -87,6 +110,21 @@ impl WasmtimeConfig {
         self
     }
 
+    /// Set how many memories and tables one instance may define, and how
+    /// many elements a table may hold.
+    #[must_use]
+    pub fn with_instance_shape(
+        mut self,
+        memories: u32,
+        tables: u32,
+        table_elements: usize,
+    ) -> Self {
+        self.max_memories_per_instance = memories;
+        self.max_tables_per_instance = tables;
+        self.max_table_elements = table_elements;
+        self
+    }
+
     /// Set [`WasmtimeConfig::epoch_tick`].
     #[must_use]
     pub fn with_epoch_tick(mut self, tick: Duration) -> Self {
@@ -101,6 +139,20 @@ impl WasmtimeConfig {
             return Err(Error::invalid(
                 "max_stack_bytes",
                 "must be between 16 KiB and 64 MiB",
+            ));
+        }
+        for (field, value) in [
+            ("max_memories_per_instance", self.max_memories_per_instance),
+            ("max_tables_per_instance", self.max_tables_per_instance),
+        ] {
+            if !(1..=64).contains(&value) {
+                return Err(Error::invalid(field, "must be between 1 and 64"));
+            }
+        }
+        if self.max_table_elements == 0 || self.max_table_elements > 10_000_000 {
+            return Err(Error::invalid(
+                "max_table_elements",
+                "must be between 1 and 10,000,000",
             ));
         }
         kit::check_tick("epoch_tick", self.epoch_tick)
@@ -120,6 +172,9 @@ mod tests {
         let c = from(&[
             ("HOTSWAP_WASMTIME_POOLING", "false"),
             ("HOTSWAP_WASMTIME_KEEP_RESIDENT_BYTES", "65536"),
+            ("HOTSWAP_WASMTIME_MAX_MEMORIES_PER_INSTANCE", "2"),
+            ("HOTSWAP_WASMTIME_MAX_TABLES_PER_INSTANCE", "3"),
+            ("HOTSWAP_WASMTIME_MAX_TABLE_ELEMENTS", "500"),
             ("HOTSWAP_WASMTIME_FUEL", "true"),
             ("HOTSWAP_WASMTIME_MAX_INSTANCES", "8"),
             ("HOTSWAP_WASMTIME_QUEUE_CAPACITY", "2"),
@@ -129,6 +184,14 @@ mod tests {
         .unwrap();
         assert!(!c.pooling);
         assert_eq!(c.keep_resident_bytes, 65536);
+        assert_eq!(
+            (
+                c.max_memories_per_instance,
+                c.max_tables_per_instance,
+                c.max_table_elements
+            ),
+            (2, 3, 500)
+        );
         assert!(c.settings.fuel);
         assert_eq!(
             (c.settings.max_instances, c.settings.queue_capacity),
@@ -166,5 +229,10 @@ mod tests {
             .validate()
             .unwrap_err();
         assert_eq!(e.to_string(), "invalid max_output_bytes: must not be zero");
+        let e = from(&[("HOTSWAP_WASMTIME_MAX_MEMORIES_PER_INSTANCE", "0")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid max_memories_per_instance: must be between 1 and 64"
+        );
     }
 }

@@ -30,11 +30,16 @@ pub(crate) fn wasmtime_config(cfg: &WasmtimeConfig, pooling: bool) -> Config {
     if pooling {
         let mut p = PoolingAllocationConfig::default();
         let memory = usize::try_from(cfg.settings.max_memory_bytes).unwrap_or(usize::MAX);
-        p.total_core_instances(cfg.settings.max_instances)
-            .total_component_instances(cfg.settings.max_instances)
-            .total_memories(cfg.settings.max_instances)
-            .total_tables(cfg.settings.max_instances)
-            .total_stacks(cfg.settings.max_instances)
+        let instances = cfg.settings.max_instances;
+        p.total_core_instances(instances)
+            .total_component_instances(instances)
+            .total_memories(instances.saturating_mul(cfg.max_memories_per_instance))
+            .total_tables(instances.saturating_mul(cfg.max_tables_per_instance))
+            .max_memories_per_module(cfg.max_memories_per_instance)
+            .max_tables_per_module(cfg.max_tables_per_instance)
+            .table_elements(cfg.max_table_elements)
+            .total_gc_heaps(instances)
+            .total_stacks(instances)
             .max_memory_size(memory)
             .linear_memory_keep_resident(cfg.keep_resident_bytes)
             .table_keep_resident(cfg.keep_resident_bytes.min(64 * 1024))

@@ -27,14 +27,9 @@ pub(crate) fn call_error(err: wasmtime::Error, limits: CallLimits, memory_refuse
         _ if memory_refused => Error::MemoryLimitExceeded {
             limit_bytes: limits.memory_bytes,
         },
-        Some(trap) => Error::Trap {
-            message: trap.to_string(),
-            backtrace: backtrace(),
-        },
-        None => Error::Trap {
-            message: format!("{err:#}"),
-            backtrace: backtrace(),
-        },
+        // wasmtime's own text already says "wasm trap: ".
+        Some(trap) => Error::trap(trap.to_string(), backtrace()),
+        None => Error::trap(format!("{err:#}"), backtrace()),
     }
 }
 

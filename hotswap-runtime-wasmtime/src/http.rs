@@ -181,10 +181,7 @@ pub(crate) async fn serve(version: HttpVersion<'_>, call: HttpCall) -> Result<Ht
 }
 
 fn no_response() -> Error {
-    Error::Trap {
-        message: "the handler returned without setting a response".into(),
-        backtrace: None,
-    }
+    Error::trap("the handler returned without setting a response", None)
 }
 
 /// What the guest sees when reading the request body fails.
@@ -197,8 +194,8 @@ fn body_error(e: BoxError) -> wasmtime_wasi_http::Error {
 
 /// The error for a handler that set `response-outparam` to an error code.
 fn answered_error(code: &ErrorCode) -> Error {
-    Error::Trap {
-        message: format!("the handler answered with the error code {code:?}"),
-        backtrace: None,
-    }
+    Error::trap(
+        format!("the handler answered with the error code {code:?}"),
+        None,
+    )
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use hotswap_core::domain::{Digest, ModuleKind, RuntimeKind, WasiVersion};
+use hotswap_core::domain::{Digest, ModuleKind, RuntimeKind, WasiVersion, WasmFeature};
 use hotswap_core::inspect::{InspectOptions, inspect};
 use hotswap_core::runtime::http::is_incoming_handler;
 use hotswap_core::runtime::kit::{
@@ -297,6 +297,27 @@ fn deserialize(engine: &wasmtime::Engine, path: &std::path::Path) -> wasmtime::R
     }
 }
 
+/// What wasmtime 48 enables by default with its `gc` feature on the
+/// Cranelift backend, all of which the pooling allocator hosts (threads
+/// are left out: shared memories do not live in the pool).
+const WASM_FEATURES: [WasmFeature; 15] = [
+    WasmFeature::MutableGlobal,
+    WasmFeature::SaturatingFloatToInt,
+    WasmFeature::SignExtension,
+    WasmFeature::MultiValue,
+    WasmFeature::BulkMemory,
+    WasmFeature::ReferenceTypes,
+    WasmFeature::Simd,
+    WasmFeature::RelaxedSimd,
+    WasmFeature::TailCall,
+    WasmFeature::MultiMemory,
+    WasmFeature::ExtendedConst,
+    WasmFeature::FunctionReferences,
+    WasmFeature::Gc,
+    WasmFeature::Exceptions,
+    WasmFeature::Memory64,
+];
+
 #[async_trait]
 impl RuntimeHost for WasmtimeRuntime {
     fn capabilities(&self) -> RuntimeCapabilities {
@@ -306,6 +327,7 @@ impl RuntimeHost for WasmtimeRuntime {
         caps.fuel = self.inner.shared.config.settings.fuel;
         caps.timeouts = true;
         caps.wasi_http = true;
+        caps.wasm_features = WASM_FEATURES.to_vec();
         caps
     }
 

@@ -32,7 +32,7 @@ pub struct RuntimeHarness {
 /// checks how soon a timeout fires (CI machines are shared and noisy).
 const SLACK: Duration = Duration::from_millis(400);
 
-async fn load(
+pub(crate) async fn load(
     rt: &dyn RuntimeHost,
     bytes: Vec<u8>,
     limits: ResourceLimits,
@@ -86,7 +86,7 @@ pub async fn core_functions_take_json_and_values(h: &RuntimeHarness) {
             .await
             .expect("add_i64")
             .results_json(),
-        json!(i64::MAX)
+        json!(i64::MAX.to_string())
     );
     let out = m
         .invoke(Invocation::values(
@@ -176,13 +176,13 @@ pub async fn wrong_arguments_are_invalid(h: &RuntimeHarness) {
         .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "invalid arguments[1]: expected s32, got string \"two\""
+        "invalid arguments[1]: expected i32, got string \"two\""
     );
     let e = m
         .invoke(Invocation::json("add", json!([1, 4294967296u64])))
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("out of range for s32"), "{e}");
+    assert!(e.to_string().contains("out of range for i32"), "{e}");
     let e = m
         .invoke(Invocation::values(
             "add",
@@ -676,6 +676,15 @@ macro_rules! runtime_suite {
                     over_capacity_calls_queue_then_are_refused,
                     invoke_now_matches_invoke_and_never_waits,
                     precompile_produces_an_artifact,
+                ]
+            );
+            $crate::__harness_tests!(
+                $make,
+                wasm_values,
+                [
+                    declared_wasm_features_run,
+                    values_keep_their_bits,
+                    trap_messages_say_so_once,
                 ]
             );
         }

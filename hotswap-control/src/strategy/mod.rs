@@ -155,6 +155,24 @@ impl Decision {
             note: note.into(),
         }
     }
+
+    /// Every `(node, version)` its `Load` actions ask for, when it changes
+    /// no phase (a decision that ends the deployment has nothing to follow).
+    pub fn loads(&self) -> Vec<(NodeId, Version)> {
+        if self.transition.is_some() {
+            return Vec::new();
+        }
+        self.actions
+            .iter()
+            .flat_map(|a| match a {
+                Action::Load { nodes, version } => nodes
+                    .iter()
+                    .map(|n| (*n, version.clone()))
+                    .collect::<Vec<_>>(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
 }
 
 /// The strategy that runs `config`, holding it: the one place the

@@ -14,7 +14,9 @@ mod routing;
 mod stats;
 mod strategy_config;
 mod value;
+pub mod value_numbers;
 mod value_path;
+pub mod wasm_features;
 
 pub use deployment::{
     BlueGreenState, DeploymentEvent, DeploymentPhase, DeploymentProgress, Environment, EventKind,
@@ -37,7 +39,10 @@ pub(crate) use module::validate_actor;
 pub use module::{
     Export, Import, InterfaceOverride, ItemKind, MAX_ACTOR_LEN, ModuleKind, WasiVersion, WasmModule,
 };
-pub use names::{MAX_MODULE_NAME_LEN, ModuleName, Region};
+pub use names::{
+    MAX_MODULE_NAME_LEN, MAX_REGION_LEN, MODULE_NAME_PATTERN, ModuleName, REGION_PATTERN, Region,
+    SEMVER_PATTERN,
+};
 pub use node::{
     EdgeNode, Heartbeat, LoadedVersion, MAX_NODE_NAME_LEN, NodeCapabilities, NodeMetrics,
     NodeStatus, RuntimeKind,
@@ -51,4 +56,6 @@ pub use strategy_config::{
     RegionalConfig, RegionalRollback, RollingConfig, SplitBy, StrategyConfig,
 };
 pub use value::{Value, ValueType};
+pub use value_numbers::Int64Json;
 pub(crate) use value_path::ValuePath;
+pub use wasm_features::WasmFeature;

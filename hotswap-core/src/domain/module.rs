@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
-use super::{Digest, Labels, ModuleId, ModuleName, ResourceLimits};
+use super::{Digest, Labels, ModuleId, ModuleName, ResourceLimits, WasmFeature};
 use crate::error::{Error, Result};
 
 /// Whether a binary is a core wasm module or a component.
@@ -111,6 +111,10 @@ pub struct WasmModule {
     /// The WASI version it imports, if any.
     #[serde(default)]
     pub wasi: Option<WasiVersion>,
+    /// WebAssembly features beyond the MVP it uses; only nodes whose
+    /// runtime accepts them all run it.
+    #[serde(default)]
+    pub wasm_features: Vec<WasmFeature>,
     /// Exports with signatures.
     #[serde(default)]
     pub exports: Vec<Export>,
@@ -180,6 +184,7 @@ impl WasmModule {
             compressed_size_bytes: size_bytes,
             kind,
             wasi: None,
+            wasm_features: Vec::new(),
             exports: Vec::new(),
             imports: Vec::new(),
             wit_world: None,

@@ -5,7 +5,9 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 
 use super::names::check_word_pattern;
-use super::{Digest, Labels, ModuleKind, ModuleName, NodeId, Region, VersionStats, WasiVersion};
+use super::{
+    Digest, Labels, ModuleKind, ModuleName, NodeId, Region, VersionStats, WasiVersion, WasmFeature,
+};
 use crate::error::{Error, Result};
 
 /// A wasm runtime an edge node can host.
@@ -34,6 +36,10 @@ pub struct NodeCapabilities {
     pub components: bool,
     /// Memory it offers to wasm instances, in bytes.
     pub memory_bytes: u64,
+    /// WebAssembly features its runtime accepts (WebAssembly 2.0 when a
+    /// node does not say).
+    #[serde(default = "super::wasm_features::wasm2")]
+    pub wasm_features: Vec<WasmFeature>,
 }
 
 impl NodeCapabilities {
@@ -44,7 +50,30 @@ impl NodeCapabilities {
             wasi: Vec::new(),
             components: false,
             memory_bytes,
+            wasm_features: super::wasm_features::wasm2(),
         }
+    }
+
+    /// What a node hosting `runtime` offers, with `memory_bytes` of memory.
+    pub fn of_runtime(runtime: &crate::runtime::RuntimeCapabilities, memory_bytes: u64) -> Self {
+        Self {
+            runtimes: vec![runtime.kind],
+            wasi: runtime.wasi.clone(),
+            components: runtime.components,
+            memory_bytes,
+            wasm_features: runtime.wasm_features.clone(),
+        }
+    }
+
+    /// Whether `module` can run here: its kind, WASI version and
+    /// WebAssembly features; the error names what is missing.
+    pub fn runs(&self, module: &super::WasmModule) -> Result<()> {
+        self.supports(module.kind, module.wasi)?;
+        super::wasm_features::check_features(
+            &module.wasm_features,
+            &self.wasm_features,
+            "the node's runtime",
+        )
     }
 
     /// Add a WASI version.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use call::{CallInput, CallOutput, FunctionSignature, Invocation, Param};
 
-use crate::domain::{Digest, ModuleKind, ResourceLimits, RuntimeKind, WasiVersion};
+use crate::domain::{Digest, ModuleKind, ResourceLimits, RuntimeKind, WasiVersion, WasmFeature};
 use crate::error::Result;
 
 /// What a runtime adapter supports; node selection matches modules against
@@ -37,6 +37,10 @@ pub struct RuntimeCapabilities {
     /// Serves components that export `wasi:http/incoming-handler` (0.2).
     #[serde(default)]
     pub wasi_http: bool,
+    /// WebAssembly features it compiles (modules using others are refused
+    /// at registration when no node accepts them).
+    #[serde(default = "crate::domain::wasm_features::wasm2")]
+    pub wasm_features: Vec<WasmFeature>,
 }
 
 impl RuntimeCapabilities {
@@ -50,19 +54,14 @@ impl RuntimeCapabilities {
             fuel: false,
             timeouts: false,
             wasi_http: false,
+            wasm_features: crate::domain::wasm_features::wasm2(),
         }
     }
 
     /// Whether a module of `kind` using `wasi` can run; the error names the
     /// missing capability.
     pub fn supports(&self, kind: ModuleKind, wasi: Option<WasiVersion>) -> Result<()> {
-        let caps = crate::domain::NodeCapabilities {
-            runtimes: vec![self.kind],
-            wasi: self.wasi.clone(),
-            components: self.components,
-            memory_bytes: u64::MAX,
-        };
-        caps.supports(kind, wasi)
+        crate::domain::NodeCapabilities::of_runtime(self, u64::MAX).supports(kind, wasi)
     }
 }
 

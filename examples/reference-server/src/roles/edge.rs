@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hotswap_core::domain::{NodeCapabilities, Region, RuntimeKind};
+use hotswap_core::domain::{NodeCapabilities, Region};
 use hotswap_edge::{EdgeAgent, EdgeHost, EdgeHostConfig};
 use hotswap_http::agent::{self, AgentState, HeartbeatLoop};
 use hotswap_http::auth::{Role, TokenSource};
@@ -73,19 +73,12 @@ pub(crate) async fn run(args: EdgeArgs) -> AppResult<()> {
         .advertise
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let mut capabilities = NodeCapabilities::new(
-        match choice {
-            RuntimeChoice::Wasmtime => RuntimeKind::Wasmtime,
-            RuntimeChoice::Wasmer => RuntimeKind::Wasmer,
-        },
+    let capabilities = NodeCapabilities::of_runtime(
+        &caps,
         args.memory_bytes
             .or_else(ProcMetrics::total_memory_bytes)
             .unwrap_or(1 << 30),
-    )
-    .with_components(caps.components);
-    for w in caps.wasi {
-        capabilities = capabilities.with_wasi(w);
-    }
+    );
     let registration = RegisterNode {
         name: name.clone(),
         region,

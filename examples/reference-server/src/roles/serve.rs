@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hotswap_control::ControlPlane;
-use hotswap_core::domain::{EdgeNode, NodeCapabilities, Region, RuntimeKind};
+use hotswap_core::domain::{EdgeNode, NodeCapabilities, Region};
 use hotswap_edge::{EdgeAgent, EdgeHost, EdgeHostConfig, LocalNodes};
 use hotswap_http::agent::{AgentState, NodeMetricsSource};
 use hotswap_http::api::ApiState;
@@ -97,17 +97,8 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
 
     let listener = listen(args.listen.as_deref().unwrap_or(DEFAULT_LISTEN)).await?;
     let addr = listener.local_addr()?;
-    let mut capabilities = NodeCapabilities::new(
-        match choice {
-            RuntimeChoice::Wasmtime => RuntimeKind::Wasmtime,
-            RuntimeChoice::Wasmer => RuntimeKind::Wasmer,
-        },
-        ProcMetrics::total_memory_bytes().unwrap_or(1 << 30),
-    )
-    .with_components(caps.components);
-    for w in caps.wasi {
-        capabilities = capabilities.with_wasi(w);
-    }
+    let capabilities =
+        NodeCapabilities::of_runtime(&caps, ProcMetrics::total_memory_bytes().unwrap_or(1 << 30));
     let mut node = EdgeNode::new(
         LOCAL_NODE,
         Region::new(LOCAL_NODE)?,
