@@ -409,16 +409,9 @@ impl Orchestrator {
     }
 
     async fn module(&self, d: &ModuleDeployment, version: &Version) -> Result<WasmModule> {
-        self.modules
-            .get_version(&d.module, version)
-            .await
-            .map_err(|e| match e {
-                Error::NotFound { .. } => Error::invalid(
-                    "version",
-                    format!("{}@{version} is not registered", d.module),
-                ),
-                other => other,
-            })
+        // A version that is not registered is `404 module version not
+        // found`: the request is well formed, what it names is missing.
+        self.modules.get_version(&d.module, version).await
     }
 
     /// The deployment's target nodes: matched by the selector, able to run

@@ -267,10 +267,7 @@ async fn unregistered_versions_and_overlapping_deployments_are_refused() {
     let orch = w.orchestrator("cp-1");
     let d = w.pending(Some("1.0.0"), "9.9.9", canary());
     let e = orch.create(d).await.unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "invalid version: echo@9.9.9 is not registered"
-    );
+    assert_eq!(e.to_string(), "module version not found: echo@9.9.9");
     w.deploy(Some("1.0.0"), "2.0.0", canary()).await;
     let again = w.pending(Some("1.0.0"), "2.0.0", canary());
     let e = orch.create(again).await.unwrap_err();
@@ -439,11 +436,9 @@ async fn failed_loads_are_retried_and_a_version_no_node_loads_fails_the_rollout(
             .iter()
             .all(|(_, s, c)| *s == v("1.0.0") && c.is_none())
     );
-    let events = w.events(d.id).await;
-    let failed = events
-        .iter()
-        .find(|e| e.kind == hotswap_core::domain::EventKind::LoadFailed)
-        .expect("logged");
+    let failed = w
+        .event(d.id, hotswap_core::domain::EventKind::LoadFailed)
+        .await;
     // Each node's own reason is in the event, its message and the phase
     // reason, so `hotswap rollout status` shows why.
     for n in &w.members {
@@ -460,6 +455,40 @@ async fn failed_loads_are_retried_and_a_version_no_node_loads_fails_the_rollout(
                 .any(|f| f["node"] == n.name.as_str() && f["node_id"] == n.id.to_string()),
             "{}",
             failed.data
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_load_that_can_never_succeed_is_tried_once_and_its_reason_logged() {
+    let w = World::new(&["eu"], 2).await;
+    for n in &w.members {
+        w.fleet.refuse_modules(n.id);
+    }
+    let calls = w.fleet.load_calls();
+    let d = w.deploy(Some("1.0.0"), "2.0.0", canary()).await;
+    assert_eq!(
+        w.fleet.load_calls() - calls,
+        2,
+        "one attempt per node: compiling the same bytes again cannot succeed"
+    );
+    assert_eq!(
+        (d.phase, d.reason.code),
+        (DeploymentPhase::Failed, ReasonCode::DistributionFailed)
+    );
+    let failed = w
+        .event(d.id, hotswap_core::domain::EventKind::LoadFailed)
+        .await;
+    for n in &w.members {
+        let why = format!(
+            "node {} cannot load echo@2.0.0: gc types are disallowed",
+            n.name
+        );
+        assert!(failed.message.contains(&why), "{}", failed.message);
+        assert!(
+            !failed.message.contains("unavailable"),
+            "{}",
+            failed.message
         );
     }
 }

@@ -17,6 +17,7 @@ pub mod ingress;
 pub mod observe;
 #[cfg(any(feature = "control-plane", feature = "edge"))]
 mod openapi;
+mod openapi_ranges;
 pub mod problem;
 pub mod server;
 #[cfg(any(feature = "control-plane", feature = "edge"))]

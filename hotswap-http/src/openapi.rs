@@ -34,7 +34,7 @@ pub(crate) struct ApiDoc;
 /// Operations without authentication.
 const PUBLIC: &[&str] = &["/healthz", "/readyz", "/metrics", "/openapi.json"];
 
-fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<&mut Operation> {
+pub(crate) fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<&mut Operation> {
     [
         item.get.as_mut(),
         item.put.as_mut(),
@@ -79,6 +79,13 @@ impl Modify for Common {
         for (path, item) in doc.paths.paths.iter_mut() {
             let public = PUBLIC.contains(&path.as_str());
             for op in operations(item) {
+                // OpenAPI requires it of path parameters, and utoipa leaves
+                // it out of those described by a schema function.
+                for p in op.parameters.iter_mut().flatten() {
+                    if p.parameter_in == utoipa::openapi::path::ParameterIn::Path {
+                        p.required = utoipa::openapi::Required::True;
+                    }
+                }
                 op.responses
                     .responses
                     .entry("default".into())
@@ -94,10 +101,11 @@ impl Modify for Common {
     }
 }
 
-/// `doc` with the security scheme and problem responses.
+/// `doc` with the security scheme, problem responses and integer ranges.
 pub(crate) fn complete(mut doc: OpenApi) -> OpenApi {
     doc.openapi = utoipa::openapi::OpenApiVersion::Version31;
     Common.modify(&mut doc);
+    crate::openapi_ranges::state_integer_ranges(&mut doc);
     doc
 }
 

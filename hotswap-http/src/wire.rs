@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use hotswap_core::domain::{
     DeploymentEvent, DeploymentPhase, EdgeNode, Environment, HealthCriteria, HttpRoute, Int64Json,
-    Labels, LoadedVersion, ModuleDeployment, ModuleKind, ModuleName, NodeCapabilities, NodeMetrics,
-    NodeProgress, NodeStatus, Region, ResourceLimits, RouteReason, StaleNodePolicy, StrategyConfig,
-    TargetSelector, VersionStats,
+    Labels, LoadedVersion, MAX_LABELS, ModuleDeployment, ModuleKind, ModuleName, NodeCapabilities,
+    NodeMetrics, NodeProgress, NodeStatus, Region, ResourceLimits, RouteReason, StaleNodePolicy,
+    StrategyConfig, TargetSelector, VersionStats,
 };
 use hotswap_core::interface::CompatibilityMode;
 use hotswap_core::interface::Finding;
@@ -39,9 +39,11 @@ impl<T> From<hotswap_core::repository::Page<T>> for Paged<T> {
 
 /// Paging parameters of every list.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default, deny_unknown_fields)]
 pub struct PageQuery {
     /// Items per page, 1..=1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -60,14 +62,25 @@ impl PageQuery {
     }
 }
 
-/// Parse `key=value,key=value` into labels.
+/// Parse `key=value,key=value` into labels, exactly as
+/// [`hotswap_core::domain::schema::labels_text`] states: no white space
+/// around keys, at most [`MAX_LABELS`] pairs; an empty text is no labels.
 pub fn parse_labels(field: &str, text: &str) -> Result<Labels> {
     let mut map = std::collections::BTreeMap::new();
-    for pair in text.split(',').filter(|p| !p.is_empty()) {
+    if text.is_empty() {
+        return Ok(Labels::default());
+    }
+    for (i, pair) in text.split(',').enumerate() {
+        if i == MAX_LABELS {
+            return Err(Error::invalid(
+                field,
+                format!("has more than {MAX_LABELS} pairs"),
+            ));
+        }
         let (k, v) = pair
             .split_once('=')
             .ok_or_else(|| Error::invalid(field, format!("{pair:?} is not key=value")))?;
-        map.insert(k.trim().to_owned(), v.trim().to_owned());
+        map.insert(k.to_owned(), v.to_owned());
     }
     Labels::try_from(map).map_err(|e| e.within(field))
 }
@@ -78,8 +91,10 @@ pub fn parse_labels(field: &str, text: &str) -> Result<Labels> {
 #[serde(default, deny_unknown_fields)]
 pub struct ModuleMetadata {
     /// Module name.
+    #[schema(schema_with = hotswap_core::domain::schema::module_name, required = true)]
     pub name: String,
     /// Semver version.
+    #[schema(schema_with = hotswap_core::domain::schema::semver, required = true)]
     pub version: String,
     /// Limits for every call (defaults when absent).
     pub limits: Option<ResourceLimits>,
@@ -91,13 +106,17 @@ pub struct ModuleMetadata {
 
 /// The query of a raw `POST /modules` upload.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default, deny_unknown_fields)]
 pub struct UploadQuery {
     /// Module name (or header `x-hotswap-name`).
+    #[param(schema_with = hotswap_core::domain::schema::module_name)]
     pub name: Option<String>,
     /// Semver version (or header `x-hotswap-version`).
+    #[param(schema_with = hotswap_core::domain::schema::semver)]
     pub version: Option<String>,
     /// Labels as `key=value,key=value` (or header `x-hotswap-labels`).
+    #[param(schema_with = hotswap_core::domain::schema::labels_text)]
     pub labels: Option<String>,
     /// Largest linear memory, bytes.
     pub max_memory_bytes: Option<u64>,
@@ -115,17 +134,22 @@ pub struct UploadQuery {
 
 /// Filters of `GET /modules`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModuleListQuery {
     /// Only this module.
+    #[param(schema_with = hotswap_core::domain::schema::module_name)]
     pub name: Option<String>,
     /// Only this kind.
     pub kind: Option<ModuleKind>,
     /// Only versions with these bytes (sha256 hex).
+    #[param(pattern = "^[0-9a-f]{64}$")]
     pub digest: Option<String>,
     /// Only versions with all these labels, `key=value,key=value`.
+    #[param(schema_with = hotswap_core::domain::schema::labels_text)]
     pub labels: Option<String>,
     /// Items per page, 1..=1000.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The previous page's `next_cursor`.
     pub cursor: Option<String>,
@@ -136,12 +160,13 @@ pub struct ModuleListQuery {
 #[serde(deny_unknown_fields)]
 pub struct CreateDeployment {
     /// The module.
-    #[schema(value_type = String)]
     pub module: ModuleName,
     /// The version to roll out.
+    #[schema(schema_with = hotswap_core::domain::schema::semver)]
     pub to_version: String,
     /// The version to replace; the module's serving version when absent.
     #[serde(default)]
+    #[schema(schema_with = hotswap_core::domain::schema::semver_or_null)]
     pub from_version: Option<String>,
     /// How (canary with its defaults when absent).
     #[serde(default)]
@@ -169,15 +194,18 @@ fn development() -> Environment {
 
 /// Filters of `GET /deployments`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeploymentListQuery {
     /// Only this module.
+    #[param(schema_with = hotswap_core::domain::schema::module_name)]
     pub module: Option<String>,
     /// Only this phase.
     pub phase: Option<DeploymentPhase>,
     /// Only this environment.
     pub environment: Option<Environment>,
     /// Items per page, 1..=1000.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The previous page's `next_cursor`.
     pub cursor: Option<String>,
@@ -237,13 +265,16 @@ pub struct ValidationReport {
 
 /// Filters of `GET /interfaces`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default, deny_unknown_fields)]
 pub struct InterfaceListQuery {
     /// Only this package.
+    #[param(schema_with = hotswap_core::domain::schema::package_name)]
     pub package: Option<String>,
     /// Only approved (`true`) or unapproved (`false`) versions.
     pub approved: Option<bool>,
     /// Items per page, 1..=1000.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The previous page's `next_cursor`.
     pub cursor: Option<String>,
@@ -254,20 +285,23 @@ pub struct InterfaceListQuery {
 #[serde(deny_unknown_fields)]
 pub struct RegisterNode {
     /// Unique name, DNS-label style.
+    #[schema(schema_with = hotswap_core::domain::schema::node_name)]
     pub name: String,
     /// Region.
-    #[schema(value_type = String)]
     pub region: Region,
     /// Zone.
     #[serde(default)]
+    #[schema(schema_with = hotswap_core::domain::schema::zone_or_null)]
     pub zone: Option<String>,
     /// Labels.
     #[serde(default)]
     pub labels: Labels,
     /// Base URL of its edge agent.
+    #[schema(schema_with = hotswap_core::domain::schema::endpoint)]
     pub endpoint: String,
     /// Base URL of its HTTP ingress, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = hotswap_core::domain::schema::endpoint_or_null)]
     pub ingress: Option<String>,
     /// What it runs.
     pub capabilities: NodeCapabilities,
@@ -287,12 +321,13 @@ pub struct NodeRegistered {
 #[serde(deny_unknown_fields)]
 pub struct CreateRoute {
     /// The host (lowercase DNS name or IP, no port), or `*` for any host.
+    #[schema(schema_with = hotswap_core::domain::schema::host_input)]
     pub host: String,
     /// The path prefix; every path when absent.
     #[serde(default)]
+    #[schema(schema_with = hotswap_core::domain::schema::path_prefix_input_or_null)]
     pub path_prefix: Option<String>,
     /// The module that answers.
-    #[schema(value_type = String)]
     pub module: ModuleName,
 }
 
@@ -312,23 +347,29 @@ pub struct RouteChanged {
 
 /// Filters of `GET /routes`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default, deny_unknown_fields)]
 pub struct RouteListQuery {
     /// Only the routes of this module.
+    #[param(schema_with = hotswap_core::domain::schema::module_name)]
     pub module: Option<String>,
 }
 
 /// Filters of `GET /nodes`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default, deny_unknown_fields)]
 pub struct NodeListQuery {
     /// Only this region.
+    #[param(schema_with = hotswap_core::domain::schema::region)]
     pub region: Option<String>,
     /// Only this status.
     pub status: Option<NodeStatus>,
     /// Only nodes with all these labels, `key=value,key=value`.
+    #[param(schema_with = hotswap_core::domain::schema::labels_text)]
     pub labels: Option<String>,
     /// Items per page, 1..=1000.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The previous page's `next_cursor`.
     pub cursor: Option<String>,
@@ -373,28 +414,22 @@ pub struct NodeHealth {
 #[serde(default, deny_unknown_fields)]
 pub struct ExecuteRequest {
     /// The module.
-    #[schema(
-        pattern = "^[a-z][a-z0-9]*([-_.][a-z0-9]+)*$",
-        min_length = 1,
-        max_length = 64
-    )]
+    #[schema(schema_with = hotswap_core::domain::schema::module_name, required = true)]
     pub module: String,
     /// The function; `_start` runs a WASI command with `stdin`.
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, required = true)]
     pub function: String,
     /// Arguments: an array (positional) or an object (by name); `null` or
     /// absent for none.
     #[schema(value_type = Object)]
     pub args: Json,
     /// Pin this version (semver, e.g. `1.2.0`).
-    #[schema(
-        pattern = r"^(0|[1-9][0-9]{0,18})\.(0|[1-9][0-9]{0,18})\.(0|[1-9][0-9]{0,18})(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$"
-    )]
+    #[schema(schema_with = hotswap_core::domain::schema::semver_or_null)]
     pub version: Option<String>,
     /// Routing key for sticky splits (user, tenant, session).
     pub key: Option<String>,
     /// Preferred region (control plane only).
-    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", min_length = 1, max_length = 32)]
+    #[schema(schema_with = hotswap_core::domain::schema::region_or_null)]
     pub region: Option<String>,
     /// Standard input of a WASI command (UTF-8 text).
     pub stdin: Option<String>,

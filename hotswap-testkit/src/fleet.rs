@@ -31,6 +31,7 @@ struct Faults {
     dead: BTreeSet<NodeId>,
     silent: BTreeSet<NodeId>,
     failing_loads: BTreeMap<NodeId, u32>,
+    refusing: BTreeSet<NodeId>,
     in_flight: BTreeMap<NodeId, u64>,
     corrupt: BTreeSet<NodeId>,
 }
@@ -173,6 +174,12 @@ impl SimFleet {
     /// The next `times` loads on `node` fail.
     pub fn fail_loads(&self, node: NodeId, times: u32) {
         self.lock().faults.failing_loads.insert(node, times);
+    }
+
+    /// `node` can never load the module (its runtime refuses the bytes, as
+    /// for a feature it does not accept): every load is `Invalid`.
+    pub fn refuse_modules(&self, node: NodeId) {
+        self.lock().faults.refusing.insert(node);
     }
 
     /// `node` loads damaged bytes: it reports a digest other than the
@@ -319,6 +326,15 @@ impl NodeControl for SimFleet {
         let mut state = self.lock();
         state.load_calls += 1;
         state.live(node)?;
+        if state.faults.refusing.contains(&node.id) {
+            return Err(Error::invalid(
+                "wasm",
+                format!(
+                    "node {} cannot load {}@{}: gc types are disallowed",
+                    node.name, module.name, module.version
+                ),
+            ));
+        }
         if let Some(left) = state.faults.failing_loads.get_mut(&node.id)
             && *left > 0
         {

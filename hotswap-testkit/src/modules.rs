@@ -156,7 +156,13 @@ pub async fn list_pages(r: &dyn ModuleRepository) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, Error::Invalid { field, .. } if field == "after"),
+        matches!(
+            &e,
+            Error::NotFound {
+                kind: hotswap_core::ResourceKind::PageCursor,
+                ..
+            }
+        ),
         "{e}"
     );
     let e = r

@@ -152,7 +152,10 @@ pub async fn list_pages(r: &dyn NodeRepository) {
     assert!(matches!(
         r.list(&NodeFilter::default(), &PageRequest::after(3, "zz"))
             .await,
-        Err(Error::Invalid { .. })
+        Err(Error::NotFound {
+            kind: hotswap_core::ResourceKind::PageCursor,
+            ..
+        })
     ));
 }
 

@@ -199,4 +199,18 @@ impl Simulation {
             .expect("simulation step")
             .1
     }
+
+    /// The first event of `kind` in the log of `id`; panics when there is
+    /// none.
+    pub async fn event(
+        &self,
+        id: hotswap_core::domain::DeploymentId,
+        kind: hotswap_core::domain::EventKind,
+    ) -> DeploymentEvent {
+        self.events(id)
+            .await
+            .into_iter()
+            .find(|e| e.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind:?} event in the log of {id}"))
+    }
 }

@@ -113,6 +113,25 @@ fn module(version: &str, bytes: &[u8]) -> WasmModule {
     )
 }
 
+/// A bearer token of the control_plane role, valid for a minute.
+fn cp_token() -> String {
+    TokenSigner::hs256(SECRET)
+        .unwrap()
+        .issue("cp", &[Role::ControlPlane], Duration::from_secs(60))
+        .unwrap()
+}
+
+/// `POST /agent/v1/execute` on `node` over the socket, as a control plane.
+async fn post_execute(node: &EdgeNode, body: serde_json::Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/agent/v1/execute", node.endpoint))
+        .bearer_auth(cp_token())
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn add(a: i32, b: i32) -> Execution {
     Execution::new(sample::name("calc"), Invocation::json("add", json!([a, b])))
 }
@@ -146,6 +165,21 @@ async fn blobs_are_handed_over_or_fetched_and_calls_are_routed() {
     cp.load(&a.node, &module("2.0.0", &v2)).await.unwrap();
     let err = cp.load(&a.node, &module("2.0.0", &v1)).await.unwrap_err();
     assert!(matches!(err, Error::Conflict { .. }), "{err}");
+
+    // Loaded, not routed yet (a rollout between its load and its routing
+    // step): a call is 503 with Retry-After, not 404.
+    let resp = post_execute(
+        &a.node,
+        json!({"module": "calc", "function": "add", "args": [1, 2]}),
+    )
+    .await;
+    assert_eq!(resp.status(), 503);
+    assert!(resp.headers().contains_key("retry-after"));
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("not routed"),
+        "{body}"
+    );
 
     // Routing: a version that is not loaded is refused and changes nothing.
     let mut table = RoutingTable::new(sample::name("calc"), sample::version("1.0.0"));
@@ -214,10 +248,7 @@ async fn a_node_with_storage_fetches_by_digest_and_checks_handed_over_bytes() {
     cp.load(&a.node, &module("1.0.0", &v1)).await.unwrap();
     // Bytes handed over under another digest are refused.
     let http = reqwest::Client::new();
-    let token = TokenSigner::hs256(SECRET)
-        .unwrap()
-        .issue("cp", &[Role::ControlPlane], Duration::from_secs(60))
-        .unwrap();
+    let token = cp_token();
     let resp = http
         .put(format!(
             "{}/agent/v1/blobs/{}",
@@ -351,19 +382,12 @@ async fn a_full_pool_is_429_and_a_call_past_its_timeout_is_504() {
         })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let token = TokenSigner::hs256(SECRET)
-        .unwrap()
-        .issue("cp", &[Role::ControlPlane], Duration::from_secs(60))
-        .unwrap();
-    let http = reqwest::Client::new();
     let started = Instant::now();
-    let resp = http
-        .post(format!("{}/agent/v1/execute", a.node.endpoint))
-        .bearer_auth(&token)
-        .json(&json!({"module": "calc", "function": "add", "args": [1, 2]}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_execute(
+        &a.node,
+        json!({"module": "calc", "function": "add", "args": [1, 2]}),
+    )
+    .await;
     assert_eq!(resp.status(), 429, "{}", resp.text().await.unwrap());
     assert!(
         started.elapsed() < Duration::from_secs(1),
@@ -374,13 +398,11 @@ async fn a_full_pool_is_429_and_a_call_past_its_timeout_is_504() {
     let long = slow_count(&cp, &a.node, Duration::from_millis(600)).await;
     let (b, _) = loaded_agent_with_timeout(Duration::from_millis(200)).await;
     let started = Instant::now();
-    let resp = http
-        .post(format!("{}/agent/v1/execute", b.node.endpoint))
-        .bearer_auth(&token)
-        .json(&json!({"module": "calc", "function": "slow", "args": [long]}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_execute(
+        &b.node,
+        json!({"module": "calc", "function": "slow", "args": [long]}),
+    )
+    .await;
     assert_eq!(resp.status(), 504);
     assert!(
         started.elapsed() < Duration::from_millis(550),

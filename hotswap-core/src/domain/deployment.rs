@@ -487,10 +487,10 @@ pub struct ModuleDeployment {
     /// The module.
     pub module: ModuleName,
     /// The version being replaced (`None` for a first deployment).
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::schema::semver_or_null))]
     pub from_version: Option<Version>,
     /// The version being rolled out.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::schema::semver))]
     pub to_version: Version,
     /// How.
     pub strategy: StrategyConfig,

@@ -21,8 +21,27 @@ use crate::error::{Error, ResourceKind, Result};
 /// The host of a route that takes requests no other host's routes take.
 pub const ANY_HOST: &str = "*";
 
-/// The longest path prefix accepted.
+/// The longest path prefix accepted, in characters.
 pub const MAX_PATH_PREFIX_LEN: usize = 1024;
+
+/// The longest host accepted.
+pub const MAX_HOST_LEN: usize = 253;
+
+/// A host as [`normalize_host`] takes it: `*`, or DNS labels of letters
+/// (either case), digits and inner hyphens, with trailing dots.
+pub const HOST_INPUT_PATTERN: &str = r"^(\*|[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)\.*$";
+
+/// A host in normal form (what [`HttpRoute::validate`] takes).
+pub const HOST_PATTERN: &str =
+    r"^(\*|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$";
+
+/// A path prefix as [`normalize_prefix`] takes it: `/`-separated segments
+/// that are not empty, `.` or `..`, without `?`, `#`, white space or
+/// control characters; trailing slashes allowed.
+pub const PATH_PREFIX_INPUT_PATTERN: &str = r"^(/+|(/([^/?#\s\x00-\x1f\x7f-\x9f.][^/?#\s\x00-\x1f\x7f-\x9f]*|\.[^/?#\s\x00-\x1f\x7f-\x9f.][^/?#\s\x00-\x1f\x7f-\x9f]*|\.\.[^/?#\s\x00-\x1f\x7f-\x9f]+))+/*)$";
+
+/// A path prefix in normal form: `/`, or segments without a trailing `/`.
+pub const PATH_PREFIX_PATTERN: &str = r"^(/|(/([^/?#\s\x00-\x1f\x7f-\x9f.][^/?#\s\x00-\x1f\x7f-\x9f]*|\.[^/?#\s\x00-\x1f\x7f-\x9f.][^/?#\s\x00-\x1f\x7f-\x9f]*|\.\.[^/?#\s\x00-\x1f\x7f-\x9f]+))+)$";
 
 /// One route: requests for `host` under `path_prefix` go to `module`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,8 +51,10 @@ pub struct HttpRoute {
     /// The route's id.
     pub id: RouteId,
     /// The host, lowercase, without port; `*` for any host.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::schema::host))]
     pub host: String,
     /// The path prefix, normalized; `/` for every path.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::schema::path_prefix))]
     pub path_prefix: String,
     /// The module that answers.
     pub module: ModuleName,
@@ -126,9 +147,9 @@ pub fn normalize_host(host: &str) -> Result<String> {
     if host.is_empty() {
         return invalid("must not be empty (use \"*\" for any host)".into());
     }
-    if host.len() > 253 {
+    if host.len() > MAX_HOST_LEN {
         return invalid(format!(
-            "is {} characters long, at most 253 are allowed",
+            "is {} characters long, at most {MAX_HOST_LEN} are allowed",
             host.len()
         ));
     }
@@ -157,10 +178,10 @@ pub fn normalize_prefix(prefix: &str) -> Result<String> {
     if !prefix.starts_with('/') {
         return invalid(format!("{prefix:?} must start with /"));
     }
-    if prefix.len() > MAX_PATH_PREFIX_LEN {
+    let chars = prefix.chars().count();
+    if chars > MAX_PATH_PREFIX_LEN {
         return invalid(format!(
-            "is {} characters long, at most {MAX_PATH_PREFIX_LEN} are allowed",
-            prefix.len()
+            "is {chars} characters long, at most {MAX_PATH_PREFIX_LEN} are allowed"
         ));
     }
     if let Some(c) = prefix
@@ -400,6 +421,26 @@ mod tests {
     }
 
     proptest! {
+        /// The OpenAPI patterns take exactly what the parsers take: hosts
+        /// and prefixes built from the characters that matter (case, dots,
+        /// hyphens, slashes, a query mark, white space, a control).
+        #[test]
+        fn host_and_prefix_patterns_are_exactly_their_parsers(
+            host in "[aZ09*.-]{0,8}",
+            prefix in "[/a.?# \u{1}]{0,8}",
+        ) {
+            let input = regex::Regex::new(HOST_INPUT_PATTERN).unwrap();
+            let normal = regex::Regex::new(HOST_PATTERN).unwrap();
+            let parsed = normalize_host(&host);
+            prop_assert_eq!(parsed.is_ok(), input.is_match(&host), "{:?}", host);
+            prop_assert_eq!(parsed.is_ok_and(|h| h == host), normal.is_match(&host), "{:?}", host);
+            let input = regex::Regex::new(PATH_PREFIX_INPUT_PATTERN).unwrap();
+            let normal = regex::Regex::new(PATH_PREFIX_PATTERN).unwrap();
+            let parsed = normalize_prefix(&prefix);
+            prop_assert_eq!(parsed.is_ok(), input.is_match(&prefix), "{:?}", prefix);
+            prop_assert_eq!(parsed.is_ok_and(|p| p == prefix), normal.is_match(&prefix), "{:?}", prefix);
+        }
+
         /// Lookup agrees with the definition: of the routes whose prefix
         /// matches, the longest of the exact host's, else of `*`'s.
         #[test]

@@ -11,6 +11,8 @@ mod module;
 pub(crate) mod names;
 mod node;
 mod routing;
+#[cfg(feature = "openapi")]
+pub mod schema;
 mod stats;
 mod strategy_config;
 mod value;
@@ -26,8 +28,9 @@ pub use deployment::{
 };
 pub use digest::Digest;
 pub use http_route::{
-    ANY_HOST, HttpRoute, HttpRouteSet, HttpRouteTable, MAX_PATH_PREFIX_LEN, normalize_host,
-    normalize_prefix,
+    ANY_HOST, HOST_INPUT_PATTERN, HOST_PATTERN, HttpRoute, HttpRouteSet, HttpRouteTable,
+    MAX_HOST_LEN, MAX_PATH_PREFIX_LEN, PATH_PREFIX_INPUT_PATTERN, PATH_PREFIX_PATTERN,
+    normalize_host, normalize_prefix,
 };
 pub use ids::{DeploymentId, InterfaceId, ModuleId, NodeId, RouteId};
 pub use labels::{Labels, MAX_LABEL_KEY_LEN, MAX_LABEL_VALUE_LEN, MAX_LABELS};
@@ -44,8 +47,8 @@ pub use names::{
     SEMVER_PATTERN,
 };
 pub use node::{
-    EdgeNode, Heartbeat, LoadedVersion, MAX_NODE_NAME_LEN, NodeCapabilities, NodeMetrics,
-    NodeStatus, RuntimeKind,
+    ENDPOINT_PATTERN, EdgeNode, Heartbeat, LoadedVersion, MAX_ENDPOINT_LEN, MAX_NODE_NAME_LEN,
+    MAX_ZONE_LEN, NodeCapabilities, NodeMetrics, NodeStatus, RuntimeKind,
 };
 pub use routing::{
     BUCKETS, RouteContext, RouteMatch, RouteReason, RouteRule, RoutingTable, WeightedVersion,

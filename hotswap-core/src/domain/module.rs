@@ -61,6 +61,7 @@ pub enum ItemKind {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Export {
     /// The export name, e.g. `add` or `hotswap:demo/greeter@0.1.0`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     /// What it is.
     pub kind: ItemKind,
@@ -98,13 +99,15 @@ pub struct WasmModule {
     /// Module name.
     pub name: ModuleName,
     /// Semver version.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::schema::semver))]
     pub version: Version,
     /// SHA-256 of the raw bytes.
     pub digest: Digest,
     /// Raw size in bytes.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub size_bytes: u64,
     /// Size in storage (Brotli) in bytes.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub compressed_size_bytes: u64,
     /// Core module or component.
     pub kind: ModuleKind,
@@ -123,6 +126,10 @@ pub struct WasmModule {
     pub imports: Vec<Import>,
     /// The WIT world the component targets, if known.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = r"^\S+$", min_length = 1, max_length = 256)
+    )]
     pub wit_world: Option<String>,
     /// The version's interface as WIT text, taken from the binary at
     /// registration (see `hotswap_control::interface::extract_wit`); compared with
@@ -142,6 +149,7 @@ pub struct WasmModule {
     /// When it was registered.
     pub created_at: DateTime<Utc>,
     /// Who registered it (a user or token subject).
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::schema::actor))]
     pub created_by: String,
 }
 
@@ -237,13 +245,11 @@ pub(crate) fn validate_actor(field: &str, actor: &str) -> Result<()> {
     if actor.trim().is_empty() {
         return Err(Error::invalid(field, "must name who did it"));
     }
-    if actor.len() > MAX_ACTOR_LEN {
+    let chars = actor.chars().count();
+    if chars > MAX_ACTOR_LEN {
         return Err(Error::invalid(
             field,
-            format!(
-                "has {} bytes, at most {MAX_ACTOR_LEN} are allowed",
-                actor.len()
-            ),
+            format!("has {chars} characters, at most {MAX_ACTOR_LEN} are allowed"),
         ));
     }
     if actor.chars().any(char::is_control) {

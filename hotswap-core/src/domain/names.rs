@@ -31,7 +31,6 @@ pub const SEMVER_PATTERN: &str = r"^(0|[1-9][0-9]{0,18})\.(0|[1-9][0-9]{0,18})\.
 /// leading, trailing or doubled separators. The same name is safe in URLs,
 /// object keys, metric labels and file names.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct ModuleName(String);
 
@@ -54,7 +53,6 @@ impl ModuleName {
 /// Pattern: 1 to 32 lowercase ASCII letters and digits in words joined by
 /// single `-`, starting with a letter or digit.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Region(String);
 
@@ -194,6 +192,20 @@ mod tests {
             }
             let schema_ok = pattern.is_match(&any_text) && any_text.len() <= MAX_REGION_LEN;
             prop_assert_eq!(Region::new(any_text.clone()).is_ok(), schema_ok, "{:?}", any_text);
+        }
+
+        #[test]
+        fn package_names_are_exactly_their_pattern(
+            from_pattern in proptest::string::string_regex(unanchored(crate::interface::PACKAGE_NAME_PATTERN)).unwrap(),
+            any_text in "[a-z0-9:-]{0,12}",
+        ) {
+            use crate::interface::{MAX_PACKAGE_NAME_LEN, PACKAGE_NAME_PATTERN, PackageName};
+            let pattern = regex::Regex::new(PACKAGE_NAME_PATTERN).unwrap();
+            if from_pattern.len() <= MAX_PACKAGE_NAME_LEN {
+                prop_assert!(PackageName::new(from_pattern.clone()).is_ok(), "{from_pattern:?}");
+            }
+            let schema_ok = pattern.is_match(&any_text) && any_text.len() <= MAX_PACKAGE_NAME_LEN;
+            prop_assert_eq!(PackageName::new(any_text.clone()).is_ok(), schema_ok, "{:?}", any_text);
         }
 
         #[test]

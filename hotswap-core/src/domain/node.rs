@@ -215,7 +215,7 @@ pub struct LoadedVersion {
     /// Module name.
     pub module: ModuleName,
     /// Module version.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::schema::semver))]
     pub version: Version,
     /// Digest of the bytes the node loaded.
     pub digest: Digest,
@@ -266,6 +266,12 @@ impl Heartbeat {
 
 /// The longest node name.
 pub const MAX_NODE_NAME_LEN: usize = 63;
+
+/// The longest endpoint URL of a node.
+pub const MAX_ENDPOINT_LEN: usize = 2048;
+
+/// The longest zone name.
+pub const MAX_ZONE_LEN: usize = 32;
 
 /// An edge node as the control plane knows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -353,7 +359,7 @@ impl EdgeNode {
     pub fn validate(&self) -> Result<()> {
         check_word_pattern("name", &self.name, MAX_NODE_NAME_LEN, &['-'], false)?;
         if let Some(zone) = &self.zone {
-            check_word_pattern("zone", zone, 32, &['-'], false)?;
+            check_word_pattern("zone", zone, MAX_ZONE_LEN, &['-'], false)?;
         }
         validate_endpoint("endpoint", &self.endpoint)?;
         if let Some(ingress) = &self.ingress {
@@ -367,21 +373,15 @@ impl EdgeNode {
     }
 }
 
+/// A node's endpoint as [`validate_endpoint`] takes it: `http://` or
+/// `https://`, a host (letters, digits, `.` and `-`, or a bracketed IPv6
+/// address in hex groups, without an embedded IPv4 part), an optional port 0..=65535 without leading zeros, then a path,
+/// query or fragment without white space or control characters.
+pub const ENDPOINT_PATTERN: &str = r"^https?://([A-Za-z0-9.-]+|\[(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,7}:|([0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,5}(:[0-9A-Fa-f]{1,4}){1,2}|([0-9A-Fa-f]{1,4}:){1,4}(:[0-9A-Fa-f]{1,4}){1,3}|([0-9A-Fa-f]{1,4}:){1,3}(:[0-9A-Fa-f]{1,4}){1,4}|([0-9A-Fa-f]{1,4}:){1,2}(:[0-9A-Fa-f]{1,4}){1,5}|[0-9A-Fa-f]{1,4}:(:[0-9A-Fa-f]{1,4}){1,6}|:((:[0-9A-Fa-f]{1,4}){1,7}|:))\])(:(0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?([/?#][^\s\x00-\x1f\x7f-\x9f]*)?$";
+
 fn validate_endpoint(field: &str, endpoint: &str) -> Result<()> {
-    let rest = endpoint
-        .strip_prefix("http://")
-        .or_else(|| endpoint.strip_prefix("https://"))
-        .ok_or_else(|| {
-            Error::invalid(
-                field,
-                format!("{endpoint:?} must start with http:// or https://"),
-            )
-        })?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() {
-        return Err(Error::invalid(field, format!("{endpoint:?} has no host")));
-    }
-    if endpoint.len() > 2048
+    let bad = |reason: &str| Err(Error::invalid(field, format!("{endpoint:?} {reason}")));
+    if endpoint.chars().count() > MAX_ENDPOINT_LEN
         || endpoint
             .chars()
             .any(|c| c.is_whitespace() || c.is_control())
@@ -390,6 +390,49 @@ fn validate_endpoint(field: &str, endpoint: &str) -> Result<()> {
             field,
             "must be at most 2048 characters without white space",
         ));
+    }
+    let Some(rest) = endpoint
+        .strip_prefix("http://")
+        .or_else(|| endpoint.strip_prefix("https://"))
+    else {
+        return bad("must start with http:// or https://");
+    };
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let (host_ok, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, after)) => (
+                !addr.contains('.') && addr.parse::<std::net::Ipv6Addr>().is_ok(),
+                after,
+            ),
+            None => (false, ""),
+        },
+        None => {
+            // The port keeps its `:`, so `host:` is refused below.
+            let colon = authority.find(':').unwrap_or(authority.len());
+            let (host, port) = authority.split_at(colon);
+            (
+                !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'),
+                port,
+            )
+        }
+    };
+    if !host_ok {
+        return bad("has no host name or bracketed IPv6 address");
+    }
+    if !port.is_empty() {
+        // Anything after the host other than `:digits` is refused.
+        let digits = port.strip_prefix(':').unwrap_or("x");
+        let ok = !digits.is_empty()
+            && digits.len() <= 5
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && (digits == "0" || !digits.starts_with('0'))
+            && digits.parse::<u32>().is_ok_and(|p| p <= 65535);
+        if !ok {
+            return bad("has a port that is not 0..=65535 (no leading zeros)");
+        }
     }
     Ok(())
 }
@@ -406,6 +449,28 @@ mod tests {
             NodeCapabilities::new(RuntimeKind::Wasmtime, 1 << 30),
             Utc::now(),
         )
+    }
+
+    proptest::proptest! {
+        /// The OpenAPI pattern of an endpoint takes exactly what the
+        /// parser takes, over the characters that matter.
+        #[test]
+        fn endpoints_are_exactly_their_pattern(
+            rest in "[aZ0.:\\[\\]/?# -]{0,10}",
+            port in "(|:|:0|:00|:8080|:65535|:65536|:099999)",
+            scheme in "(http://|https://|ftp://)",
+            v6 in "[0a:.]{0,10}",
+        ) {
+            let pattern = regex::Regex::new(ENDPOINT_PATTERN).unwrap();
+            for endpoint in [format!("{scheme}{rest}"), format!("{scheme}h{port}{rest}"), format!("{scheme}[::1]{port}/{rest}"),
+                format!("{scheme}[{v6}]{port}")] {
+                proptest::prop_assert_eq!(
+                    validate_endpoint("endpoint", &endpoint).is_ok(),
+                    pattern.is_match(&endpoint),
+                    "{:?}", endpoint
+                );
+            }
+        }
     }
 
     #[test]

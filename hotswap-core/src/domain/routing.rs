@@ -15,9 +15,10 @@ pub const BUCKETS: u8 = 100;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WeightedVersion {
     /// The version.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::schema::semver))]
     pub version: Version,
     /// Percent of calls (0..=100).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
     pub weight: u8,
 }
 
@@ -43,8 +44,10 @@ pub enum RouteMatch {
     /// one (sticky), otherwise from a per-call random roll.
     Buckets {
         /// First bucket (inclusive).
+        #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 99))]
         from: u8,
         /// Last bucket (exclusive).
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
         to: u8,
     },
 }
@@ -57,7 +60,7 @@ pub struct RouteRule {
     #[serde(flatten)]
     pub when: RouteMatch,
     /// The version matching calls go to.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::schema::semver))]
     pub version: Version,
 }
 
@@ -72,7 +75,7 @@ pub struct RoutingTable {
     /// The module.
     pub module: ModuleName,
     /// The version that takes all traffic not sent elsewhere.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::schema::semver))]
     pub stable: Version,
     /// A version taking `weight` percent of the remaining calls.
     #[serde(default)]
@@ -83,7 +86,7 @@ pub struct RoutingTable {
     /// Versions a caller may ask for explicitly (e.g. blue-green preview).
     /// The stable and candidate versions can always be pinned.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::schema::semver_list))]
     pub pinnable: Vec<Version>,
     /// Bumped by the control plane on every change; an edge host ignores a
     /// table older than the one it has.

@@ -168,7 +168,7 @@ pub struct VersionStats {
     /// Module name.
     pub module: ModuleName,
     /// Module version.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::schema::semver))]
     pub version: semver::Version,
     /// Calls completed (successful or not).
     pub calls: u64,

@@ -350,7 +350,7 @@ pub struct AbVariant {
     /// Variant name, e.g. `a`, `control`.
     pub name: String,
     /// The module version it runs.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::schema::semver))]
     pub version: Version,
     /// Percent of calls it gets (weights sum to 100).
     pub weight: u8,

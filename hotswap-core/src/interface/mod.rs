@@ -28,6 +28,14 @@ pub const MAX_WIT_BYTES: usize = 1024 * 1024;
 #[serde(try_from = "String", into = "String")]
 pub struct PackageName(String);
 
+/// The longest package name, `namespace:name` together.
+pub const MAX_PACKAGE_NAME_LEN: usize = 128;
+
+/// The pattern of a package name (with [`MAX_PACKAGE_NAME_LEN`]): two words
+/// of lowercase letters and digits joined by single `-`, each starting with
+/// a letter, separated by `:`.
+pub const PACKAGE_NAME_PATTERN: &str = "^[a-z][a-z0-9]*(-[a-z0-9]+)*:[a-z][a-z0-9]*(-[a-z0-9]+)*$";
+
 impl PackageName {
     /// Validate and wrap `name`.
     pub fn new(name: impl Into<String>) -> Result<Self> {
@@ -38,8 +46,17 @@ impl PackageName {
                 format!("{name:?} must have the form namespace:name"),
             ));
         };
+        if name.len() > MAX_PACKAGE_NAME_LEN {
+            return Err(Error::invalid(
+                "package",
+                format!(
+                    "is {} characters long, at most {MAX_PACKAGE_NAME_LEN} are allowed",
+                    name.len()
+                ),
+            ));
+        }
         for part in [ns, pkg] {
-            crate::domain::names::check_word_pattern("package", part, 64, &['-'], true)?;
+            crate::domain::names::check_word_pattern("package", part, usize::MAX, &['-'], true)?;
         }
         Ok(Self(name))
     }

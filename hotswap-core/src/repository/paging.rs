@@ -101,7 +101,9 @@ pub fn encode_cursor(parts: &[String]) -> String {
 
 /// Decode a cursor made by [`encode_cursor`] with `parts` components.
 pub fn decode_cursor(cursor: &str, parts: usize) -> Result<Vec<String>> {
-    let bad = || Error::invalid("after", "not a cursor returned by this list");
+    // A well-formed request naming a position the list does not have, as
+    // an unknown id would: `404`.
+    let bad = || Error::not_found(crate::error::ResourceKind::PageCursor, cursor);
     let bytes = hex::decode(cursor).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let key: Vec<String> = text.split('\u{1f}').map(str::to_owned).collect();

@@ -99,7 +99,7 @@ const READ: &[Role] = &[Role::ControlPlane, Role::Node];
 /// Hand over a module binary ahead of its load; refused unless it hashes
 /// to `digest`.
 #[utoipa::path(put, path = "/agent/v1/blobs/{digest}", tag = "agent",
-    params(("digest" = String, Path, description = "SHA-256 of the bytes, hex")),
+    params(("digest" = Digest, Path, description = "SHA-256 of the bytes, hex")),
     request_body(description = "The module binary", content(
         (Vec<u8> = "application/wasm"),
         (Vec<u8> = "application/octet-stream"))),
@@ -132,10 +132,22 @@ async fn load(
     Ok(Json(s.agent.load(&module).await?))
 }
 
+/// The path of one module version.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Describes the path; the handler parses it itself.
+struct VersionPath {
+    /// Module name.
+    #[param(schema_with = hotswap_core::domain::schema::module_name)]
+    module: String,
+    /// Version.
+    #[param(schema_with = hotswap_core::domain::schema::semver)]
+    version: String,
+}
+
 /// Drop a version no routing table uses.
 #[utoipa::path(delete, path = "/agent/v1/versions/{module}/{version}", tag = "agent",
-    params(("module" = String, Path, description = "Module name"),
-           ("version" = String, Path, description = "Version")),
+    params(VersionPath),
     responses((status = 204, description = "Unloaded")))]
 async fn unload(
     State(s): State<AgentState>,

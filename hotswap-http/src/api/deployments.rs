@@ -20,8 +20,7 @@ use crate::wire::{
 };
 
 fn version(field: &str, text: &str) -> ApiResult<semver::Version> {
-    semver::Version::parse(text.trim())
-        .map_err(|e| Problem::invalid(field, format!("{text:?}: {e}")))
+    semver::Version::parse(text).map_err(|e| Problem::invalid(field, format!("{text:?}: {e}")))
 }
 
 /// The role driving a deployment of `environment` forward needs.
@@ -104,7 +103,7 @@ pub(crate) async fn list(
 
 /// A deployment: phase, progress, per-node state and the event log.
 #[utoipa::path(get, path = "/api/v1/wasm/deployments/{id}", tag = "deployments",
-    params(("id" = String, Path, description = "Deployment id")),
+    params(("id" = uuid::Uuid, Path, description = "Deployment id")),
     responses((status = 200, description = "The deployment", body = DeploymentView)))]
 pub(crate) async fn get(
     State(s): State<ApiState>,
@@ -161,7 +160,7 @@ macro_rules! operation {
     ($(#[$doc:meta])* $name:ident, $path:literal, $op:expr, $needs:expr) => {
         $(#[$doc])*
         #[utoipa::path(post, path = $path, tag = "deployments",
-            params(("id" = String, Path, description = "Deployment id")),
+            params(("id" = uuid::Uuid, Path, description = "Deployment id")),
             responses((status = 200, description = "The deployment after the operation", body = DeploymentView)))]
         pub(crate) async fn $name(
             State(s): State<ApiState>,
@@ -202,7 +201,7 @@ operation!(
 /// Take the next step now, finish now (`full`), or end an A/B test with a
 /// variant (admins for production).
 #[utoipa::path(post, path = "/api/v1/wasm/deployments/{id}/promote", tag = "deployments",
-    params(("id" = String, Path, description = "Deployment id")),
+    params(("id" = uuid::Uuid, Path, description = "Deployment id")),
     request_body(content = Option<PromoteRequest>, description = "Empty for one step"),
     responses((status = 200, description = "The deployment after the promotion", body = DeploymentView)))]
 pub(crate) async fn promote(

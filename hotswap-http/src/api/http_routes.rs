@@ -67,7 +67,7 @@ pub(crate) async fn list(
 
 /// One route.
 #[utoipa::path(get, path = "/api/v1/wasm/routes/{id}", tag = "routes",
-    params(("id" = String, Path, description = "Route id")),
+    params(("id" = uuid::Uuid, Path, description = "Route id")),
     responses((status = 200, description = "The route", body = HttpRoute)))]
 pub(crate) async fn get(
     State(s): State<ApiState>,
@@ -81,7 +81,7 @@ pub(crate) async fn get(
 
 /// Delete a route; its requests get `404` from then on.
 #[utoipa::path(delete, path = "/api/v1/wasm/routes/{id}", tag = "routes",
-    params(("id" = String, Path, description = "Route id")),
+    params(("id" = uuid::Uuid, Path, description = "Route id")),
     responses((status = 200, description = "Deleted and pushed", body = RouteChanged)))]
 pub(crate) async fn delete(
     State(s): State<ApiState>,

@@ -65,7 +65,7 @@ pub(crate) async fn list(
 
 /// One interface version.
 #[utoipa::path(get, path = "/api/v1/wasm/interfaces/{id}", tag = "interfaces",
-    params(("id" = String, Path, description = "Interface id")),
+    params(("id" = uuid::Uuid, Path, description = "Interface id")),
     responses((status = 200, description = "The interface", body = WitInterface)))]
 pub(crate) async fn get(
     State(s): State<ApiState>,
@@ -80,7 +80,7 @@ pub(crate) async fn get(
 /// What registering `wit` as the next version of this interface's package
 /// would find; stores nothing.
 #[utoipa::path(post, path = "/api/v1/wasm/interfaces/{id}/validate", tag = "interfaces",
-    params(("id" = String, Path, description = "Interface id")),
+    params(("id" = uuid::Uuid, Path, description = "Interface id")),
     request_body = ValidateInterface,
     responses((status = 200, description = "The findings", body = ValidationReport)))]
 pub(crate) async fn validate(
@@ -113,7 +113,7 @@ pub(crate) async fn validate(
 
 /// Approve an interface version (admins); the first approval is kept.
 #[utoipa::path(post, path = "/api/v1/wasm/interfaces/{id}/approve", tag = "interfaces",
-    params(("id" = String, Path, description = "Interface id")),
+    params(("id" = uuid::Uuid, Path, description = "Interface id")),
     responses((status = 200, description = "Approved", body = WitInterface)))]
 pub(crate) async fn approve(
     State(s): State<ApiState>,

@@ -59,7 +59,7 @@ pub(crate) async fn upload(
     };
     let mut r = Registration::new(
         ModuleName::new(meta.name).map_err(|e| e.within("name"))?,
-        semver::Version::parse(meta.version.trim())
+        semver::Version::parse(&meta.version)
             .map_err(|e| Problem::invalid("version", format!("{:?}: {e}", meta.version)))?,
         bytes,
     );
@@ -231,7 +231,7 @@ pub(crate) async fn list(
 
 /// One module version.
 #[utoipa::path(get, path = "/api/v1/wasm/modules/{id}", tag = "modules",
-    params(("id" = String, Path, description = "Module version id")),
+    params(("id" = uuid::Uuid, Path, description = "Module version id")),
     responses((status = 200, description = "The version", body = WasmModule)))]
 pub(crate) async fn get(
     State(s): State<ApiState>,
@@ -246,7 +246,7 @@ pub(crate) async fn get(
 /// Delete a module version (admins); refused with `409` while a deployment
 /// uses it or the module serves it.
 #[utoipa::path(delete, path = "/api/v1/wasm/modules/{id}", tag = "modules",
-    params(("id" = String, Path, description = "Module version id")),
+    params(("id" = uuid::Uuid, Path, description = "Module version id")),
     responses((status = 204, description = "Deleted")))]
 pub(crate) async fn delete(
     State(s): State<ApiState>,

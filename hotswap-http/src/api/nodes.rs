@@ -109,7 +109,7 @@ pub(crate) async fn list(
 
 /// One node.
 #[utoipa::path(get, path = "/api/v1/wasm/nodes/{id}", tag = "nodes",
-    params(("id" = String, Path, description = "Node id")),
+    params(("id" = uuid::Uuid, Path, description = "Node id")),
     responses((status = 200, description = "The node", body = EdgeNode)))]
 pub(crate) async fn get(
     State(s): State<ApiState>,
@@ -123,7 +123,7 @@ pub(crate) async fn get(
 
 /// A node's health: status, silence, metrics, versions and statistics.
 #[utoipa::path(get, path = "/api/v1/wasm/nodes/{id}/health", tag = "nodes",
-    params(("id" = String, Path, description = "Node id")),
+    params(("id" = uuid::Uuid, Path, description = "Node id")),
     responses((status = 200, description = "The node's health", body = NodeHealth)))]
 pub(crate) async fn health(
     State(s): State<ApiState>,
@@ -148,7 +148,7 @@ pub(crate) async fn health(
 
 /// A node's heartbeat: metrics, loaded versions and statistics.
 #[utoipa::path(post, path = "/api/v1/wasm/nodes/{id}/heartbeat", tag = "nodes",
-    params(("id" = String, Path, description = "Node id")),
+    params(("id" = uuid::Uuid, Path, description = "Node id")),
     request_body = Heartbeat,
     responses((status = 204, description = "Recorded")))]
 pub(crate) async fn heartbeat(
