@@ -373,7 +373,7 @@ impl EdgeNode {
     }
 }
 
-/// A node's endpoint as [`validate_endpoint`] takes it: `http://` or
+/// A node's endpoint as [`EdgeNode::validate`] takes it: `http://` or
 /// `https://`, a host (letters, digits, `.` and `-`, or a bracketed IPv6
 /// address in hex groups, without an embedded IPv4 part), an optional port 0..=65535 without leading zeros, then a path,
 /// query or fragment without white space or control characters.
