@@ -104,7 +104,8 @@ pub struct ModuleMetadata {
     pub override_reason: Option<String>,
 }
 
-/// The query of a raw `POST /modules` upload.
+/// The query of a raw `POST /modules` upload (the limits' bounds are
+/// [`ResourceLimits`]'s).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(default, deny_unknown_fields)]
@@ -119,14 +120,19 @@ pub struct UploadQuery {
     #[param(schema_with = hotswap_core::domain::schema::labels_text)]
     pub labels: Option<String>,
     /// Largest linear memory, bytes.
+    #[param(minimum = 65536, maximum = 4294967296.0)]
     pub max_memory_bytes: Option<u64>,
     /// Fuel budget per call.
+    #[param(minimum = 1)]
     pub fuel: Option<u64>,
     /// Wall-clock timeout per call, milliseconds.
+    #[param(minimum = 1, maximum = 900000)]
     pub timeout_ms: Option<u64>,
     /// Instances at once per node.
+    #[param(minimum = 1, maximum = 10000)]
     pub max_concurrent_instances: Option<u32>,
     /// Largest wasm stack, bytes.
+    #[param(minimum = 16384, maximum = 67108864)]
     pub max_stack_bytes: Option<u64>,
     /// An admin's reason to register an incompatible interface anyway.
     pub override_reason: Option<String>,
