@@ -102,6 +102,41 @@ fn breaking_versions_are_refused_unless_an_admin_overrides() {
 }
 
 #[test]
+fn a_version_registered_again_already_exists_whatever_its_text() {
+    hotswap_testkit::run(async {
+        let registry = Arc::new(MemoryInterfaceRegistry::new());
+        let service = InterfaceService::new(registry.clone());
+        let now = sample::time(100);
+        service
+            .register(&api("1.0.0", V1), &user(), None, now)
+            .await
+            .unwrap();
+        // The same text, and a text that would break 1.0.0's callers: both
+        // are 409 naming the version, not a compatibility verdict.
+        for text in [api("1.0.0", V1), api("1.0.0", "  wave: func();")] {
+            let e = service
+                .register(&text, &user(), None, now)
+                .await
+                .unwrap_err();
+            match e {
+                Error::AlreadyExists { id, .. } => assert_eq!(id, "acme:greeter@1.0.0"),
+                e => panic!("expected AlreadyExists, got {e}"),
+            }
+        }
+        // Not even an admin's override registers it twice.
+        let why = Override {
+            reason: "replace it".into(),
+        };
+        let e = service
+            .register(&api("1.0.0", "  wave: func();"), &admin(), Some(&why), now)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::AlreadyExists { .. }), "{e}");
+        assert_eq!(stored(&*registry).await, 1);
+    });
+}
+
+#[test]
 fn approvals_and_modes_are_for_admins() {
     hotswap_testkit::run(async {
         let registry = Arc::new(MemoryInterfaceRegistry::new());

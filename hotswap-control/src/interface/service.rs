@@ -12,7 +12,7 @@ use super::{
     WitInterface, parse_wit,
 };
 use hotswap_core::domain::{ModuleKind, WasmModule};
-use hotswap_core::error::{Error, Result};
+use hotswap_core::error::{Error, ResourceKind, Result};
 use hotswap_core::interface::InterfaceRegistryExt;
 
 /// Who is calling, as the HTTP layer authenticated them.
@@ -64,7 +64,8 @@ impl InterfaceService {
         Ok(check(mode, &history, &candidate, &self.options))
     }
 
-    /// Register `wit` as a new version of its package. A version that
+    /// Register `wit` as a new version of its package. A version already
+    /// registered is `AlreadyExists`, before any check. A version that
     /// breaks the package's mode is refused with `Incompatible` and every
     /// finding, unless an admin overrides it (the override and its reason
     /// are recorded in the stored approval).
@@ -75,8 +76,26 @@ impl InterfaceService {
         override_: Option<&Override>,
         now: DateTime<Utc>,
     ) -> Result<WitInterface> {
-        let findings = self.validate(wit).await?;
         let (package, version) = parse_wit(wit)?.name()?;
+        // A version is registered once: a second one is `AlreadyExists`
+        // whatever its text, decided before any compatibility check.
+        let filter = InterfaceFilter {
+            package: Some(package.clone()),
+            approved: None,
+        };
+        if let Some(existing) = self
+            .registry
+            .all_interfaces(&filter)
+            .await?
+            .into_iter()
+            .find(|i| i.version == version)
+        {
+            return Err(Error::already_exists(
+                ResourceKind::Interface,
+                existing.reference(),
+            ));
+        }
+        let findings = self.validate(wit).await?;
         let mut interface = WitInterface::new(package, version, wit, &caller.name, now);
         if !findings.is_empty() {
             match override_ {
