@@ -59,9 +59,24 @@ impl InterfaceService {
     pub async fn validate(&self, wit: &str) -> Result<Vec<Finding>> {
         let candidate = parse_wit(wit)?;
         let (package, _) = candidate.name()?;
-        let mode = self.registry.compatibility_mode(&package).await?;
-        let history = self.history(&package).await?;
-        Ok(check(mode, &history, &candidate, &self.options))
+        let stored = self.stored(&package).await?;
+        self.findings(&candidate, &package, &stored).await
+    }
+
+    /// What `candidate` breaks of `stored`, the package's versions, under
+    /// the package's mode.
+    async fn findings(
+        &self,
+        candidate: &ParsedWit,
+        package: &PackageName,
+        stored: &[WitInterface],
+    ) -> Result<Vec<Finding>> {
+        let mode = self.registry.compatibility_mode(package).await?;
+        let history = stored
+            .iter()
+            .map(|v| parse_wit(&v.wit).map_err(|e| e.within("stored interface")))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(check(mode, &history, candidate, &self.options))
     }
 
     /// Register `wit` as a new version of its package. A version already
@@ -76,26 +91,18 @@ impl InterfaceService {
         override_: Option<&Override>,
         now: DateTime<Utc>,
     ) -> Result<WitInterface> {
-        let (package, version) = parse_wit(wit)?.name()?;
+        let candidate = parse_wit(wit)?;
+        let (package, version) = candidate.name()?;
+        let stored = self.stored(&package).await?;
         // A version is registered once: a second one is `AlreadyExists`
         // whatever its text, decided before any compatibility check.
-        let filter = InterfaceFilter {
-            package: Some(package.clone()),
-            approved: None,
-        };
-        if let Some(existing) = self
-            .registry
-            .all_interfaces(&filter)
-            .await?
-            .into_iter()
-            .find(|i| i.version == version)
-        {
+        if let Some(existing) = stored.iter().find(|i| i.version == version) {
             return Err(Error::already_exists(
                 ResourceKind::Interface,
                 existing.reference(),
             ));
         }
-        let findings = self.validate(wit).await?;
+        let findings = self.findings(&candidate, &package, &stored).await?;
         let mut interface = WitInterface::new(package, version, wit, &caller.name, now);
         if !findings.is_empty() {
             match override_ {
@@ -225,19 +232,15 @@ impl InterfaceService {
         self.registry.set_compatibility_mode(package, mode).await
     }
 
-    /// Every stored version of `package`, parsed, oldest first.
-    async fn history(&self, package: &PackageName) -> Result<Vec<ParsedWit>> {
+    /// Every stored version of `package`, oldest first.
+    async fn stored(&self, package: &PackageName) -> Result<Vec<WitInterface>> {
         let filter = InterfaceFilter {
             package: Some(package.clone()),
             approved: None,
         };
         // Lists are ordered by (package, id), and ids (UUIDv7) by
         // registration: one package's list is oldest first.
-        let versions = self.registry.all_interfaces(&filter).await?;
-        versions
-            .iter()
-            .map(|v| parse_wit(&v.wit).map_err(|e| e.within("stored interface")))
-            .collect()
+        self.registry.all_interfaces(&filter).await
     }
 }
 
