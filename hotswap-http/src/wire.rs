@@ -120,19 +120,19 @@ pub struct UploadQuery {
     #[param(schema_with = hotswap_core::domain::schema::labels_text)]
     pub labels: Option<String>,
     /// Largest linear memory, bytes.
-    #[param(minimum = 65536, maximum = 4294967296.0)]
+    #[param(schema_with = hotswap_core::domain::schema::memory_bytes)]
     pub max_memory_bytes: Option<u64>,
     /// Fuel budget per call.
-    #[param(minimum = 1)]
+    #[param(schema_with = hotswap_core::domain::schema::fuel_or_null)]
     pub fuel: Option<u64>,
     /// Wall-clock timeout per call, milliseconds.
-    #[param(minimum = 1, maximum = 900000)]
+    #[param(schema_with = hotswap_core::domain::schema::timeout_ms)]
     pub timeout_ms: Option<u64>,
     /// Instances at once per node.
-    #[param(minimum = 1, maximum = 10000)]
+    #[param(schema_with = hotswap_core::domain::schema::concurrent_instances)]
     pub max_concurrent_instances: Option<u32>,
     /// Largest wasm stack, bytes.
-    #[param(minimum = 16384, maximum = 67108864)]
+    #[param(schema_with = hotswap_core::domain::schema::stack_bytes)]
     pub max_stack_bytes: Option<u64>,
     /// An admin's reason to register an incompatible interface anyway.
     pub override_reason: Option<String>,

@@ -27,21 +27,65 @@ pub const MAX_PATH_PREFIX_LEN: usize = 1024;
 /// The longest host accepted.
 pub const MAX_HOST_LEN: usize = 253;
 
+// The pieces the patterns below are made of (`concat!` takes literals
+// only, so they are macros).
+macro_rules! dns_label {
+    (any_case) => {
+        r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    };
+    (lowercase) => {
+        r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+    };
+}
+/// A path segment: not empty, `.` or `..`; none of `/`, `?`, `#`, white
+/// space or control characters.
+macro_rules! path_segment {
+    () => {
+        concat!(
+            r"([^/?#\s\x00-\x1f\x7f-\x9f.]",
+            path_char!(),
+            "*",
+            r"|\.[^/?#\s\x00-\x1f\x7f-\x9f.]",
+            path_char!(),
+            "*",
+            r"|\.\.",
+            path_char!(),
+            "+)"
+        )
+    };
+}
+macro_rules! path_char {
+    () => {
+        r"[^/?#\s\x00-\x1f\x7f-\x9f]"
+    };
+}
+
 /// A host as [`normalize_host`] takes it: `*`, or DNS labels of letters
 /// (either case), digits and inner hyphens, with trailing dots.
-pub const HOST_INPUT_PATTERN: &str = r"^(\*|[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)\.*$";
+pub const HOST_INPUT_PATTERN: &str = concat!(
+    r"^(\*|",
+    dns_label!(any_case),
+    r"(\.",
+    dns_label!(any_case),
+    r")*)\.*$"
+);
 
 /// A host in normal form (what [`HttpRoute::validate`] takes).
-pub const HOST_PATTERN: &str =
-    r"^(\*|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$";
+pub const HOST_PATTERN: &str = concat!(
+    r"^(\*|",
+    dns_label!(lowercase),
+    r"(\.",
+    dns_label!(lowercase),
+    r")*)$"
+);
 
 /// A path prefix as [`normalize_prefix`] takes it: `/`-separated segments
 /// that are not empty, `.` or `..`, without `?`, `#`, white space or
 /// control characters; trailing slashes allowed.
-pub const PATH_PREFIX_INPUT_PATTERN: &str = r"^(/+|(/([^/?#\s\x00-\x1f\x7f-\x9f.][^/?#\s\x00-\x1f\x7f-\x9f]*|\.[^/?#\s\x00-\x1f\x7f-\x9f.][^/?#\s\x00-\x1f\x7f-\x9f]*|\.\.[^/?#\s\x00-\x1f\x7f-\x9f]+))+/*)$";
+pub const PATH_PREFIX_INPUT_PATTERN: &str = concat!(r"^(/+|(/", path_segment!(), r")+/*)$");
 
 /// A path prefix in normal form: `/`, or segments without a trailing `/`.
-pub const PATH_PREFIX_PATTERN: &str = r"^(/|(/([^/?#\s\x00-\x1f\x7f-\x9f.][^/?#\s\x00-\x1f\x7f-\x9f]*|\.[^/?#\s\x00-\x1f\x7f-\x9f.][^/?#\s\x00-\x1f\x7f-\x9f]*|\.\.[^/?#\s\x00-\x1f\x7f-\x9f]+))+)$";
+pub const PATH_PREFIX_PATTERN: &str = concat!(r"^(/|(/", path_segment!(), r")+)$");
 
 /// One route: requests for `host` under `path_prefix` go to `module`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -38,29 +38,29 @@ pub struct ResourceLimits {
     /// (at least one 64 KiB page, at most 4 GiB).
     #[cfg_attr(
         feature = "openapi",
-        schema(required = false, minimum = 65536, maximum = 4294967296.0)
+        schema(required = false, schema_with = crate::domain::schema::memory_bytes)
     )]
     pub max_memory_bytes: u64,
     /// CPU budget of one call in fuel units (about one unit per wasm
     /// instruction); `None` leaves calls unmetered.
-    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::schema::fuel_or_null))]
     pub fuel: Option<u64>,
     /// Wall-clock timeout of one call in milliseconds (1 ms to 15 min).
     #[cfg_attr(
         feature = "openapi",
-        schema(required = false, minimum = 1, maximum = 900000)
+        schema(required = false, schema_with = crate::domain::schema::timeout_ms)
     )]
     pub timeout_ms: u64,
     /// How many instances of this version may run at once on one node.
     #[cfg_attr(
         feature = "openapi",
-        schema(required = false, minimum = 1, maximum = 10000)
+        schema(required = false, schema_with = crate::domain::schema::concurrent_instances)
     )]
     pub max_concurrent_instances: u32,
     /// Largest wasm stack of one call, in bytes (16 KiB to 64 MiB).
     #[cfg_attr(
         feature = "openapi",
-        schema(required = false, minimum = 16384, maximum = 67108864)
+        schema(required = false, schema_with = crate::domain::schema::stack_bytes)
     )]
     pub max_stack_bytes: u64,
 }

@@ -373,11 +373,42 @@ impl EdgeNode {
     }
 }
 
+// `concat!` takes literals only, so the pieces are macros.
+macro_rules! hex16 {
+    () => {
+        "[0-9A-Fa-f]{1,4}"
+    };
+}
+/// An IPv6 address in hex groups (`::` once at most), no embedded IPv4.
+#[rustfmt::skip]
+macro_rules! ipv6 {
+    () => {
+        concat!(
+            "((", hex16!(), ":){7}", hex16!(),
+            "|(", hex16!(), ":){1,7}:",
+            "|(", hex16!(), ":){1,6}:", hex16!(),
+            "|(", hex16!(), ":){1,5}(:", hex16!(), "){1,2}",
+            "|(", hex16!(), ":){1,4}(:", hex16!(), "){1,3}",
+            "|(", hex16!(), ":){1,3}(:", hex16!(), "){1,4}",
+            "|(", hex16!(), ":){1,2}(:", hex16!(), "){1,5}",
+            "|", hex16!(), ":(:", hex16!(), "){1,6}",
+            "|:((:", hex16!(), "){1,7}|:))"
+        )
+    };
+}
+
 /// A node's endpoint as [`EdgeNode::validate`] takes it: `http://` or
 /// `https://`, a host (letters, digits, `.` and `-`, or a bracketed IPv6
-/// address in hex groups, without an embedded IPv4 part), an optional port 0..=65535 without leading zeros, then a path,
-/// query or fragment without white space or control characters.
-pub const ENDPOINT_PATTERN: &str = r"^https?://([A-Za-z0-9.-]+|\[(([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,7}:|([0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}|([0-9A-Fa-f]{1,4}:){1,5}(:[0-9A-Fa-f]{1,4}){1,2}|([0-9A-Fa-f]{1,4}:){1,4}(:[0-9A-Fa-f]{1,4}){1,3}|([0-9A-Fa-f]{1,4}:){1,3}(:[0-9A-Fa-f]{1,4}){1,4}|([0-9A-Fa-f]{1,4}:){1,2}(:[0-9A-Fa-f]{1,4}){1,5}|[0-9A-Fa-f]{1,4}:(:[0-9A-Fa-f]{1,4}){1,6}|:((:[0-9A-Fa-f]{1,4}){1,7}|:))\])(:(0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?([/?#][^\s\x00-\x1f\x7f-\x9f]*)?$";
+/// address in hex groups, without an embedded IPv4 part), an optional port
+/// 0..=65535 without leading zeros, then a path, query or fragment without
+/// white space or control characters.
+pub const ENDPOINT_PATTERN: &str = concat!(
+    r"^https?://([A-Za-z0-9.-]+|\[",
+    ipv6!(),
+    r"\])",
+    "(:(0|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?",
+    r"([/?#][^\s\x00-\x1f\x7f-\x9f]*)?$"
+);
 
 fn validate_endpoint(field: &str, endpoint: &str) -> Result<()> {
     let bad = |reason: &str| Err(Error::invalid(field, format!("{endpoint:?} {reason}")));
@@ -388,7 +419,7 @@ fn validate_endpoint(field: &str, endpoint: &str) -> Result<()> {
     {
         return Err(Error::invalid(
             field,
-            "must be at most 2048 characters without white space",
+            format!("must be at most {MAX_ENDPOINT_LEN} characters without white space"),
         ));
     }
     let Some(rest) = endpoint

@@ -176,6 +176,59 @@ pub fn package_name() -> Object {
     )
 }
 
+/// An integer from `min` to `max`.
+fn integer(min: u64, max: u64, description: &str) -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::Integer))
+        .minimum(Some(utoipa::Number::UInt(min as usize)))
+        .maximum(Some(utoipa::Number::UInt(max as usize)))
+        .description(Some(description))
+        .build()
+}
+
+/// [`super::ResourceLimits::max_memory_bytes`].
+pub fn memory_bytes() -> Object {
+    integer(
+        super::WASM_PAGE_BYTES,
+        super::MAX_MEMORY_BYTES,
+        "Largest linear memory of one instance, in bytes (64 KiB to 4 GiB)",
+    )
+}
+
+/// [`super::ResourceLimits::fuel`], or null for unmetered calls.
+pub fn fuel_or_null() -> Object {
+    let mut schema = integer(1, u64::MAX, "Fuel per call; null for unmetered calls");
+    schema.schema_type = SchemaType::from_iter([Type::Integer, Type::Null]);
+    schema
+}
+
+/// [`super::ResourceLimits::timeout_ms`].
+pub fn timeout_ms() -> Object {
+    integer(
+        1,
+        super::MAX_TIMEOUT_MS,
+        "Wall-clock timeout of one call, in milliseconds (1 ms to 15 min)",
+    )
+}
+
+/// [`super::ResourceLimits::max_concurrent_instances`].
+pub fn concurrent_instances() -> Object {
+    integer(
+        1,
+        super::MAX_CONCURRENT_INSTANCES.into(),
+        "Instances of the version that may run at once on one node",
+    )
+}
+
+/// [`super::ResourceLimits::max_stack_bytes`].
+pub fn stack_bytes() -> Object {
+    integer(
+        super::MIN_STACK_BYTES,
+        super::MAX_STACK_BYTES,
+        "Largest wasm stack of one call, in bytes (16 KiB to 64 MiB)",
+    )
+}
+
 /// A list of semantic versions.
 pub fn semver_list() -> utoipa::openapi::Array {
     utoipa::openapi::Array::new(semver())
