@@ -20,13 +20,26 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_hotswap")
 }
 
-/// A port free right now on 127.0.0.1.
+/// A port free right now on 127.0.0.1, for a child process to listen on.
+///
+/// Taken below the kernel's ephemeral range (32768 and up here), which
+/// outgoing connections and port-0 listeners draw from: a port handed out
+/// there could be taken by another process's connection before the child
+/// binds it ("Address already in use"). Picks spread by process id and a
+/// counter, so the tests of one binary never pick the same port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    let base = std::process::id().wrapping_mul(7_919);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (LOW + base.wrapping_add(n.wrapping_mul(97)) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 pub fn token(subject: &str, roles: &[Role]) -> String {
