@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hotswap_benches::selected;
-use hotswap_control::interface::compat::{CheckOptions, backward};
+use hotswap_control::interface::compat::{CheckOptions, Subject, forward};
 use hotswap_control::interface::parse_wit;
 use hotswap_core::interface::CompatibilityMode;
 
@@ -54,7 +54,8 @@ fn interfaces(c: &mut Criterion) {
     let new_text = package("1.1.0", 50, true);
     println!("package of {} bytes of WIT", old_text.len());
     let old = parse_wit(&old_text).unwrap();
-    let findings = backward(
+    // The world exports every interface: a removed function breaks hosts.
+    let findings = forward(
         &old,
         &parse_wit(&new_text).unwrap(),
         &CheckOptions::default(),
@@ -68,6 +69,7 @@ fn interfaces(c: &mut Criterion) {
         b.iter(|| {
             let new = parse_wit(black_box(&new_text)).unwrap();
             hotswap_control::interface::compat::check(
+                Subject::Package,
                 CompatibilityMode::Full,
                 std::slice::from_ref(&old),
                 &new,

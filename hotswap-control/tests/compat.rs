@@ -1,14 +1,18 @@
 //! A minimal WIT pair for every compatibility rule, checked in both
-//! directions, and the modes over a version history. For backward checks
-//! of worlds the verdicts agree with wit-component's `semver_check`.
+//! directions, and the modes over a version history. `backward` protects
+//! the components that use a package, `forward` the hosts that provide it;
+//! the backward verdicts agree with wit-component's `semver_check`.
 #![allow(clippy::unwrap_used)]
 
-use hotswap_control::interface::compat::{CheckOptions, Finding, backward, check, forward};
+use hotswap_control::interface::compat::{
+    CheckOptions, Finding, Subject, backward, check, forward,
+};
 use hotswap_control::interface::{ParsedWit, parse_wit};
 use hotswap_core::interface::CompatibilityMode;
 
 /// A package `t:p@version` with interface `api { body }` and a world `w`
-/// exporting it and importing `host { imports }`.
+/// exporting it (components provide it) and importing `host { imports }`
+/// (hosts provide it).
 fn wit(version: &str, body: &str, imports: &str) -> String {
     format!(
         "package t:p@{version};\n\
@@ -44,25 +48,47 @@ fn identical_interfaces_are_compatible_in_every_mode() {
     let a = parsed("1.0.0", BASE);
     for mode in CompatibilityMode::ALL {
         let history = [a.clone()];
-        assert!(
-            check(mode, &history, &a, &CheckOptions::default()).is_empty(),
-            "{mode:?}"
-        );
+        for subject in [Subject::Package, Subject::Module] {
+            assert!(
+                check(subject, mode, &history, &a, &CheckOptions::default()).is_empty(),
+                "{mode:?}"
+            );
+        }
     }
 }
 
 #[test]
-fn removed_and_added_functions() {
-    // Removing g breaks old callers; the reverse (g added) breaks only
-    // callers of the new version run against the old one.
+fn removed_and_added_exported_functions() {
+    // `api` is what components export: hosts built for the old release
+    // call g, which new components may lack; components built against the
+    // old release lack an added g, which new hosts call.
     assert_eq!(
         both(BASE, "  f: func(a: u32, b: string) -> u32;"),
-        (vec!["removed_export".into()], vec![])
+        (vec![], vec!["removed_export".into()])
     );
     assert_eq!(
         both("  f: func(a: u32, b: string) -> u32;", BASE),
-        (vec![], vec!["removed_export".into()])
+        (vec!["added_export".into()], vec![])
     );
+}
+
+#[test]
+fn functions_of_an_interface_no_world_uses_are_what_hosts_provide() {
+    let lone = |version: &str, body: &str| {
+        parse_wit(&format!(
+            "package t:p@{version};\ninterface api {{\n{body}\n}}\n"
+        ))
+        .unwrap()
+    };
+    let (a, b) = (
+        lone("1.0.0", BASE),
+        lone("1.1.0", "  f: func(a: u32, b: string) -> u32;"),
+    );
+    let o = CheckOptions::default();
+    assert_eq!(rules(&backward(&a, &b, &o)), ["removed_import"]);
+    assert!(forward(&a, &b, &o).is_empty());
+    assert!(backward(&b, &a, &o).is_empty());
+    assert_eq!(rules(&forward(&b, &a, &o)), ["added_import"]);
 }
 
 #[test]
@@ -116,9 +142,14 @@ fn records_variants_enums_and_flags() {
     assert_eq!(both(&en("a, b"), &en("a")), all("enum_cases"));
     let fl = |names: &str| format!("  flags fl {{ {names} }}\n  h: func(x: fl);");
     assert_eq!(both(&fl("a, b"), &fl("a, b, c")), all("flags"));
+    // r removed and v added in what components export: an added type is
+    // one old components lack, a removed one is one old hosts expect.
     assert_eq!(
-        both(&rec("a: u32"), &var("a")).0,
-        vec!["param_type".to_owned(), "removed_type".to_owned()]
+        both(&rec("a: u32"), &var("a")),
+        (
+            vec!["added_type".to_owned(), "param_type".to_owned()],
+            vec!["param_type".to_owned(), "removed_type".to_owned()]
+        )
     );
     let same_name = |def: &str| format!("  {def}\n  h: func(x: t);");
     assert_eq!(
@@ -137,13 +168,14 @@ fn resource_methods() {
         |methods: &str| format!("  resource conn {{\n{methods}\n  }}\n  open: func() -> conn;");
     let two = res("    send: func(b: u8);\n    close: func();");
     let one = res("    send: func(b: u8);");
+    // The resource is in what components export.
     assert_eq!(
         both(&two, &one),
-        (vec!["resource_method_removed".into()], vec![])
+        (vec![], vec!["resource_method_removed".into()])
     );
     assert_eq!(
         both(&one, &two),
-        (vec![], vec!["resource_method_removed".into()])
+        (vec!["resource_method_added".into()], vec![])
     );
     let changed = res("    send: func(b: u16);");
     assert_eq!(
@@ -156,20 +188,37 @@ fn resource_methods() {
 }
 
 #[test]
-fn world_imports_and_exports() {
+fn a_module_versions_own_world_protects_its_hosts_under_backward() {
     let o = CheckOptions::default();
     let a = parse_wit(&wit("1.0.0", BASE, "")).unwrap();
     let more = parse_wit(&wit("1.0.1", BASE, "  log: func(m: string);")).unwrap();
-    // The new version needs more from its host: old hosts break it.
-    assert_eq!(rules(&backward(&a, &more, &o)), ["added_import"]);
-    assert!(forward(&a, &more, &o).is_empty());
-    // Dropping the imported interface altogether needs less: compatible.
-    let standalone = parse_wit(&format!(
-        "package t:p@1.0.1;\ninterface api {{\n{BASE}\n}}\nworld w {{\n  export api;\n}}\n"
-    ))
-    .unwrap();
-    assert!(backward(&a, &standalone, &o).is_empty());
-    assert_eq!(rules(&forward(&a, &standalone, &o)), ["added_import"]);
+    let fewer = parsed("1.0.1", "  f: func(a: u32, b: string) -> u32;");
+    let module =
+        |mode, new: &ParsedWit| check(Subject::Module, mode, std::slice::from_ref(&a), new, &o);
+    // The new version needs more from its host: hosts that ran the old
+    // one lack it. It drops an export: their callers break.
+    assert_eq!(
+        rules(&module(CompatibilityMode::Backward, &more)),
+        ["added_import"]
+    );
+    assert_eq!(
+        rules(&module(CompatibilityMode::Backward, &fewer)),
+        ["removed_export"]
+    );
+    assert!(module(CompatibilityMode::Forward, &more).is_empty());
+    assert!(module(CompatibilityMode::Forward, &fewer).is_empty());
+    // As package releases the same pairs are judged for the components.
+    let package = |new: &ParsedWit| {
+        check(
+            Subject::Package,
+            CompatibilityMode::Backward,
+            std::slice::from_ref(&a),
+            new,
+            &o,
+        )
+    };
+    assert!(package(&more).is_empty());
+    assert!(package(&fewer).is_empty());
 }
 
 #[test]
@@ -201,7 +250,7 @@ fn unstable_items_count_only_when_enabled() {
     let beta = CheckOptions {
         features: ["beta".to_owned()].into(),
     };
-    assert_eq!(rules(&backward(&a, &b, &beta)), ["removed_export"]);
+    assert_eq!(rules(&forward(&a, &b, &beta)), ["removed_export"]);
 }
 
 #[test]
@@ -211,20 +260,21 @@ fn transitive_modes_compare_with_every_earlier_version() {
     let v2 = parsed("1.1.0", "  f: func(a: u32, b: string) -> u32;");
     let v3 = parsed("1.2.0", "  f: func(a: u32, b: string) -> u32;");
     let history = [v1, v2];
-    assert!(check(CompatibilityMode::Backward, &history, &v3, &o).is_empty());
-    let f = check(CompatibilityMode::BackwardTransitive, &history, &v3, &o);
+    let check = |mode| check(Subject::Package, mode, &history, &v3, &o);
+    assert!(check(CompatibilityMode::Forward).is_empty());
+    let f = check(CompatibilityMode::ForwardTransitive);
     assert_eq!(rules(&f), ["removed_export"]);
     assert!(f[0].path.ends_with("api#g"), "{}", f[0]);
-    assert!(check(CompatibilityMode::None, &history, &v3, &o).is_empty());
-    let full = check(CompatibilityMode::FullTransitive, &history, &v3, &o);
-    assert!(full.iter().any(|f| f.direction == "backward"), "{full:?}");
+    assert!(check(CompatibilityMode::None).is_empty());
+    assert!(check(CompatibilityMode::BackwardTransitive).is_empty());
+    let full = check(CompatibilityMode::FullTransitive);
+    assert!(full.iter().any(|f| f.direction == "forward"), "{full:?}");
 }
 
 /// For every world pair here, "no backward findings" is exactly
-/// wit-component's `semver_check` accepting the pair. Its question is
-/// whether components built for its first world fit its second; ours is
-/// whether the new module fits where the old one ran, so the new world goes
-/// first.
+/// wit-component's `semver_check` accepting the pair: both ask whether
+/// components built for the old world fit where the new one is expected
+/// (tests/proptest_semver.rs asks it of generated pairs).
 #[test]
 fn backward_agrees_with_wit_components_semver_check() {
     let rec = |fields: &str| format!("  record r {{ {fields} }}\n  h: func(x: r);");
@@ -265,7 +315,7 @@ fn backward_agrees_with_wit_components_semver_check() {
         let b = resolve.push_str("new.wit", &new_text).unwrap();
         let world = |pkg| resolve.select_world(&[pkg], Some("w")).unwrap();
         let (wa, wb) = (world(a), world(b));
-        let theirs = wit_component::semver_check(resolve, wb, wa);
+        let theirs = wit_component::semver_check(resolve, wa, wb);
         assert_eq!(
             ours.is_empty(),
             theirs.is_ok(),

@@ -61,14 +61,15 @@ fn breaking_versions_are_refused_unless_an_admin_overrides() {
             .await
             .unwrap();
 
-        // Dropping `count` breaks callers: the dry run says why, stores nothing.
+        // Dropping `count` (from an interface hosts provide) breaks the
+        // components that call it: the dry run says why, stores nothing.
         let breaking = api(
             "1.2.0",
             "  greet: func(name: string) -> string;\n  wave: func();",
         );
         let findings = service.validate(&breaking).await.unwrap();
         assert_eq!(findings.len(), 1);
-        assert_eq!(findings[0].rule, "removed_export");
+        assert_eq!(findings[0].rule, "removed_import");
         assert!(findings[0].path.ends_with("api#count"), "{}", findings[0]);
         match service
             .register(&breaking, &user(), None, now)
@@ -77,7 +78,7 @@ fn breaking_versions_are_refused_unless_an_admin_overrides() {
         {
             Error::Incompatible { subject, findings } => {
                 assert!(subject.contains("acme:greeter@1.2.0"), "{subject}");
-                assert!(findings[0].contains("removed_export"), "{findings:?}");
+                assert!(findings[0].contains("removed_import"), "{findings:?}");
             }
             e => panic!("expected Incompatible, got {e}"),
         }

@@ -3,7 +3,7 @@
 //! Each function panics only when hotswap misbehaves: bad input must come
 //! back as an error, never as a panic, and what is accepted must round-trip.
 
-use hotswap_control::interface::compat::{CheckOptions, check};
+use hotswap_control::interface::compat::{CheckOptions, Subject, check};
 use hotswap_control::interface::{extract_wit, parse_wit};
 use hotswap_core::domain::{Value, ValueType};
 use hotswap_core::inspect::{InspectOptions, inspect};
@@ -38,20 +38,33 @@ pub fn wit_pair(data: &[u8]) {
     let options = CheckOptions::default();
     for parsed in [&a, &b].into_iter().flatten() {
         let _ = parsed.name();
-        for mode in CompatibilityMode::ALL {
-            let same = check(mode, std::slice::from_ref(parsed), parsed, &options);
+        for (mode, subject) in modes() {
+            let same = check(
+                subject,
+                mode,
+                std::slice::from_ref(parsed),
+                parsed,
+                &options,
+            );
             assert!(
                 same.is_empty(),
-                "a package breaks itself under {mode:?}: {same:?}"
+                "a package breaks itself under {mode:?} ({subject:?}): {same:?}"
             );
         }
     }
     if let (Ok(a), Ok(b)) = (a, b) {
-        for mode in CompatibilityMode::ALL {
-            let _ = check(mode, std::slice::from_ref(&a), &b, &options);
-            let _ = check(mode, std::slice::from_ref(&b), &a, &options);
+        for (mode, subject) in modes() {
+            let _ = check(subject, mode, std::slice::from_ref(&a), &b, &options);
+            let _ = check(subject, mode, std::slice::from_ref(&b), &a, &options);
         }
     }
+}
+
+/// Every mode for both subjects.
+fn modes() -> impl Iterator<Item = (CompatibilityMode, Subject)> {
+    CompatibilityMode::ALL
+        .into_iter()
+        .flat_map(|m| [(m, Subject::Package), (m, Subject::Module)])
 }
 
 /// The next byte of `bytes` (0 past the end).

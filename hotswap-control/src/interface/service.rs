@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::compat::{CheckOptions, Finding, check};
+use super::compat::{CheckOptions, Finding, Subject, check};
 use super::{
     Approval, CompatibilityMode, InterfaceFilter, InterfaceRegistry, PackageName, ParsedWit,
     WitInterface, parse_wit,
@@ -76,7 +76,13 @@ impl InterfaceService {
             .iter()
             .map(|v| parse_wit(&v.wit).map_err(|e| e.within("stored interface")))
             .collect::<Result<Vec<_>>>()?;
-        Ok(check(mode, &history, candidate, &self.options))
+        Ok(check(
+            Subject::Package,
+            mode,
+            &history,
+            candidate,
+            &self.options,
+        ))
     }
 
     /// Register `wit` as a new version of its package. A version already
@@ -157,7 +163,7 @@ impl InterfaceService {
             .filter_map(|m| m.interface_wit.as_deref())
             .map(|w| parse_wit(w).map_err(|e| e.within("stored interface_wit")))
             .collect::<Result<Vec<_>>>()?;
-        let findings = check(mode, &history, &new, &self.options);
+        let findings = check(Subject::Module, mode, &history, &new, &self.options);
         if findings.is_empty() {
             return Ok(findings);
         }

@@ -182,26 +182,60 @@ impl WitInterface {
     }
 }
 
-/// How new versions of a package must relate to earlier ones.
+/// How new versions of a package must relate to earlier ones, and so who
+/// they protect ([`CompatibilityMode::protects`]; docs/COMPATIBILITY.md
+/// has an example per rule).
+///
+/// For releases of a WIT package, `backward` protects the components that
+/// use the package (built against an earlier release, they keep working on
+/// hosts of the new one: a minor release may add functions hosts provide),
+/// and `forward` protects the hosts that provide it (built for an earlier
+/// release, they keep working with components built against the new one).
+/// For a module version's own world, `backward` protects the hosts and
+/// callers of the earlier version (the new one needs no more imports and
+/// keeps every export), and `forward` the other way round.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CompatibilityMode {
     /// No check.
     None,
-    /// Callers of the latest version keep working with the new one.
+    /// What was built against the latest version keeps working with the
+    /// new one.
     #[default]
     Backward,
-    /// Callers of every earlier version keep working with the new one.
+    /// What was built against any earlier version keeps working with the
+    /// new one.
     BackwardTransitive,
-    /// Callers of the new version work with the latest one.
+    /// What is built against the new version works with the latest one.
     Forward,
-    /// Callers of the new version work with every earlier one.
+    /// What is built against the new version works with every earlier one.
     ForwardTransitive,
     /// Backward and forward against the latest version.
     Full,
     /// Backward and forward against every earlier version.
     FullTransitive,
+}
+
+/// Who a compatibility direction protects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Protects {
+    /// Components that use the package (import what hosts provide, export
+    /// what hosts call).
+    Components,
+    /// Hosts that provide the package.
+    Hosts,
+}
+
+impl fmt::Display for Protects {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Components => "components",
+            Self::Hosts => "hosts",
+        })
+    }
 }
 
 impl CompatibilityMode {
@@ -215,6 +249,18 @@ impl CompatibilityMode {
         Self::Full,
         Self::FullTransitive,
     ];
+
+    /// Who this mode protects when it judges releases of a WIT package:
+    /// components for the backward modes, hosts for the forward ones, both
+    /// for the full ones, no one for `None`.
+    pub fn protects(self) -> &'static [Protects] {
+        match self {
+            Self::None => &[],
+            Self::Backward | Self::BackwardTransitive => &[Protects::Components],
+            Self::Forward | Self::ForwardTransitive => &[Protects::Hosts],
+            Self::Full | Self::FullTransitive => &[Protects::Components, Protects::Hosts],
+        }
+    }
 }
 
 /// One incompatibility: the rule, where, and the old and new shapes.
@@ -231,15 +277,19 @@ pub struct Finding {
     pub new: Option<String>,
     /// Which direction broke: `backward` or `forward`.
     pub direction: String,
+    /// Who it breaks: components built against the old version, or hosts
+    /// built for it.
+    pub protects: Protects,
 }
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} ({}) at {}: {} -> {}",
+            "{} ({}, breaks {}) at {}: {} -> {}",
             self.rule,
             self.direction,
+            self.protects,
             self.path,
             self.old.as_deref().unwrap_or("(none)"),
             self.new.as_deref().unwrap_or("(none)")

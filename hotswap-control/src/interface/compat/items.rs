@@ -1,106 +1,132 @@
-//! Exports, imports and functions: a removed export or function, an added
-//! required import, a changed parameter list or result.
+//! Worlds, interfaces and functions: what was added or removed (and who
+//! provides it), and changed parameter lists, results and `async`.
 
 use std::collections::BTreeMap;
 
-use super::Break;
-use super::surface::{Entry, Func, Surface};
+use super::surface::{Entry, Func, Sides, Surface};
+use super::{Break, Change, Noun};
 
 pub(crate) fn check(old: &Surface, new: &Surface) -> Vec<Break> {
     let mut out = Vec::new();
+    let package = &old.package;
     for (name, iface) in &old.interfaces {
-        let path = format!("{}/{name}", old.package);
-        let Some(now) = new.interfaces.get(name) else {
-            // An interface only imported is the host's side: needing less
-            // of it breaks no one (the worlds' imports are compared below).
-            if !iface.imported_only {
-                out.push(Break::new(
-                    "removed_export",
-                    path,
-                    Some("interface".into()),
-                    None,
-                ));
+        let path = format!("{package}/{name}");
+        match new.interfaces.get(name) {
+            None => out.push(Break::new(
+                Change::Removed(iface.sides, Noun::Item),
+                path,
+                Some("interface".into()),
+                None,
+            )),
+            Some(now) => {
+                let sides = iface.sides.union(now.sides);
+                functions(
+                    &path,
+                    sides,
+                    Noun::Item,
+                    &iface.functions,
+                    &now.functions,
+                    &mut out,
+                );
             }
-            continue;
-        };
-        if !iface.imported_only {
-            functions(&path, &iface.functions, &now.functions, &mut out);
+        }
+    }
+    for (name, iface) in &new.interfaces {
+        if !old.interfaces.contains_key(name) {
+            out.push(Break::new(
+                Change::Added(iface.sides, Noun::Item),
+                format!("{package}/{name}"),
+                None,
+                Some("interface".into()),
+            ));
         }
     }
     for (name, world) in &old.worlds {
-        let path = format!("{}/{name}", old.package);
+        let path = format!("{package}/{name}");
+        // A world is a contract hosts support: components targeting a
+        // removed one break, hosts lacking an added one do.
         let Some(now) = new.worlds.get(name) else {
             out.push(Break::new(
-                "removed_export",
+                Change::Removed(Sides::HOST, Noun::World),
                 path,
                 Some("world".into()),
                 None,
             ));
             continue;
         };
-        for (item, was) in &world.exports {
-            let at = format!("{path}/export {item}");
-            match (was, now.exports.get(item)) {
-                (_, None) => out.push(Break::new("removed_export", at, Some(describe(was)), None)),
-                (Entry::Iface { local: true, .. }, Some(_)) => {}
-                (Entry::Func(f), Some(Entry::Func(g))) => function(&at, f, g, &mut out),
-                (Entry::Iface { functions: a, .. }, Some(Entry::Iface { functions: b, .. })) => {
-                    functions(&at, a, b, &mut out);
-                }
-                (a, Some(b)) => out.push(Break::new(
-                    "changed_export",
-                    at,
-                    Some(describe(a)),
-                    Some(describe(b)),
-                )),
-            }
-        }
-        // Imports the other way round: what the new version needs that the
-        // old one did not is what an old host lacks.
-        for (item, needs) in &now.imports {
-            let at = format!("{path}/import {item}");
-            match (world.imports.get(item), needs) {
-                (None, _) => out.push(Break::new("added_import", at, None, Some(describe(needs)))),
-                (Some(Entry::Func(f)), Entry::Func(g)) => {
-                    let before = out.len();
-                    function(&at, f, g, &mut out);
-                    rename(&mut out[before..], "changed_import");
-                }
-                (
-                    Some(Entry::Iface { functions: had, .. }),
-                    Entry::Iface {
-                        functions: wants, ..
-                    },
-                ) => {
-                    for (name, g) in wants {
-                        let at = format!("{at}#{name}");
-                        match had.get(name) {
-                            None => {
-                                out.push(Break::new("added_import", at, None, Some(g.render())))
-                            }
-                            Some(f) => {
-                                let before = out.len();
-                                function(&at, f, g, &mut out);
-                                rename(&mut out[before..], "changed_import");
-                            }
-                        }
-                    }
-                }
-                (Some(a), b) => out.push(Break::new(
-                    "changed_import",
-                    at,
-                    Some(describe(a)),
-                    Some(describe(b)),
-                )),
-            }
+        let imports = (&world.imports, &now.imports);
+        entries(&format!("{path}/import"), Sides::HOST, imports, &mut out);
+        let exports = (&world.exports, &now.exports);
+        entries(
+            &format!("{path}/export"),
+            Sides::COMPONENT,
+            exports,
+            &mut out,
+        );
+    }
+    for name in new.worlds.keys() {
+        if !old.worlds.contains_key(name) {
+            out.push(Break::new(
+                Change::Added(Sides::HOST, Noun::World),
+                format!("{package}/{name}"),
+                None,
+                Some("world".into()),
+            ));
         }
     }
     out
 }
 
-/// Compare the functions of one interface (or one resource's methods).
+/// Compare a world's imports (`sides` is hosts) or exports (components).
+fn entries(
+    path: &str,
+    sides: Sides,
+    (old, new): (&BTreeMap<String, Entry>, &BTreeMap<String, Entry>),
+    out: &mut Vec<Break>,
+) {
+    for (item, was) in old {
+        let at = format!("{path} {item}");
+        match (was, new.get(item)) {
+            (_, None) => out.push(Break::new(
+                Change::Removed(sides, Noun::Item),
+                at,
+                Some(describe(was)),
+                None,
+            )),
+            (Entry::Func(f), Some(Entry::Func(g))) => function(&at, f, g, out),
+            (Entry::Iface { functions: a, .. }, Some(Entry::Iface { functions: b, .. })) => {
+                // A local interface's functions are empty here: they are
+                // compared as the package's interface.
+                functions(&at, sides, Noun::Item, a, b, out);
+            }
+            (a, Some(b)) => {
+                let rule = if sides.host {
+                    "changed_import"
+                } else {
+                    "changed_export"
+                };
+                out.push(Break::changed(rule, at, describe(a), describe(b)));
+            }
+        }
+    }
+    for (item, is) in new {
+        if !old.contains_key(item) {
+            out.push(Break::new(
+                Change::Added(sides, Noun::Item),
+                format!("{path} {item}"),
+                None,
+                Some(describe(is)),
+            ));
+        }
+    }
+}
+
+/// Compare the functions of one interface (or one resource's methods, as
+/// `Noun::Method`), provided by `sides`.
 pub(crate) fn functions(
     path: &str,
+    sides: Sides,
+    noun: Noun,
     old: &BTreeMap<String, Func>,
     new: &BTreeMap<String, Func>,
     out: &mut Vec<Break>,
@@ -108,20 +134,33 @@ pub(crate) fn functions(
     for (name, f) in old {
         let path = format!("{path}#{name}");
         match new.get(name) {
-            None => out.push(Break::new("removed_export", path, Some(f.render()), None)),
+            None => out.push(Break::new(
+                Change::Removed(sides, noun),
+                path,
+                Some(f.render()),
+                None,
+            )),
             Some(g) => function(&path, f, g, out),
+        }
+    }
+    for (name, g) in new {
+        if !old.contains_key(name) {
+            out.push(Break::new(
+                Change::Added(sides, noun),
+                format!("{path}#{name}"),
+                None,
+                Some(g.render()),
+            ));
         }
     }
 }
 
 fn function(path: &str, f: &Func, g: &Func, out: &mut Vec<Break>) {
+    if f.is_async != g.is_async {
+        out.push(Break::changed("async", path, f.render(), g.render()));
+    }
     if f.params.len() != g.params.len() {
-        out.push(Break::new(
-            "param_count",
-            path,
-            Some(f.render()),
-            Some(g.render()),
-        ));
+        out.push(Break::changed("param_count", path, f.render(), g.render()));
     } else {
         let names = |h: &Func| h.params.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
         let (mut a, mut b) = (names(f), names(g));
@@ -129,23 +168,18 @@ fn function(path: &str, f: &Func, g: &Func, out: &mut Vec<Break>) {
             a.sort();
             b.sort();
             let rule = if a == b { "param_order" } else { "param_name" };
-            out.push(Break::new(rule, path, Some(f.render()), Some(g.render())));
+            out.push(Break::changed(rule, path, f.render(), g.render()));
         } else {
             for ((name, t), (_, u)) in f.params.iter().zip(&g.params) {
                 if t != u {
-                    out.push(Break::new(
-                        "param_type",
-                        format!("{path}.{name}"),
-                        Some(t.clone()),
-                        Some(u.clone()),
-                    ));
+                    out.push(Break::changed("param_type", format!("{path}.{name}"), t, u));
                 }
             }
         }
     }
     if f.result != g.result {
         out.push(Break::new(
-            "result_type",
+            Change::Changed("result_type"),
             format!("{path}.result"),
             f.result.clone(),
             g.result.clone(),
@@ -156,6 +190,7 @@ fn function(path: &str, f: &Func, g: &Func, out: &mut Vec<Break>) {
 fn describe(e: &Entry) -> String {
     match e {
         Entry::Func(f) => f.render(),
+        Entry::Iface { local: true, .. } => "interface".to_owned(),
         Entry::Iface { functions, .. } => {
             let fs: Vec<String> = functions
                 .iter()
@@ -163,12 +198,5 @@ fn describe(e: &Entry) -> String {
                 .collect();
             format!("interface {{ {} }}", fs.join("; "))
         }
-    }
-}
-
-/// Report breaks of an imported function under `rule`.
-pub(crate) fn rename(breaks: &mut [Break], rule: &'static str) {
-    for b in breaks {
-        b.rule = rule;
     }
 }

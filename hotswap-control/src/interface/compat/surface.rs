@@ -1,7 +1,8 @@
 //! What of a WIT package the compatibility rules compare: its interfaces'
-//! functions and named types, and its worlds' imports and exports, with
-//! types written out structurally and `@unstable` items left out unless
-//! their feature is enabled.
+//! functions (sync and async) and named types, and its worlds' imports and
+//! exports, with types written out structurally (aliases see through to
+//! what they name) and `@unstable` items left out unless their feature is
+//! enabled, wherever they appear.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,11 +13,13 @@ use wit_parser::{
 
 use crate::interface::ParsedWit;
 
-/// A function: its parameters (name, type) and result type.
+/// A function: its parameters (name, type), result type, and whether it
+/// is `async`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Func {
     pub(crate) params: Vec<(String, String)>,
     pub(crate) result: Option<String>,
+    pub(crate) is_async: bool,
 }
 
 impl Func {
@@ -26,9 +29,10 @@ impl Func {
             .iter()
             .map(|(n, t)| format!("{n}: {t}"))
             .collect();
+        let func = if self.is_async { "async func" } else { "func" };
         match &self.result {
-            Some(r) => format!("func({}) -> {r}", params.join(", ")),
-            None => format!("func({})", params.join(", ")),
+            Some(r) => format!("{func}({}) -> {r}", params.join(", ")),
+            None => format!("{func}({})", params.join(", ")),
         }
     }
 }
@@ -44,13 +48,39 @@ pub(crate) enum Shape {
     Other(String),
 }
 
+/// Who provides an item: hosts (what worlds import, and interfaces no
+/// world of the package uses), components (what worlds export), or both
+/// (an interface one world imports and another exports).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Sides {
+    pub(crate) host: bool,
+    pub(crate) component: bool,
+}
+
+impl Sides {
+    pub(crate) const HOST: Sides = Sides {
+        host: true,
+        component: false,
+    };
+    pub(crate) const COMPONENT: Sides = Sides {
+        host: false,
+        component: true,
+    };
+
+    pub(crate) fn union(self, other: Sides) -> Sides {
+        Sides {
+            host: self.host || other.host,
+            component: self.component || other.component,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Iface {
     pub(crate) functions: BTreeMap<String, Func>,
     pub(crate) types: BTreeMap<String, Shape>,
-    /// Only imported by the package's worlds (never exported): the host
-    /// implements it, so its functions are compared as imports there.
-    pub(crate) imported_only: bool,
+    /// Who provides it, from the package's worlds.
+    pub(crate) sides: Sides,
 }
 
 /// A world's import or export.
@@ -58,7 +88,7 @@ pub(crate) struct Iface {
 pub(crate) enum Entry {
     Func(Func),
     /// An interface's functions; `local` when the package defines it (its
-    /// own comparison covers it).
+    /// own comparison covers its functions, so none are listed here).
     Iface {
         functions: BTreeMap<String, Func>,
         local: bool,
@@ -114,28 +144,35 @@ impl Surface {
         let (imported, exported) = (keys(|w| &w.imports), keys(|w| &w.exports));
         for (name, id) in &pkg.interfaces {
             if let Some(iface) = surface.interfaces.get_mut(name) {
-                iface.imported_only = imported.contains(id) && !exported.contains(id);
+                let component = exported.contains(id);
+                iface.sides = Sides {
+                    // Interfaces no world uses are what hosts provide.
+                    host: imported.contains(id) || !component,
+                    component,
+                };
             }
         }
         for (name, id) in &pkg.worlds {
             let world = &r.worlds[*id];
-            let items = |map: &wit_parser::IndexMap<WorldKey, WorldItem>, import: bool| {
+            let items = |map: &wit_parser::IndexMap<WorldKey, WorldItem>| {
                 map.iter()
                     .filter(|(_, item)| match item {
                         WorldItem::Function(f) => visible(&f.stability),
-                        WorldItem::Interface { stability, .. } => visible(stability),
+                        WorldItem::Interface { id, stability, .. } => {
+                            visible(stability) && visible(&r.interfaces[*id].stability)
+                        }
                         WorldItem::Type { .. } => false,
                     })
                     .filter_map(|(key, item)| {
-                        Some((key_name(r, key), entry(r, item, wit.package, import)?))
+                        Some((key_name(r, key), entry(r, item, wit.package, &visible)?))
                     })
                     .collect()
             };
             surface.worlds.insert(
                 name.clone(),
                 World {
-                    imports: items(&world.imports, true),
-                    exports: items(&world.exports, false),
+                    imports: items(&world.imports),
+                    exports: items(&world.exports),
                 },
             );
         }
@@ -146,7 +183,8 @@ impl Surface {
 fn interface(r: &Resolve, iface: &Interface, visible: &dyn Fn(&Stability) -> bool) -> Iface {
     let mut out = Iface::default();
     for (name, f) in &iface.functions {
-        if visible(&f.stability) && matches!(f.kind, wit_parser::FunctionKind::Freestanding) {
+        use wit_parser::FunctionKind as K;
+        if visible(&f.stability) && matches!(f.kind, K::Freestanding | K::AsyncFreestanding) {
             out.functions.insert(name.clone(), func(r, f));
         }
     }
@@ -202,17 +240,24 @@ fn func(r: &Resolve, f: &Function) -> Func {
             .map(|p| (p.name.clone(), ty(r, &p.ty)))
             .collect(),
         result: f.result.as_ref().map(|t| ty(r, t)),
+        is_async: matches!(
+            f.kind,
+            wit_parser::FunctionKind::AsyncFreestanding
+                | wit_parser::FunctionKind::AsyncMethod(_)
+                | wit_parser::FunctionKind::AsyncStatic(_)
+        ),
     }
 }
 
 /// A type as text: named types by name (their definitions are compared on
-/// their own), anonymous ones written out.
+/// their own), aliases as what they name (`type a = b;` is `b`, as in the
+/// component's types), anonymous ones written out.
 pub(crate) fn ty(r: &Resolve, t: &Type) -> String {
     let Type::Id(id) = t else {
         return prim(t).to_owned();
     };
     let def = &r.types[*id];
-    if let Some(name) = &def.name {
+    if let (Some(name), false) = (&def.name, matches!(def.kind, TypeDefKind::Type(_))) {
         return name.clone();
     }
     let opt = |t: &Option<Type>| t.as_ref().map_or_else(|| "_".to_owned(), |t| ty(r, t));
@@ -259,21 +304,22 @@ fn entry(
     r: &Resolve,
     item: &WorldItem,
     package: wit_parser::PackageId,
-    import: bool,
+    visible: &dyn Fn(&Stability) -> bool,
 ) -> Option<Entry> {
     match item {
         WorldItem::Function(f) => Some(Entry::Func(func(r, f))),
         WorldItem::Interface { id, .. } => {
             let iface = &r.interfaces[*id];
             let local = iface.package == Some(package) && iface.name.is_some();
-            // A local interface's exports are compared as the package's
-            // interfaces; only imports need the functions here.
-            let functions = if local && !import {
+            // A local interface is compared as one of the package's
+            // interfaces; the world lists the functions of the others.
+            let functions = if local {
                 BTreeMap::new()
             } else {
                 iface
                     .functions
                     .iter()
+                    .filter(|(_, f)| visible(&f.stability))
                     .map(|(n, f)| (n.clone(), func(r, f)))
                     .collect()
             };

@@ -1,9 +1,10 @@
 //! Named types: record fields, variant and enum cases (adding a case breaks
-//! callers in WIT today), flags, resource methods, and changed kinds.
+//! callers in WIT today), flags, resource methods, aliases (by what they
+//! name), added and removed types, and changed kinds.
 
-use super::Break;
 use super::items;
 use super::surface::{Shape, Surface};
+use super::{Break, Change, Noun};
 
 pub(crate) fn check(old: &Surface, new: &Surface) -> Vec<Break> {
     let mut out = Vec::new();
@@ -11,10 +12,21 @@ pub(crate) fn check(old: &Surface, new: &Surface) -> Vec<Break> {
         let Some(now) = new.interfaces.get(iface_name) else {
             continue; // reported as a removed interface
         };
+        let sides = iface.sides.union(now.sides);
+        for (name, shape) in &now.types {
+            if !iface.types.contains_key(name) {
+                let path = format!("{}/{iface_name}/{name}", old.package);
+                let added = Change::Added(sides, Noun::Type);
+                out.push(Break::new(added, path, None, Some(kind(shape))));
+            }
+        }
         for (name, shape) in &iface.types {
             let path = format!("{}/{iface_name}/{name}", old.package);
             match (shape, now.types.get(name)) {
-                (_, None) => out.push(Break::new("removed_type", path, Some(kind(shape)), None)),
+                (_, None) => {
+                    let removed = Change::Removed(sides, Noun::Type);
+                    out.push(Break::new(removed, path, Some(kind(shape)), None));
+                }
                 (Shape::Record(a), Some(Shape::Record(b))) => {
                     members("record_fields", &path, a, b, &mut out);
                 }
@@ -25,31 +37,24 @@ pub(crate) fn check(old: &Surface, new: &Surface) -> Vec<Break> {
                     let pairs = |v: &Vec<String>| v.iter().map(|c| (c.clone(), ())).collect();
                     members("enum_cases", &path, &pairs(a), &pairs(b), &mut out);
                 }
-                (Shape::Flags(a), Some(Shape::Flags(b))) if a != b => out.push(Break::new(
-                    "flags",
-                    path,
-                    Some(a.join(", ")),
-                    Some(b.join(", ")),
-                )),
+                (Shape::Flags(a), Some(Shape::Flags(b))) if a != b => {
+                    out.push(Break::changed("flags", path, a.join(", "), b.join(", ")));
+                }
                 (Shape::Resource(a), Some(Shape::Resource(b))) => {
                     let before = out.len();
-                    items::functions(&path, a, b, &mut out);
+                    items::functions(&path, sides, Noun::Method, a, b, &mut out);
                     for b in &mut out[before..] {
-                        b.rule = match b.rule {
-                            "removed_export" => "resource_method_removed",
-                            _ => "resource_method_changed",
-                        };
+                        if let Change::Changed(_) = b.change {
+                            b.change = Change::Changed("resource_method_changed");
+                        }
                     }
                 }
-                (a, Some(b)) if std::mem::discriminant(a) != std::mem::discriminant(b) => out.push(
-                    Break::new("changed_type", path, Some(kind(a)), Some(kind(b))),
-                ),
-                (Shape::Other(a), Some(Shape::Other(b))) if a != b => out.push(Break::new(
-                    "changed_type",
-                    path,
-                    Some(a.clone()),
-                    Some(b.clone()),
-                )),
+                (a, Some(b)) if std::mem::discriminant(a) != std::mem::discriminant(b) => {
+                    out.push(Break::changed("changed_type", path, kind(a), kind(b)));
+                }
+                (Shape::Other(a), Some(Shape::Other(b))) if a != b => {
+                    out.push(Break::changed("changed_type", path, a, b));
+                }
                 _ => {}
             }
         }
@@ -69,16 +74,16 @@ fn members<T: PartialEq + std::fmt::Debug>(
     for (name, t) in old {
         match new.iter().find(|(n, _)| n == name) {
             None => out.push(Break::new(
-                rule,
+                Change::Changed(rule),
                 format!("{path}.{name}"),
                 Some(name.clone()),
                 None,
             )),
-            Some((_, u)) if u != t => out.push(Break::new(
+            Some((_, u)) if u != t => out.push(Break::changed(
                 rule,
                 format!("{path}.{name}"),
-                Some(format!("{t:?}")),
-                Some(format!("{u:?}")),
+                format!("{t:?}"),
+                format!("{u:?}"),
             )),
             Some(_) => {}
         }
@@ -86,7 +91,7 @@ fn members<T: PartialEq + std::fmt::Debug>(
     for (name, _) in new {
         if !old.iter().any(|(n, _)| n == name) {
             out.push(Break::new(
-                rule,
+                Change::Changed(rule),
                 format!("{path}.{name}"),
                 None,
                 Some(name.clone()),

@@ -13,11 +13,11 @@ pub(crate) fn check(old: &Surface, new: &Surface) -> Vec<Break> {
     if same_caret_range(a, b) {
         return Vec::new();
     }
-    vec![Break::new(
+    vec![Break::changed(
         "package_version",
         &old.package,
-        Some(a.to_string()),
-        Some(b.to_string()),
+        a.to_string(),
+        b.to_string(),
     )]
 }
 
