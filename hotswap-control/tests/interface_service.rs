@@ -48,7 +48,7 @@ fn breaking_versions_are_refused_unless_an_admin_overrides() {
         let service = InterfaceService::new(registry.clone());
         let now = sample::time(100);
         let v1 = service
-            .register(&api("1.0.0", V1), &user(), None, now)
+            .register(api("1.0.0", V1).into(), &user(), None, now)
             .await
             .unwrap();
         assert_eq!(v1.created_by, "dev@acme");
@@ -57,7 +57,7 @@ fn breaking_versions_are_refused_unless_an_admin_overrides() {
         // Adding a function is backward compatible.
         let more = format!("{V1}\n  wave: func();");
         service
-            .register(&api("1.1.0", &more), &user(), None, now)
+            .register(api("1.1.0", &more).into(), &user(), None, now)
             .await
             .unwrap();
 
@@ -67,12 +67,12 @@ fn breaking_versions_are_refused_unless_an_admin_overrides() {
             "1.2.0",
             "  greet: func(name: string) -> string;\n  wave: func();",
         );
-        let findings = service.validate(&breaking).await.unwrap();
+        let findings = service.validate(breaking.as_str().into()).await.unwrap().1;
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].rule, "removed_import");
         assert!(findings[0].path.ends_with("api#count"), "{}", findings[0]);
         match service
-            .register(&breaking, &user(), None, now)
+            .register(breaking.as_str().into(), &user(), None, now)
             .await
             .unwrap_err()
         {
@@ -88,12 +88,12 @@ fn breaking_versions_are_refused_unless_an_admin_overrides() {
             reason: "count moved to the stats package".into(),
         };
         let e = service
-            .register(&breaking, &user(), Some(&why), now)
+            .register(breaking.as_str().into(), &user(), Some(&why), now)
             .await
             .unwrap_err();
         assert!(matches!(e, Error::Forbidden { .. }), "{e}");
         let forced = service
-            .register(&breaking, &admin(), Some(&why), now)
+            .register(breaking.as_str().into(), &admin(), Some(&why), now)
             .await
             .unwrap();
         let approval = forced.approval.unwrap();
@@ -109,14 +109,14 @@ fn a_version_registered_again_already_exists_whatever_its_text() {
         let service = InterfaceService::new(registry.clone());
         let now = sample::time(100);
         service
-            .register(&api("1.0.0", V1), &user(), None, now)
+            .register(api("1.0.0", V1).into(), &user(), None, now)
             .await
             .unwrap();
         // The same text, and a text that would break 1.0.0's callers: both
         // are 409 naming the version, not a compatibility verdict.
         for text in [api("1.0.0", V1), api("1.0.0", "  wave: func();")] {
             let e = service
-                .register(&text, &user(), None, now)
+                .register(text.as_str().into(), &user(), None, now)
                 .await
                 .unwrap_err();
             match e {
@@ -129,7 +129,12 @@ fn a_version_registered_again_already_exists_whatever_its_text() {
             reason: "replace it".into(),
         };
         let e = service
-            .register(&api("1.0.0", "  wave: func();"), &admin(), Some(&why), now)
+            .register(
+                api("1.0.0", "  wave: func();").into(),
+                &admin(),
+                Some(&why),
+                now,
+            )
             .await
             .unwrap_err();
         assert!(matches!(e, Error::AlreadyExists { .. }), "{e}");
@@ -143,7 +148,7 @@ fn approvals_and_modes_are_for_admins() {
         let registry = Arc::new(MemoryInterfaceRegistry::new());
         let service = InterfaceService::new(registry.clone());
         let v1 = service
-            .register(&api("1.0.0", V1), &user(), None, sample::time(1))
+            .register(api("1.0.0", V1).into(), &user(), None, sample::time(1))
             .await
             .unwrap();
         let e = service
@@ -174,7 +179,7 @@ fn approvals_and_modes_are_for_admins() {
         // With no check, a breaking version registers.
         service
             .register(
-                &api("2.0.0", "  greet: func();"),
+                api("2.0.0", "  greet: func();").into(),
                 &user(),
                 None,
                 sample::time(3),
@@ -191,7 +196,7 @@ fn bad_wit_stores_nothing_and_says_where() {
         let service = InterfaceService::new(registry.clone());
         let e = service
             .register(
-                "package acme:x@1.0.0;\ninterface i {\n  f: func(;\n}\n",
+                "package acme:x@1.0.0;\ninterface i {\n  f: func(;\n}\n".into(),
                 &user(),
                 None,
                 sample::time(1),

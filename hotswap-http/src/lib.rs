@@ -23,6 +23,7 @@ pub mod server;
 #[cfg(any(feature = "control-plane", feature = "edge"))]
 pub mod system;
 pub mod wire;
+pub mod wit_payload;
 
 pub use problem::{PROBLEM_JSON, Problem};
 

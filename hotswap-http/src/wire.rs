@@ -8,8 +8,8 @@ use hotswap_core::domain::{
     NodeMetrics, NodeProgress, NodeStatus, Region, ResourceLimits, RouteReason, StaleNodePolicy,
     StrategyConfig, TargetSelector, VersionStats,
 };
-use hotswap_core::interface::CompatibilityMode;
 use hotswap_core::interface::Finding;
+use hotswap_core::interface::{CompatibilityMode, PackageName, Protects};
 use hotswap_core::node::CallOutcome;
 use hotswap_core::node::Execution;
 use hotswap_core::runtime::{CallInput, CallOutput, Invocation};
@@ -258,15 +258,50 @@ pub struct ValidateInterface {
     pub wit: String,
 }
 
+/// The query of `POST /interfaces` for bodies other than JSON.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegisterInterfaceQuery {
+    /// An admin's reason to register an incompatible version anyway.
+    pub override_reason: Option<String>,
+}
+
 /// What registering a candidate would find.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ValidationReport {
+    /// The candidate's package.
+    pub package: PackageName,
+    /// The candidate's version (`None` for an unversioned package).
+    #[schema(value_type = Option<String>)]
+    pub version: Option<semver::Version>,
     /// No finding.
     pub compatible: bool,
     /// The package's mode it was checked under.
     pub mode: CompatibilityMode,
+    /// Who that mode protects.
+    pub protects: Vec<Protects>,
     /// Every incompatibility.
     pub findings: Vec<Finding>,
+}
+
+/// `GET|PUT /interfaces/packages/{package}/mode`: a package's mode.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PackageMode {
+    /// The package.
+    pub package: PackageName,
+    /// Its compatibility mode (`backward` unless set).
+    pub mode: CompatibilityMode,
+    /// Who that mode protects.
+    pub protects: Vec<Protects>,
+}
+
+/// `PUT /interfaces/packages/{package}/mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPackageMode {
+    /// The new mode.
+    pub mode: CompatibilityMode,
 }
 
 /// Filters of `GET /interfaces`.

@@ -1,12 +1,14 @@
 //! WIT tooling of the control plane: parsing packages, extracting a
-//! component's interface, the compatibility checker and the registry
+//! component's interface, uploads with their dependencies, the compatibility checker and the registry
 //! service that applies each package's mode. The registry's types and trait
 //! are in [`hotswap_core::interface`].
 
 pub mod compat;
+mod package;
 mod service;
 mod wit;
 
+pub use package::{WitFile, WitUpload};
 pub use service::{Caller, InterfaceService, Override};
 pub use wit::{ParsedWit, extract_wit, parse_wit};
 

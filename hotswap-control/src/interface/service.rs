@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::compat::{CheckOptions, Finding, Subject, check};
+use super::package::{PackageSet, WitUpload, registry_name};
 use super::{
     Approval, CompatibilityMode, InterfaceFilter, InterfaceRegistry, PackageName, ParsedWit,
     WitInterface, parse_wit,
@@ -54,13 +55,41 @@ impl InterfaceService {
         self
     }
 
-    /// What registering `wit` would find against the package's earlier
-    /// versions under its mode, without storing anything.
-    pub async fn validate(&self, wit: &str) -> Result<Vec<Finding>> {
-        let candidate = parse_wit(wit)?;
+    /// `upload` as one WIT text: its dependencies come from the upload,
+    /// then from registered versions (exactly the `package@version` a
+    /// `use` names); one found in neither is `Invalid`, naming it and the
+    /// package that uses it.
+    pub async fn flatten(&self, upload: WitUpload) -> Result<String> {
+        let mut set = PackageSet::from_upload(upload)?;
+        while let Some((dep, user)) = set.missing() {
+            let registered = self
+                .stored(&registry_name(&dep)?)
+                .await?
+                .into_iter()
+                .find(|i| i.version == dep.version);
+            let Some(registered) = registered else {
+                return Err(Error::invalid(
+                    "wit",
+                    format!(
+                        "package {user} uses {dep}, which is neither in the upload (deps/) nor registered"
+                    ),
+                ));
+            };
+            let origin = format!("registered {}", registered.reference());
+            set.add_registered(&registered.wit, &origin, &dep)?;
+        }
+        set.flatten()
+    }
+
+    /// What registering `upload` would find against its package's earlier
+    /// versions under the package's mode, without storing anything: the
+    /// flattened text and the findings.
+    pub async fn validate(&self, upload: WitUpload) -> Result<(ParsedWit, Vec<Finding>)> {
+        let candidate = parse_wit(&self.flatten(upload).await?)?;
         let (package, _) = candidate.name()?;
         let stored = self.stored(&package).await?;
-        self.findings(&candidate, &package, &stored).await
+        let findings = self.findings(&candidate, &package, &stored).await?;
+        Ok((candidate, findings))
     }
 
     /// What `candidate` breaks of `stored`, the package's versions, under
@@ -85,19 +114,21 @@ impl InterfaceService {
         ))
     }
 
-    /// Register `wit` as a new version of its package. A version already
+    /// Register `upload` (flattened with its dependencies, see
+    /// [`InterfaceService::flatten`]) as a new version of its package. A version already
     /// registered is `AlreadyExists`, before any check. A version that
     /// breaks the package's mode is refused with `Incompatible` and every
     /// finding, unless an admin overrides it (the override and its reason
     /// are recorded in the stored approval).
     pub async fn register(
         &self,
-        wit: &str,
+        upload: WitUpload,
         caller: &Caller,
         override_: Option<&Override>,
         now: DateTime<Utc>,
     ) -> Result<WitInterface> {
-        let candidate = parse_wit(wit)?;
+        let wit = self.flatten(upload).await?;
+        let candidate = parse_wit(&wit)?;
         let (package, version) = candidate.name()?;
         let stored = self.stored(&package).await?;
         // A version is registered once: a second one is `AlreadyExists`

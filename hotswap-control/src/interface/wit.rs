@@ -11,7 +11,7 @@ use super::PackageName;
 use hotswap_core::error::{Error, Result};
 
 /// The file name WIT text is parsed under (it appears in error messages).
-const SOURCE: &str = "interface.wit";
+pub(crate) const SOURCE: &str = "interface.wit";
 
 /// A WIT package parsed and resolved: its name and the names of what it
 /// defines. Dependencies written inline (`package a:b { ... }` blocks)
@@ -81,7 +81,7 @@ pub fn parse_wit(text: &str) -> Result<ParsedWit> {
             refuse_repeated_names(&resolve)?;
             Ok(ParsedWit { resolve, package })
         }
-        Err(e) => Err(Error::invalid("wit", located(&resolve.render_error(&e)))),
+        Err(e) => Err(invalid_wit(&resolve.render_error(&e))),
     }
 }
 
@@ -110,22 +110,48 @@ fn refuse_repeated_names(resolve: &Resolve) -> Result<()> {
     Ok(())
 }
 
-/// wit-parser's message with its `--> file:line:column` pointer moved to
-/// the front as `line L, column C:`.
-fn located(message: &str) -> String {
-    let pointer = format!("{SOURCE}:");
+/// wit-parser's rendered error as `Invalid`: the field is the file its
+/// `--> file:line:column` pointer names (`wit` for a single text), and the
+/// reason starts with `line L, column C:`.
+pub(crate) fn invalid_wit(message: &str) -> Error {
     let position = message.lines().find_map(|line| {
-        let rest = &line[line.find(&pointer)? + pointer.len()..];
-        let mut parts = rest.split(':');
-        let line: u32 = parts.next()?.trim().parse().ok()?;
+        let rest = &line[line.find("--> ")? + 4..];
+        let mut parts = rest.trim().rsplitn(3, ':');
         let column: u32 = parts.next()?.trim().parse().ok()?;
-        Some((line, column))
+        let line: u32 = parts.next()?.trim().parse().ok()?;
+        Some((parts.next()?.to_owned(), line, column))
     });
     let first = message.lines().next().unwrap_or(message).trim();
     match position {
-        Some((line, column)) => format!("line {line}, column {column}: {first}\n{message}"),
-        None => message.to_owned(),
+        Some((file, line, column)) => {
+            let field = if file == SOURCE {
+                "wit".to_owned()
+            } else {
+                file
+            };
+            Error::invalid(
+                field,
+                format!("line {line}, column {column}: {first}\n{message}"),
+            )
+        }
+        None => Error::invalid("wit", message),
     }
+}
+
+/// `package` of `resolve` as WIT text, every other package of `resolve`
+/// nested in it as a `package … { … }` block.
+pub(crate) fn printed(resolve: &Resolve, package: PackageId) -> Result<String> {
+    let nested: Vec<PackageId> = resolve
+        .packages
+        .iter()
+        .map(|(id, _)| id)
+        .filter(|id| *id != package)
+        .collect();
+    let mut printer = wit_component::WitPrinter::default();
+    printer
+        .print(resolve, package, &nested)
+        .map_err(|e| Error::internal(format!("cannot print the WIT: {e:#}")))?;
+    Ok(printer.output.to_string())
 }
 
 /// The interface of a binary as WIT text: a component's own world (decoded
@@ -160,17 +186,7 @@ fn component_wit(bytes: &[u8]) -> Result<String> {
     let package = resolve.worlds[world]
         .package
         .ok_or_else(|| Error::internal("a decoded world has no package"))?;
-    let nested: Vec<PackageId> = resolve
-        .packages
-        .iter()
-        .map(|(id, _)| id)
-        .filter(|id| *id != package)
-        .collect();
-    let mut printer = wit_component::WitPrinter::default();
-    printer
-        .print(&resolve, package, &nested)
-        .map_err(|e| Error::internal(format!("cannot print the decoded WIT: {e:#}")))?;
-    Ok(printer.output.to_string())
+    printed(&resolve, package)
 }
 
 fn core_wit(bytes: &[u8]) -> Result<String> {

@@ -7,6 +7,7 @@ mod http_routes;
 mod interfaces;
 mod modules;
 mod nodes;
+mod wit_body;
 
 use std::sync::Arc;
 
@@ -65,9 +66,16 @@ pub fn routes(limits: ServerLimits) -> OpenApiRouter<ApiState> {
         .routes(routes!(deployments::resume))
         .routes(routes!(deployments::promote))
         .routes(routes!(deployments::abort))
-        .routes(routes!(interfaces::register, interfaces::list))
+        .routes(
+            routes!(interfaces::register, interfaces::list)
+                .layer(DefaultBodyLimit::max(limits.upload_bytes)),
+        )
         .routes(routes!(interfaces::get))
         .routes(routes!(interfaces::validate))
+        .routes(
+            routes!(interfaces::validate_package).layer(DefaultBodyLimit::max(limits.upload_bytes)),
+        )
+        .routes(routes!(interfaces::get_mode, interfaces::set_mode))
         .routes(routes!(interfaces::approve))
         .routes(routes!(nodes::register, nodes::list))
         .routes(routes!(nodes::get))
@@ -101,4 +109,14 @@ async fn readyz(
     axum::extract::State(s): axum::extract::State<ApiState>,
 ) -> axum::response::Response {
     system::readiness(&s.plane).await
+}
+
+/// A refused multipart form as a problem (`413` past the body limit).
+fn multipart_problem(e: axum::extract::multipart::MultipartError) -> crate::problem::Problem {
+    use axum::http::StatusCode;
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        crate::problem::Problem::too_large(e.body_text())
+    } else {
+        crate::problem::Problem::invalid("body", e.body_text())
+    }
 }

@@ -162,13 +162,13 @@ async fn multipart(req: Request, s: &ApiState) -> ApiResult<(ModuleMetadata, Byt
         .await
         .map_err(|e| Problem::invalid("body", e.body_text()))?;
     let (mut meta, mut bytes) = (None, None);
-    while let Some(field) = form.next_field().await.map_err(multipart_problem)? {
+    while let Some(field) = form.next_field().await.map_err(super::multipart_problem)? {
         match field.name().unwrap_or_default() {
             "metadata" => {
-                let text = field.bytes().await.map_err(multipart_problem)?;
+                let text = field.bytes().await.map_err(super::multipart_problem)?;
                 meta = Some(parse_json::<ModuleMetadata>(&text).map_err(|p| p.within("metadata"))?);
             }
-            "module" => bytes = Some(field.bytes().await.map_err(multipart_problem)?),
+            "module" => bytes = Some(field.bytes().await.map_err(super::multipart_problem)?),
             other => {
                 return Err(Problem::invalid(
                     "body",
@@ -184,14 +184,6 @@ async fn multipart(req: Request, s: &ApiState) -> ApiResult<(ModuleMetadata, Byt
             "the form has no metadata part",
         )),
         (_, None) => Err(Problem::invalid("module", "the form has no module part")),
-    }
-}
-
-fn multipart_problem(e: axum::extract::multipart::MultipartError) -> Problem {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        Problem::too_large(e.body_text())
-    } else {
-        Problem::invalid("body", e.body_text())
     }
 }
 
