@@ -43,6 +43,10 @@ pub(crate) enum Command {
     /// HTTP routes of the edge ingress: a host and path prefix to a module.
     #[command(subcommand)]
     Route(RouteCommand),
+    /// WIT interface packages: register with dependencies, check, approve,
+    /// and each package's compatibility mode.
+    #[command(subcommand)]
+    Interface(InterfaceCommand),
     /// Mint a token with the configured HS256 secret or signing key.
     Token(TokenArgs),
 }
@@ -64,6 +68,12 @@ impl Command {
             Command::Route(RouteCommand::Add(_)) => "hotswap route add",
             Command::Route(RouteCommand::List(_)) => "hotswap route list",
             Command::Route(RouteCommand::Delete(_)) => "hotswap route delete",
+            Command::Interface(InterfaceCommand::Push(_)) => "hotswap interface push",
+            Command::Interface(InterfaceCommand::Validate(_)) => "hotswap interface validate",
+            Command::Interface(InterfaceCommand::List(_)) => "hotswap interface list",
+            Command::Interface(InterfaceCommand::Show(_)) => "hotswap interface show",
+            Command::Interface(InterfaceCommand::Approve(_)) => "hotswap interface approve",
+            Command::Interface(InterfaceCommand::Mode(_)) => "hotswap interface mode",
             Command::Token(_) => "hotswap token",
         }
     }
@@ -377,6 +387,75 @@ pub(crate) struct RouteListArgs {
     /// Only the routes of this module.
     #[arg(long)]
     pub(crate) module: Option<String>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum InterfaceCommand {
+    /// Register a WIT package: a `.wit` file, a directory (its `*.wit`
+    /// files and `deps/`), or a package encoded as `.wasm`. Dependencies
+    /// not given come from registered versions. Exits 1 with a table of
+    /// findings when the package's mode refuses it.
+    Push(InterfacePushArgs),
+    /// What registering a package would find; stores nothing. Exits 1 with
+    /// a table of findings when incompatible.
+    Validate(InterfacePathArgs),
+    /// List registered versions.
+    List(InterfaceListArgs),
+    /// Print one version's WIT text.
+    Show(InterfaceRefArgs),
+    /// Approve a version (admins).
+    Approve(InterfaceRefArgs),
+    /// Print a package's compatibility mode and who it protects, or set it
+    /// (admins).
+    Mode(InterfaceModeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InterfacePushArgs {
+    /// A `.wit` file, a WIT directory, or a `.wasm`-encoded package.
+    pub(crate) path: PathBuf,
+    /// Register an incompatible version anyway (admins), with this reason.
+    #[arg(long)]
+    pub(crate) override_reason: Option<String>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InterfacePathArgs {
+    /// A `.wit` file, a WIT directory, or a `.wasm`-encoded package.
+    pub(crate) path: PathBuf,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InterfaceListArgs {
+    /// Only this package (`namespace:name`).
+    #[arg(long)]
+    pub(crate) package: Option<String>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InterfaceRefArgs {
+    /// An interface id, `package@version`, or `package` for its latest
+    /// version.
+    pub(crate) interface: String,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InterfaceModeArgs {
+    /// The package (`namespace:name`).
+    pub(crate) package: String,
+    /// The mode to set: none, backward, backward_transitive, forward,
+    /// forward_transitive, full, full_transitive.
+    pub(crate) mode: Option<String>,
     #[command(flatten)]
     pub(crate) client: ClientArgs,
 }

@@ -76,6 +76,7 @@ async fn dispatch(command: Command) -> AppResult<()> {
         Command::ControlPlane(a) => roles::control_plane::run(a).await,
         Command::Edge(a) => roles::edge::run(*a).await,
         Command::Module(c) => commands::module::run(c).await,
+        Command::Interface(c) => commands::interface::run(c).await,
         Command::Deploy(a) => commands::deploy::run(a).await,
         Command::Rollout(a) => commands::rollout::run(a).await,
         Command::Call(a) => commands::call::run(a).await,

@@ -27,6 +27,13 @@ fn every_command_has_help() {
         &["route", "add"],
         &["route", "list"],
         &["route", "delete"],
+        &["interface"],
+        &["interface", "push"],
+        &["interface", "validate"],
+        &["interface", "list"],
+        &["interface", "show"],
+        &["interface", "approve"],
+        &["interface", "mode"],
         &["token"],
     ];
     for cmd in commands {

@@ -198,23 +198,63 @@ impl WitInterface {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CompatibilityMode {
-    /// No check.
+    /// No check: every release registers.
     None,
-    /// What was built against the latest version keeps working with the
-    /// new one.
+    /// Protects components: a component built against the latest version
+    /// keeps working on a host of the new one (a host may add what it
+    /// provides; nothing a component may use goes away or changes).
     #[default]
     Backward,
-    /// What was built against any earlier version keeps working with the
-    /// new one.
+    /// Protects components built against any earlier version.
     BackwardTransitive,
-    /// What is built against the new version works with the latest one.
+    /// Protects hosts: a host built for the latest version still serves a
+    /// component built against the new one (a component may not start to
+    /// need what the host does not provide).
     Forward,
-    /// What is built against the new version works with every earlier one.
+    /// Protects hosts built for any earlier version.
     ForwardTransitive,
-    /// Backward and forward against the latest version.
+    /// Backward and forward against the latest version: both sides.
     Full,
     /// Backward and forward against every earlier version.
     FullTransitive,
+}
+
+impl CompatibilityMode {
+    /// The mode's name as the API spells it (`backward_transitive`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Backward => "backward",
+            Self::BackwardTransitive => "backward_transitive",
+            Self::Forward => "forward",
+            Self::ForwardTransitive => "forward_transitive",
+            Self::Full => "full",
+            Self::FullTransitive => "full_transitive",
+        }
+    }
+}
+
+impl fmt::Display for CompatibilityMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for CompatibilityMode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s.trim().replace('-', "_"))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|m| m.as_str()).collect();
+                Error::invalid(
+                    "mode",
+                    format!("{s:?} is not a mode; one of {}", names.join(", ")),
+                )
+            })
+    }
 }
 
 /// Who a compatibility direction protects.

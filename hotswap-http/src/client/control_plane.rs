@@ -2,11 +2,12 @@
 //! heartbeat) and for tools such as the CLI (everything else).
 
 use bytes::Bytes;
+use hotswap_core::domain::InterfaceId;
 use hotswap_core::domain::{
     DeploymentId, EdgeNode, Heartbeat, HttpRouteSet, ModuleDeployment, ModuleId, NodeId, RouteId,
     WasmModule,
 };
-use hotswap_core::interface::WitInterface;
+use hotswap_core::interface::{CompatibilityMode, WitInterface};
 use hotswap_core::{Error, Result};
 use serde::Serialize;
 
@@ -15,9 +16,12 @@ use crate::API_PREFIX;
 use crate::auth::TokenSource;
 use crate::wire::{
     CreateDeployment, CreateRoute, DeploymentListQuery, DeploymentView, ExecuteRequest,
-    ExecuteResponse, ModuleListQuery, ModuleMetadata, NodeHealth, NodeListQuery, NodeRegistered,
-    Paged, PromoteRequest, RegisterInterface, RegisterNode, RouteChanged, RouteListQuery,
+    ExecuteResponse, InterfaceListQuery, ModuleListQuery, ModuleMetadata, NodeHealth,
+    NodeListQuery, NodeRegistered, PackageMode, Paged, PromoteRequest, RegisterInterface,
+    RegisterInterfaceQuery, RegisterNode, RouteChanged, RouteListQuery, SetPackageMode,
+    ValidationReport,
 };
+use crate::wit_payload::{TAR_GZIP, WitPayload, pack};
 
 const SERVICE: &str = "control plane";
 
@@ -217,6 +221,84 @@ impl ControlPlaneClient {
     /// Register an interface version.
     pub async fn register_interface(&self, req: &RegisterInterface) -> Result<WitInterface> {
         self.post("/interfaces", req).await
+    }
+
+    /// Register a WIT package with its dependencies (a directory is sent as
+    /// a tar.gz archive); an admin may `override_reason` an incompatible one.
+    pub async fn push_interface(
+        &self,
+        payload: &WitPayload,
+        override_reason: Option<&str>,
+    ) -> Result<WitInterface> {
+        let query = RegisterInterfaceQuery {
+            override_reason: override_reason.map(str::to_owned),
+        };
+        self.send_wit("/interfaces", payload, &query).await
+    }
+
+    /// What registering `payload` as its package's next version would find.
+    pub async fn validate_interface(&self, payload: &WitPayload) -> Result<ValidationReport> {
+        self.send_wit("/interfaces/validate", payload, &()).await
+    }
+
+    async fn send_wit<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        payload: &WitPayload,
+        query: &impl Serialize,
+    ) -> Result<T> {
+        let (content_type, body) = match payload {
+            WitPayload::Text(text) => ("text/plain", Bytes::from(text.clone())),
+            WitPayload::Files(files) => (TAR_GZIP, Bytes::from(pack(files)?)),
+            WitPayload::Wasm(bytes) => ("application/wasm", Bytes::from(bytes.clone())),
+        };
+        let url = self.url(path);
+        let resp = self
+            .http
+            .send(SERVICE, Retry::OnConnect, |c| {
+                c.post(&url)
+                    .query(query)
+                    .header(reqwest::header::CONTENT_TYPE, content_type)
+                    .body(body.clone())
+            })
+            .await?;
+        json(SERVICE, resp).await
+    }
+
+    /// A page of interface versions.
+    pub async fn list_interfaces(&self, query: &InterfaceListQuery) -> Result<Paged<WitInterface>> {
+        self.get("/interfaces", query).await
+    }
+
+    /// One interface version.
+    pub async fn get_interface(&self, id: InterfaceId) -> Result<WitInterface> {
+        self.get(&format!("/interfaces/{id}"), &()).await
+    }
+
+    /// Approve an interface version (admins).
+    pub async fn approve_interface(&self, id: InterfaceId) -> Result<WitInterface> {
+        self.post(&format!("/interfaces/{id}/approve"), &()).await
+    }
+
+    /// A package's compatibility mode and who it protects.
+    pub async fn package_mode(&self, package: &str) -> Result<PackageMode> {
+        self.get(&format!("/interfaces/packages/{package}/mode"), &())
+            .await
+    }
+
+    /// Set a package's compatibility mode (admins).
+    pub async fn set_package_mode(
+        &self,
+        package: &str,
+        mode: CompatibilityMode,
+    ) -> Result<PackageMode> {
+        let url = self.url(&format!("/interfaces/packages/{package}/mode"));
+        let body = SetPackageMode { mode };
+        let resp = self
+            .http
+            .send(SERVICE, Retry::Idempotent, |c| c.put(&url).json(&body))
+            .await?;
+        json(SERVICE, resp).await
     }
 
     /// Run a function in the fleet.

@@ -2,6 +2,7 @@
 
 pub(crate) mod call;
 pub(crate) mod deploy;
+pub(crate) mod interface;
 pub(crate) mod module;
 pub(crate) mod nodes;
 pub(crate) mod rollout;
