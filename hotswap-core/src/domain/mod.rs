@@ -10,6 +10,7 @@ pub(crate) mod limits;
 mod module;
 pub(crate) mod names;
 mod node;
+mod outbound;
 mod routing;
 #[cfg(feature = "openapi")]
 pub mod schema;
@@ -50,6 +51,7 @@ pub use node::{
     ENDPOINT_PATTERN, EdgeNode, Heartbeat, LoadedVersion, MAX_ENDPOINT_LEN, MAX_NODE_NAME_LEN,
     MAX_ZONE_LEN, NodeCapabilities, NodeMetrics, NodeStatus, RuntimeKind,
 };
+pub use outbound::{Denial, Destination, MAX_OUTBOUND_RULES, OutboundGrants, OutboundRule};
 pub use routing::{
     BUCKETS, RouteContext, RouteMatch, RouteReason, RouteRule, RoutingTable, WeightedVersion,
 };

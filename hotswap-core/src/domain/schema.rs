@@ -257,3 +257,24 @@ impl utoipa::ToSchema for Region {
         Cow::Borrowed("Region")
     }
 }
+
+impl utoipa::PartialSchema for super::OutboundRule {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .description(Some(
+                "An allowed destination, `scheme://host[:port]`: scheme http, https or *; \
+                 host a DNS name, `*.name` for its subdomains only, an IPv4 address or \
+                 [IPv6]; port a number or * (the scheme's default when absent)",
+            ))
+            .examples(["https://*.example.com"])
+            .build()
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for super::OutboundRule {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("OutboundRule")
+    }
+}
