@@ -180,7 +180,9 @@ impl EdgeHost {
             return check_same(&existing, module).map(|()| loaded);
         }
         // The runtime checks the bytes against the digest when it compiles.
-        let source = ModuleSource::new_unchecked(bytes, module.digest).with_limits(module.limits);
+        let source = ModuleSource::new_unchecked(bytes, module.digest)
+            .with_limits(module.limits)
+            .with_outbound(module.reference(), module.outbound.clone());
         let span = tracing::info_span!("module.load", module = %module.name, version = %module.version,
             node = %self.config.node_name, digest = %module.digest, outcome = tracing::field::Empty);
         let start = Instant::now();

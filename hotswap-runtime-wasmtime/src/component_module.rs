@@ -22,6 +22,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use crate::errors::{call_error, instantiate_error, wasi_exit};
 use crate::http::{self, WasiHttp};
 use crate::limiter::{HasLimiter, Limiter, Plain, WasiP2};
+use crate::outbound::Outbound;
 use crate::shared::Shared;
 use crate::values::{component_type, from_component, to_component};
 use hotswap_core::LimitKind;
@@ -48,6 +49,7 @@ pub(crate) struct ComponentModule {
     /// The `wasi:cli/run` export, run for `_start`.
     run: Option<String>,
     gate: Arc<Gate>,
+    outbound: Outbound,
 }
 
 impl fmt::Debug for ComponentModule {
@@ -127,6 +129,7 @@ impl ComponentModule {
         limits: ResourceLimits,
         component: &Component,
         pre: ComponentPre,
+        outbound: Outbound,
     ) -> Self {
         let exports = exports(&shared.engine, component);
         let run = exports
@@ -147,6 +150,7 @@ impl ComponentModule {
             exports,
             run,
             gate,
+            outbound,
         }
     }
 
@@ -302,8 +306,10 @@ impl CompiledModule for ComponentModule {
             ComponentPre::Http { pre, .. } => {
                 let input = WasiInput::of(&export.signature, &call, command)?;
                 let _slots = self.shared.enter(&self.gate).await?;
-                self.call_wasi(pre, export, input, &call, WasiHttp::new)
-                    .await
+                self.call_wasi(pre, export, input, &call, |limiter, wasi| {
+                    WasiHttp::new(limiter, wasi, self.outbound.fresh())
+                })
+                .await
             }
         }
     }
@@ -328,6 +334,7 @@ impl CompiledModule for ComponentModule {
                 limits: self.limits,
                 pre,
                 gate: &self.gate,
+                outbound: &self.outbound,
             },
             call,
         )

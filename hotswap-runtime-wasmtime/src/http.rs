@@ -1,6 +1,7 @@
 //! Serving `wasi:http/incoming-handler` components on wasmtime-wasi-http:
 //! one fresh instance per request from the version's `ProxyPre`, run as its
-//! own task with epoch yielding, answering through a streamed body.
+//! own task with epoch yielding, answering through a streamed body;
+//! outbound requests go through the version's grants ([`Outbound`]).
 
 use std::sync::Arc;
 
@@ -14,12 +15,11 @@ use http_body_util::BodyExt;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
-use wasmtime_wasi_http::{
-    RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
-};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::errors::{call_error, instantiate_error};
 use crate::limiter::{HasLimiter, Limiter};
+use crate::outbound::Outbound;
 use crate::shared::Shared;
 
 /// Store state of a component that serves or sends HTTP.
@@ -28,17 +28,17 @@ pub(crate) struct WasiHttp {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
     http: WasiHttpCtx,
-    hooks: DenyOutbound,
+    hooks: Outbound,
 }
 
 impl WasiHttp {
-    pub(crate) fn new(limiter: Limiter, wasi: WasiCtx) -> Self {
+    pub(crate) fn new(limiter: Limiter, wasi: WasiCtx, outbound: Outbound) -> Self {
         Self {
             limiter,
             wasi,
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
-            hooks: DenyOutbound,
+            hooks: outbound,
         }
     }
 }
@@ -68,33 +68,13 @@ impl HasLimiter for WasiHttp {
     }
 }
 
-/// Outbound requests are refused before any connection is opened: a
-/// module reaches no host unless it is granted one.
-struct DenyOutbound;
-
-type SendResult = wasmtime_wasi_http::Result<(
-    http::Response<WasiBody>,
-    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-)>;
-
-impl WasiHttpHooks for DenyOutbound {
-    fn send_request(
-        &mut self,
-        request: http::Request<WasiBody>,
-        _options: Option<RequestOptions>,
-        _fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-    ) -> Box<dyn Future<Output = SendResult> + Send> {
-        tracing::debug!(uri = %request.uri(), "outbound request denied");
-        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
-    }
-}
-
 /// What one request needs from its version.
 pub(crate) struct HttpVersion<'a> {
     pub(crate) shared: &'a Arc<Shared>,
     pub(crate) limits: ResourceLimits,
     pub(crate) pre: &'a ProxyPre<WasiHttp>,
     pub(crate) gate: &'a Arc<Gate>,
+    pub(crate) outbound: &'a Outbound,
 }
 
 /// Serve `call` in a fresh instance of `version`.
@@ -104,6 +84,7 @@ pub(crate) async fn serve(version: HttpVersion<'_>, call: HttpCall) -> Result<Ht
         limits,
         pre,
         gate,
+        outbound,
     } = version;
     // Slots first: a request that cannot get one never touches the guest.
     let pool = shared.engine_gate.enter_owned().await?;
@@ -111,6 +92,7 @@ pub(crate) async fn serve(version: HttpVersion<'_>, call: HttpCall) -> Result<Ht
     let data = WasiHttp::new(
         Limiter::new(limits.max_memory_bytes),
         WasiCtx::builder().build(),
+        outbound.fresh(),
     );
     let timeout = limits.timeout();
     let mut store = shared.store(data, &limits, true, timeout)?;

@@ -7,6 +7,7 @@ mod engine;
 mod errors;
 mod http;
 mod limiter;
+mod outbound;
 mod runtime;
 mod shared;
 mod values;

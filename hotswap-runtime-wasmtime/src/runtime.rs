@@ -23,6 +23,7 @@ use crate::engine::{Allocator, EpochTicker, build_engine, engine_key};
 use crate::errors::compile_error;
 use crate::http::WasiHttp;
 use crate::limiter::{Plain, WasiP1, WasiP2};
+use crate::outbound::Outbound;
 use crate::shared::Shared;
 use hotswap_core::LimitKind;
 
@@ -245,6 +246,7 @@ impl WasmtimeRuntime {
                     limits,
                     &component,
                     pre,
+                    Outbound::new(&source.label, source.outbound.clone()),
                 ))
             }
         })

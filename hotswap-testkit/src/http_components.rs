@@ -42,6 +42,13 @@ pub enum Handler {
     NoResponse,
     /// Loop forever before setting a response.
     Spin,
+    /// Send one outbound request (`wasi:http/outgoing-handler`) to the
+    /// `x-scheme` (`http` or `https`), `x-authority` and `x-path` headers
+    /// of the incoming request, then answer 200 with `status N ` and the
+    /// upstream body (` body-error` if reading it failed), or `error N`
+    /// with the case number of the `error-code` (15: `HTTP-request-denied`).
+    /// Built on the `fetcher` world.
+    Fetch,
 }
 
 /// The WIT of every fixture handler, for `wasi:http` at `version`
@@ -55,9 +62,20 @@ world handler {{
   export wasi:http/incoming-handler@{version};
 }}
 
+world fetcher {{
+  import wasi:http/types@{version};
+  import wasi:http/outgoing-handler@{version};
+  export wasi:http/incoming-handler@{version};
+}}
+
 package wasi:io@{version} {{
   interface error {{
     resource error;
+  }}
+  interface poll {{
+    resource pollable {{
+      block: func();
+    }}
   }}
   interface streams {{
     use error.{{error}};
@@ -77,6 +95,7 @@ package wasi:io@{version} {{
 package wasi:http@{version} {{
   interface types {{
     use wasi:io/streams@{version}.{{input-stream, output-stream}};
+    use wasi:io/poll@{version}.{{pollable}};
     variant method {{
       get, head, post, put, delete, connect, options, trace, patch, other(string),
     }}
@@ -173,6 +192,26 @@ package wasi:http@{version} {{
     resource response-outparam {{
       set: static func(param: response-outparam, response: result<outgoing-response, error-code>);
     }}
+    type status-code = u16;
+    resource outgoing-request {{
+      constructor(headers: headers);
+      set-scheme: func(scheme: option<scheme>) -> result;
+      set-authority: func(authority: option<string>) -> result;
+      set-path-with-query: func(path-with-query: option<string>) -> result;
+    }}
+    resource request-options;
+    resource incoming-response {{
+      status: func() -> status-code;
+      consume: func() -> result<incoming-body>;
+    }}
+    resource future-incoming-response {{
+      subscribe: func() -> pollable;
+      get: func() -> option<result<result<incoming-response, error-code>>>;
+    }}
+  }}
+  interface outgoing-handler {{
+    use types.{{outgoing-request, request-options, future-incoming-response, error-code}};
+    handle: func(request: outgoing-request, options: option<request-options>) -> result<future-incoming-response, error-code>;
   }}
   interface incoming-handler {{
     use types.{{incoming-request, response-outparam}};
@@ -228,6 +267,11 @@ fn handle_body(handler: &Handler) -> String {
         Handler::Trap => "unreachable".into(),
         Handler::NoResponse => "(drop (local.get $out))".into(),
         Handler::Spin => "(loop $forever (br $forever))".into(),
+        Handler::Fetch => "(call $respond (local.get $out) (i32.const 200))
+    (local.set $stream) (local.set $body)
+    (call $fetch (local.get $request) (local.get $stream))
+    (call $finish (local.get $body) (local.get $stream))"
+            .into(),
     }
 }
 
@@ -243,6 +287,12 @@ fn core_wat(handler: &Handler, version: &str) -> String {
     let body = handle_body(handler);
     let types = format!("wasi:http/types@{version}");
     let streams = format!("wasi:io/streams@{version}");
+    let fetch = if *handler == Handler::Fetch {
+        fetch_wat(version)
+    } else {
+        (String::new(), String::new())
+    };
+    let (fetch_imports, fetch_funcs) = fetch;
     format!(
         r#"(module
   (import "{types}" "[constructor]fields" (func $fields_new (result i32)))
@@ -266,10 +316,12 @@ fn core_wat(handler: &Handler, version: &str) -> String {
   (import "{streams}" "[method]output-stream.blocking-write-and-flush"
     (func $stream_write (param i32 i32 i32 i32)))
   (import "{streams}" "[resource-drop]output-stream" (func $drop_output (param i32)))
-  ;; 16 and 48: return areas; 256: constant text; 512: scratch digits;
+  {fetch_imports}
+  ;; 16, 48 and 64: return areas; 256: constant text; 512: scratch digits;
   ;; 1024: the fixture's text; the heap starts past it.
   (memory (export "memory") 1)
   (data (i32.const 256) " \0acontent-typetext/plainx-test")
+  (data (i32.const 300) "x-schemex-authorityx-pathstatus error  body-error")
   (data (i32.const 1024) "{data}")
   (global $calls (mut i32) (i32.const 0))
   {realloc}
@@ -392,6 +444,8 @@ fn core_wat(handler: &Handler, version: &str) -> String {
           (i32.load (local.get $values)) (i32.load offset=4 (local.get $values)))))
     (call $write (local.get $stream) (i32.const 257) (i32.const 1)))
 
+  {fetch_funcs}
+
   (func (export "wasi:http/incoming-handler@{version}#handle") (param $request i32) (param $out i32)
     (local $body i32) (local $stream i32) (local $n i32)
     {body}))"#,
@@ -406,7 +460,104 @@ pub fn handler(handler: &Handler) -> Vec<u8> {
 
 /// [`handler`] for `wasi:http` at another 0.2 `version`.
 pub fn handler_at(handler: &Handler, version: &str) -> Vec<u8> {
-    component_from(&wit(version), "handler", &core_wat(handler, version))
+    let world = if *handler == Handler::Fetch {
+        "fetcher"
+    } else {
+        "handler"
+    };
+    component_from(&wit(version), world, &core_wat(handler, version))
+}
+
+/// The imports and functions of [`Handler::Fetch`].
+fn fetch_wat(version: &str) -> (String, String) {
+    let types = format!("wasi:http/types@{version}");
+    let imports = format!(
+        r#"(import "{types}" "[constructor]outgoing-request" (func $request_new (param i32) (result i32)))
+  (import "{types}" "[method]outgoing-request.set-scheme" (func $set_scheme (param i32 i32 i32 i32 i32) (result i32)))
+  (import "{types}" "[method]outgoing-request.set-authority" (func $set_authority (param i32 i32 i32 i32) (result i32)))
+  (import "{types}" "[method]outgoing-request.set-path-with-query" (func $set_path (param i32 i32 i32 i32) (result i32)))
+  (import "{types}" "[method]future-incoming-response.subscribe" (func $subscribe (param i32) (result i32)))
+  (import "{types}" "[method]future-incoming-response.get" (func $future_get (param i32 i32)))
+  (import "{types}" "[method]incoming-response.status" (func $status (param i32) (result i32)))
+  (import "{types}" "[method]incoming-response.consume" (func $response_consume (param i32 i32)))
+  (import "wasi:http/outgoing-handler@{version}" "handle" (func $send (param i32 i32 i32 i32)))
+  (import "wasi:io/poll@{version}" "[method]pollable.block" (func $block (param i32)))
+  (import "wasi:io/poll@{version}" "[resource-drop]pollable" (func $drop_pollable (param i32)))"#
+    );
+    let funcs = r#";; The first value of header `name` (at `ptr`, `len` bytes): its
+  ;; pointer, and its length (0 when absent).
+  (func $header (param $headers i32) (param $ptr i32) (param $len i32) (result i32 i32)
+    (local $values i32)
+    (call $fields_get (local.get $headers) (local.get $ptr) (local.get $len) (i32.const 16))
+    (if (result i32 i32) (i32.load (i32.const 20))
+      (then
+        (local.set $values (i32.load (i32.const 16)))
+        (i32.load (local.get $values))
+        (i32.load offset=4 (local.get $values)))
+      (else (i32.const 0) (i32.const 0))))
+
+  (func $fetch (param $request i32) (param $stream i32)
+    (local $headers i32) (local $scheme i32) (local $aptr i32) (local $alen i32)
+    (local $pptr i32) (local $plen i32) (local $req i32) (local $future i32)
+    (local $pollable i32) (local $response i32) (local $in i32) (local $n i32)
+    (local.set $headers (call $request_headers (local.get $request)))
+    (call $header (local.get $headers) (i32.const 300) (i32.const 8))
+    (local.set $scheme) (drop)
+    (call $header (local.get $headers) (i32.const 308) (i32.const 11))
+    (local.set $alen) (local.set $aptr)
+    (call $header (local.get $headers) (i32.const 319) (i32.const 6))
+    (local.set $plen) (local.set $pptr)
+    (local.set $req (call $request_new (call $fields_new)))
+    ;; `https` (5 bytes) is case 1, anything else `http` (case 0).
+    (call $check (call $set_scheme (local.get $req) (i32.const 1)
+      (i32.eq (local.get $scheme) (i32.const 5)) (i32.const 0) (i32.const 0)))
+    (call $check (call $set_authority (local.get $req) (i32.const 1)
+      (local.get $aptr) (local.get $alen)))
+    (call $check (call $set_path (local.get $req) (i32.const 1)
+      (local.get $pptr) (local.get $plen)))
+    (call $send (local.get $req) (i32.const 0) (i32.const 0) (i32.const 64))
+    (if (i32.load8_u (i32.const 64))
+      (then
+        (call $write (local.get $stream) (i32.const 332) (i32.const 6))
+        (call $write_decimal (local.get $stream) (i32.load8_u (i32.const 72)))
+        (return)))
+    (local.set $future (i32.load (i32.const 72)))
+    (local.set $pollable (call $subscribe (local.get $future)))
+    (call $block (local.get $pollable))
+    (call $drop_pollable (local.get $pollable))
+    ;; option<result<result<incoming-response, error-code>>> at 64: some at
+    ;; 64, the outer result at 72, the inner at 80, its payload at 88.
+    (call $future_get (local.get $future) (i32.const 64))
+    (call $check (i32.eqz (i32.load8_u (i32.const 64))))
+    (call $check (i32.load8_u (i32.const 72)))
+    (if (i32.load8_u (i32.const 80))
+      (then
+        (call $write (local.get $stream) (i32.const 332) (i32.const 6))
+        (call $write_decimal (local.get $stream) (i32.load8_u (i32.const 88)))
+        (return)))
+    (local.set $response (i32.load (i32.const 88)))
+    (call $write (local.get $stream) (i32.const 325) (i32.const 7))
+    (call $write_decimal (local.get $stream) (call $status (local.get $response)))
+    (call $write (local.get $stream) (i32.const 256) (i32.const 1))
+    (call $response_consume (local.get $response) (i32.const 16))
+    (call $check (i32.load8_u (i32.const 16)))
+    (call $incoming_stream (i32.load (i32.const 20)) (i32.const 16))
+    (call $check (i32.load8_u (i32.const 16)))
+    (local.set $in (i32.load (i32.const 20)))
+    (block $end
+      (loop $copy
+        (global.set $heap (i32.const 16384))
+        (call $read (local.get $in) (i64.const 4096) (i32.const 16))
+        (if (i32.load8_u (i32.const 16))
+          (then
+            ;; closed (case 1) ends the body; a failure is reported
+            (if (i32.ne (i32.load8_u (i32.const 20)) (i32.const 1))
+              (then (call $write (local.get $stream) (i32.const 338) (i32.const 11))))
+            (br $end)))
+        (call $write (local.get $stream) (i32.load (i32.const 20)) (i32.load (i32.const 24)))
+        (br $copy))))"#
+        .to_owned();
+    (imports, funcs)
 }
 
 /// A handler answering 200 with `body`.

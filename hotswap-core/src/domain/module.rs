@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
-use super::{Digest, Labels, ModuleId, ModuleName, ResourceLimits, WasmFeature};
+use super::{Digest, Labels, ModuleId, ModuleName, OutboundGrants, ResourceLimits, WasmFeature};
 use crate::error::{Error, Result};
 
 /// Whether a binary is a core wasm module or a component.
@@ -143,6 +143,9 @@ pub struct WasmModule {
     /// Limits applied to calls unless a deployment overrides them.
     #[serde(default)]
     pub limits: ResourceLimits,
+    /// What the version may reach over HTTP (nothing unless granted).
+    #[serde(default)]
+    pub outbound: OutboundGrants,
     /// Free-form labels.
     #[serde(default)]
     pub labels: Labels,
@@ -199,6 +202,7 @@ impl WasmModule {
             interface_wit: None,
             interface_override: None,
             limits: ResourceLimits::default(),
+            outbound: OutboundGrants::default(),
             labels: Labels::new(),
             created_at,
             created_by: created_by.into(),
@@ -219,6 +223,7 @@ impl WasmModule {
             return Err(Error::invalid("compressed_size_bytes", "must not be zero"));
         }
         self.limits.validate().map_err(|e| e.within("limits"))?;
+        self.outbound.validate()?;
         validate_actor("created_by", &self.created_by)?;
         if let Some(world) = &self.wit_world
             && (world.is_empty() || world.len() > 256 || world.chars().any(char::is_whitespace))

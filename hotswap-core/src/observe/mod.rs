@@ -38,7 +38,13 @@ pub const HTTP_REQUESTS: &str = "http_requests_total";
 /// Histogram: HTTP request duration, by `method`, `route`, `status`.
 pub const HTTP_REQUEST_DURATION: &str = "http_request_duration_seconds";
 
-/// Every metric above.
+/// Counter: outbound HTTP requests of modules, by `module`
+/// (`name@version`) and `outcome`: `sent`, or why it was denied
+/// (`not_granted`, `malformed`, `too_many`). It appears once a module
+/// sends one, so it is not in [`METRICS`].
+pub const OUTBOUND_REQUESTS: &str = "wasm_outbound_requests_total";
+
+/// Every metric above that a running server exposes from its start.
 pub const METRICS: &[&str] = &[
     MODULES_REGISTERED,
     DEPLOYMENTS_EXECUTED,

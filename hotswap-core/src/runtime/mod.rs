@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 pub use call::{CallInput, CallOutput, FunctionSignature, Invocation, Param};
 
-use crate::domain::{Digest, ModuleKind, ResourceLimits, RuntimeKind, WasiVersion, WasmFeature};
+use crate::domain::{
+    Digest, ModuleKind, OutboundGrants, ResourceLimits, RuntimeKind, WasiVersion, WasmFeature,
+};
 use crate::error::Result;
 
 /// What a runtime adapter supports; node selection matches modules against
@@ -75,6 +77,10 @@ pub struct ModuleSource {
     pub digest: Digest,
     /// Limits every call of this version runs under.
     pub limits: ResourceLimits,
+    /// What its calls may reach over HTTP.
+    pub outbound: OutboundGrants,
+    /// Who it is (`name@version`), in denial logs and metrics.
+    pub label: String,
 }
 
 impl ModuleSource {
@@ -85,6 +91,8 @@ impl ModuleSource {
             digest: Digest::of(&bytes),
             bytes,
             limits: ResourceLimits::default(),
+            outbound: OutboundGrants::default(),
+            label: String::new(),
         }
     }
 
@@ -95,6 +103,8 @@ impl ModuleSource {
             bytes: bytes.into(),
             digest,
             limits: ResourceLimits::default(),
+            outbound: OutboundGrants::default(),
+            label: String::new(),
         }
     }
 
@@ -102,6 +112,14 @@ impl ModuleSource {
     #[must_use]
     pub fn with_limits(mut self, limits: ResourceLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Grant outbound HTTP to the version `label` (`name@version`).
+    #[must_use]
+    pub fn with_outbound(mut self, label: impl Into<String>, outbound: OutboundGrants) -> Self {
+        self.label = label.into();
+        self.outbound = outbound;
         self
     }
 }
