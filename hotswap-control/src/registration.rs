@@ -15,7 +15,9 @@ use crate::store_module_version;
 use hotswap_core::ResourceKind;
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::wasm_features::check_features;
-use hotswap_core::domain::{Labels, ModuleName, NodeStatus, ResourceLimits, WasmModule};
+use hotswap_core::domain::{
+    Labels, ModuleName, NodeStatus, OutboundGrants, ResourceLimits, WasmModule,
+};
 use hotswap_core::error::{Error, Result};
 use hotswap_core::inspect::{InspectOptions, inspect};
 use hotswap_core::repository::{
@@ -37,6 +39,8 @@ pub struct Registration {
     pub limits: Option<ResourceLimits>,
     /// Labels.
     pub labels: Labels,
+    /// What the version may reach over HTTP (nothing by default).
+    pub outbound: OutboundGrants,
     /// An admin's override of an incompatible interface, with its reason.
     pub override_: Option<Override>,
 }
@@ -50,6 +54,7 @@ impl Registration {
             bytes: bytes.into(),
             limits: None,
             labels: Labels::new(),
+            outbound: OutboundGrants::default(),
             override_: None,
         }
     }
@@ -131,6 +136,7 @@ impl ModuleRegistrar {
         let info = inspect(&r.bytes, &self.inspect)?;
         let mut module = info.into_module(r.name, r.version, caller.name.clone(), self.clock.now());
         module.labels = r.labels;
+        module.outbound = r.outbound;
         if let Some(limits) = r.limits {
             module.limits = limits;
         }

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use hotswap_core::domain::{
     DeploymentEvent, DeploymentPhase, EdgeNode, Environment, HealthCriteria, HttpRoute, Int64Json,
     Labels, LoadedVersion, MAX_LABELS, ModuleDeployment, ModuleKind, ModuleName, NodeCapabilities,
-    NodeMetrics, NodeProgress, NodeStatus, Region, ResourceLimits, RouteReason, StaleNodePolicy,
-    StrategyConfig, TargetSelector, VersionStats,
+    NodeMetrics, NodeProgress, NodeStatus, OutboundGrants, Region, ResourceLimits, RouteReason,
+    StaleNodePolicy, StrategyConfig, TargetSelector, VersionStats,
 };
 use hotswap_core::interface::Finding;
 use hotswap_core::interface::{CompatibilityMode, PackageName, Protects};
@@ -100,6 +100,9 @@ pub struct ModuleMetadata {
     pub limits: Option<ResourceLimits>,
     /// Labels.
     pub labels: Labels,
+    /// What the version may reach over HTTP: `{"allow": ["https://api.example.com"]}`
+    /// and limits per invocation; nothing when absent.
+    pub outbound: Option<OutboundGrants>,
     /// An admin's reason to register an incompatible interface anyway.
     pub override_reason: Option<String>,
 }

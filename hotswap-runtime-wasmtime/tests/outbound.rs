@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hotswap_core::domain::OutboundGrants;
 use hotswap_core::runtime::http::{HttpCall, empty_body};
@@ -15,61 +14,10 @@ use hotswap_core::runtime::{CompiledModule, ModuleSource, RuntimeHost};
 use hotswap_runtime_wasmtime::{WasmtimeConfig, WasmtimeRuntime};
 use hotswap_testkit::http_components::{Handler, handler};
 use hotswap_testkit::http_serving::text;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use hotswap_testkit::upstream::Upstream;
 
 /// `HTTP-request-denied`'s case in `wasi:http/types.error-code`.
 const DENIED: &str = "error 15";
-
-/// A local HTTP/1.1 server answering by path, counting connections.
-struct Upstream {
-    port: u16,
-    connections: Arc<AtomicUsize>,
-}
-
-impl Upstream {
-    async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let connections = Arc::new(AtomicUsize::new(0));
-        let counter = connections.clone();
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                counter.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 1024];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match socket.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let head = String::from_utf8_lossy(&head).into_owned();
-                    let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
-                    let (status, extra, body) = match path.as_str() {
-                        "/redirect" => (
-                            "302 Found",
-                            "location: http://denied.test/\r\n".to_owned(),
-                            String::new(),
-                        ),
-                        "/big" => ("200 OK", String::new(), "x".repeat(64 * 1024)),
-                        _ => ("200 OK", String::new(), format!("upstream saw {path}")),
-                    };
-                    let answer = format!(
-                        "HTTP/1.1 {status}\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = socket.write_all(answer.as_bytes()).await;
-                });
-            }
-        });
-        Self { port, connections }
-    }
-
-    fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
-}
 
 async fn fetcher(grants: OutboundGrants) -> Arc<dyn CompiledModule> {
     let runtime = WasmtimeRuntime::new(WasmtimeConfig::default()).unwrap();

@@ -21,6 +21,7 @@ pub mod runtime;
 pub mod sample;
 pub mod simulation;
 pub mod storage;
+pub mod upstream;
 pub mod wasm_values;
 
 use std::future::Future;

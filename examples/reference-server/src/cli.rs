@@ -60,6 +60,7 @@ impl Command {
             Command::Edge(_) => "hotswap edge",
             Command::Module(ModuleCommand::Push(_)) => "hotswap module push",
             Command::Module(ModuleCommand::List(_)) => "hotswap module list",
+            Command::Module(ModuleCommand::Show(_)) => "hotswap module show",
             Command::Module(ModuleCommand::Delete(_)) => "hotswap module delete",
             Command::Deploy(_) => "hotswap deploy",
             Command::Rollout(_) => "hotswap rollout",
@@ -315,6 +316,8 @@ pub(crate) enum ModuleCommand {
     Push(PushArgs),
     /// List module versions.
     List(ListModulesArgs),
+    /// Show one version: its kind, exports, limits and outbound grants.
+    Show(ModuleRefArgs),
     /// Delete a module version (admins).
     Delete(IdArgs),
 }
@@ -341,9 +344,25 @@ pub(crate) struct PushArgs {
     /// Fuel budget per call.
     #[arg(long)]
     pub(crate) fuel: Option<u64>,
+    /// Let the version call this destination over HTTP, `scheme://host[:port]`
+    /// (`*.example.com` for its subdomains); repeat for more. Nothing is
+    /// reachable without one.
+    #[arg(long, value_name = "RULE")]
+    pub(crate) allow_outbound: Vec<String>,
+    /// Outbound requests one call may send (16 by default).
+    #[arg(long)]
+    pub(crate) max_outbound_requests: Option<u32>,
     /// Register an incompatible interface anyway (admins), with this reason.
     #[arg(long)]
     pub(crate) override_reason: Option<String>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ModuleRefArgs {
+    /// `name@version`, or a module version id.
+    pub(crate) module: String,
     #[command(flatten)]
     pub(crate) client: ClientArgs,
 }

@@ -18,6 +18,7 @@ fn every_command_has_help() {
         &["module"],
         &["module", "push"],
         &["module", "list"],
+        &["module", "show"],
         &["module", "delete"],
         &["deploy"],
         &["rollout"],

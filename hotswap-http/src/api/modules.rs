@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use hotswap_control::Registration;
 use hotswap_control::interface::Override;
-use hotswap_core::domain::{Digest, ModuleId, ModuleName, ResourceLimits, WasmModule};
+use hotswap_core::domain::{
+    Digest, ModuleId, ModuleName, OutboundGrants, ResourceLimits, WasmModule,
+};
 use hotswap_core::repository::ModuleFilter;
 
 use super::{API_PREFIX, ApiState};
@@ -17,7 +19,8 @@ use crate::problem::{ApiResult, Problem};
 use crate::wire::{ModuleListQuery, ModuleMetadata, Paged, UploadQuery, parse_labels};
 
 /// Register a module version: the raw wasm body with name and version in
-/// the query (or `x-hotswap-*` headers), or `multipart/form-data` with a
+/// the query (or `x-hotswap-*` headers; limits and outbound grants as JSON
+/// in `x-hotswap-limits` and `x-hotswap-outbound`), or `multipart/form-data` with a
 /// `module` part and a JSON `metadata` part. An incompatible interface is
 /// `422` with its findings; nothing is stored for a refused upload.
 #[utoipa::path(post, path = "/api/v1/wasm/modules", tag = "modules",
@@ -65,6 +68,7 @@ pub(crate) async fn upload(
     );
     r.limits = meta.limits;
     r.labels = meta.labels;
+    r.outbound = meta.outbound.unwrap_or_default();
     r.override_ = meta.override_reason.map(|reason| Override { reason });
     let module = s.plane.registrar().register(r, &who.caller()).await?;
     tracing::info!(module = %module.name, version = %module.version, by = %who.subject, "module version registered");
@@ -119,11 +123,15 @@ fn raw_metadata(q: &UploadQuery, headers: &HeaderMap) -> ApiResult<ModuleMetadat
         }
         None => query_limits(q)?,
     };
+    let outbound = header_text(headers, "x-hotswap-outbound")?
+        .map(|json| parse_json::<OutboundGrants>(json.as_bytes()).map_err(|p| p.within("outbound")))
+        .transpose()?;
     Ok(ModuleMetadata {
         name,
         version,
         limits,
         labels,
+        outbound,
         override_reason: q.override_reason.clone(),
     })
 }

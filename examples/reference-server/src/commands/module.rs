@@ -1,16 +1,17 @@
 //! `hotswap module push|list|delete`.
 
-use hotswap_core::domain::ResourceLimits;
+use hotswap_core::domain::{OutboundGrants, ResourceLimits};
 use hotswap_http::wire::{ModuleListQuery, ModuleMetadata, parse_labels};
 
 use super::{client, print_json, print_table};
 use crate::AppResult;
-use crate::cli::{IdArgs, ListModulesArgs, ModuleCommand, PushArgs};
+use crate::cli::{IdArgs, ListModulesArgs, ModuleCommand, ModuleRefArgs, PushArgs};
 
 pub(crate) async fn run(cmd: ModuleCommand) -> AppResult<()> {
     match cmd {
         ModuleCommand::Push(a) => push(a).await,
         ModuleCommand::List(a) => list(a).await,
+        ModuleCommand::Show(a) => show(a).await,
         ModuleCommand::Delete(a) => delete(a).await,
     }
 }
@@ -24,6 +25,18 @@ fn read_module(path: &std::path::Path) -> AppResult<Vec<u8>> {
             .map_err(|e| format!("{}: {e}", path.display()).into());
     }
     Ok(bytes)
+}
+
+/// The grants `--allow-outbound` and `--max-outbound-requests` give.
+fn outbound(a: &PushArgs) -> AppResult<Option<OutboundGrants>> {
+    if a.allow_outbound.is_empty() && a.max_outbound_requests.is_none() {
+        return Ok(None);
+    }
+    let mut grants = OutboundGrants::allowing(&a.allow_outbound)?;
+    if let Some(n) = a.max_outbound_requests {
+        grants.max_requests = n;
+    }
+    Ok(Some(grants))
 }
 
 async fn push(a: PushArgs) -> AppResult<()> {
@@ -40,6 +53,7 @@ async fn push(a: PushArgs) -> AppResult<()> {
     } else {
         None
     };
+    let outbound = outbound(&a)?;
     let meta = ModuleMetadata {
         name: a.name,
         version: a.version,
@@ -48,6 +62,7 @@ async fn push(a: PushArgs) -> AppResult<()> {
             Some(l) => parse_labels("labels", l)?,
             None => Default::default(),
         },
+        outbound,
         override_reason: a.override_reason,
     };
     let m = client(&a.client)?
@@ -118,5 +133,57 @@ async fn delete(a: IdArgs) -> AppResult<()> {
             .map_err(|e| format!("{:?} is not a module id: {e}", a.id))?;
     client(&a.client)?.delete_module(id).await?;
     println!("deleted {}", a.id);
+    Ok(())
+}
+
+async fn show(a: ModuleRefArgs) -> AppResult<()> {
+    let c = client(&a.client)?;
+    let m = match a.module.parse() {
+        Ok(id) => c.get_module(id).await?,
+        Err(_) => {
+            let Some((name, version)) = a.module.split_once('@') else {
+                return Err(format!("{:?} is neither name@version nor an id", a.module).into());
+            };
+            let query = ModuleListQuery {
+                name: Some(name.to_owned()),
+                ..ModuleListQuery::default()
+            };
+            let page = c.list_modules(&query).await?;
+            page.items
+                .into_iter()
+                .find(|m| m.version.to_string() == version)
+                .ok_or_else(|| format!("no module version {}", a.module))?
+        }
+    };
+    if a.client.json {
+        return print_json(&m);
+    }
+    let exports: Vec<&str> = m.exports.iter().map(|e| e.name.as_str()).collect();
+    println!(
+        "{}  ({:?}, {} bytes, sha256 {})",
+        m.reference(),
+        m.kind,
+        m.size_bytes,
+        m.digest
+    );
+    println!("id        {}", m.id);
+    println!("exports   {}", exports.join(", "));
+    println!(
+        "limits    timeout {} ms, memory {} bytes, {} instances at once",
+        m.limits.timeout().as_millis(),
+        m.limits.max_memory_bytes,
+        m.limits.max_concurrent_instances
+    );
+    let o = &m.outbound;
+    if o.is_empty() {
+        println!("outbound  none (no destination is granted)");
+    } else {
+        let rules: Vec<String> = o.allow.iter().map(ToString::to_string).collect();
+        println!("outbound  {}", rules.join(", "));
+        println!(
+            "          at most {} requests per call, connect {} ms, timeout {} ms, responses up to {} bytes",
+            o.max_requests, o.connect_timeout_ms, o.timeout_ms, o.max_response_bytes
+        );
+    }
     Ok(())
 }
