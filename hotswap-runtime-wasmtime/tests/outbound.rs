@@ -29,9 +29,21 @@ async fn fetcher(grants: OutboundGrants) -> Arc<dyn CompiledModule> {
 
 /// What the fetcher answers for `scheme://authority/path`.
 async fn fetch(module: &dyn CompiledModule, scheme: &str, authority: &str, path: &str) -> String {
+    fetch_times(module, scheme, authority, path, 1).await
+}
+
+/// What the fetcher answers for `times` requests in one call, a line each.
+async fn fetch_times(
+    module: &dyn CompiledModule,
+    scheme: &str,
+    authority: &str,
+    path: &str,
+    times: u8,
+) -> String {
     let request = http::Request::builder()
         .uri("/")
         .header("host", "edge.test")
+        .header("x-repeat", times.to_string())
         .header("x-scheme", scheme)
         .header("x-authority", authority)
         .header("x-path", path)
@@ -104,14 +116,22 @@ async fn limits_hold_per_invocation() {
     let p = up.port;
     let mut grants = OutboundGrants::allowing([format!("http://127.0.0.1:{p}")]).unwrap();
     grants.max_response_bytes = 1024;
-    grants.max_requests = 1;
+    grants.max_requests = 2;
     let module = fetcher(grants).await;
     // A 64 KiB body past a 1 KiB limit fails as the guest reads it.
     let answer = fetch(&*module, "http", &format!("127.0.0.1:{p}"), "/big").await;
     assert!(answer.starts_with("status 200 "), "{answer}");
     assert!(answer.ends_with(" body-error"), "{answer:.40}");
     assert!(answer.len() < 1024 + 40, "{}", answer.len());
-    // One request per invocation: each invocation gets its own count.
+    // Two requests per invocation: the third of one call is denied, and
+    // the next call starts its own count.
+    let before = up.connections();
+    let answer = fetch_times(&*module, "http", &format!("127.0.0.1:{p}"), "/n", 3).await;
+    assert_eq!(
+        answer,
+        format!("status 200 upstream saw /n\nstatus 200 upstream saw /n\n{DENIED}")
+    );
+    assert_eq!(up.connections(), before + 2);
     let answer = fetch(&*module, "http", &format!("127.0.0.1:{p}"), "/again").await;
     assert_eq!(answer, "status 200 upstream saw /again");
 }

@@ -47,7 +47,8 @@ pub enum Handler {
     /// of the incoming request, then answer 200 with `status N ` and the
     /// upstream body (` body-error` if reading it failed), or `error N`
     /// with the case number of the `error-code` (15: `HTTP-request-denied`).
-    /// Built on the `fetcher` world.
+    /// With an `x-repeat: N` header (one digit), it sends N requests in
+    /// turn, one line each. Built on the `fetcher` world.
     Fetch,
 }
 
@@ -269,7 +270,14 @@ fn handle_body(handler: &Handler) -> String {
         Handler::Spin => "(loop $forever (br $forever))".into(),
         Handler::Fetch => "(call $respond (local.get $out) (i32.const 200))
     (local.set $stream) (local.set $body)
-    (call $fetch (local.get $request) (local.get $stream))
+    (call $header (call $request_headers (local.get $request)) (i32.const 349) (i32.const 8))
+    (local.set $n)
+    (local.set $n (select (i32.sub (i32.load8_u) (i32.const 48)) (i32.const 1) (local.get $n)))
+    (loop $again
+      (call $fetch (local.get $request) (local.get $stream))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (if (i32.gt_s (local.get $n) (i32.const 0))
+        (then (call $write (local.get $stream) (i32.const 257) (i32.const 1)) (br $again))))
     (call $finish (local.get $body) (local.get $stream))"
             .into(),
     }
@@ -321,7 +329,7 @@ fn core_wat(handler: &Handler, version: &str) -> String {
   ;; 1024: the fixture's text; the heap starts past it.
   (memory (export "memory") 1)
   (data (i32.const 256) " \0acontent-typetext/plainx-test")
-  (data (i32.const 300) "x-schemex-authorityx-pathstatus error  body-error")
+  (data (i32.const 300) "x-schemex-authorityx-pathstatus error  body-errorx-repeat")
   (data (i32.const 1024) "{data}")
   (global $calls (mut i32) (i32.const 0))
   {realloc}
