@@ -71,3 +71,11 @@ install_prometheus() {
     fi
     command -v promtool >/dev/null
 }
+
+# The `openssl` command, which the outbound TLS tests make certificates with.
+install_openssl() {
+    command -v openssl >/dev/null && return 0
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null 2>&1 \
+        || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl; }
+    command -v openssl >/dev/null
+}

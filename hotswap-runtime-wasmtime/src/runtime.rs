@@ -246,7 +246,7 @@ impl WasmtimeRuntime {
                     limits,
                     &component,
                     pre,
-                    Outbound::new(&source.label, source.outbound.clone()),
+                    Outbound::new(&source.label, source.outbound.clone())?,
                 ))
             }
         })

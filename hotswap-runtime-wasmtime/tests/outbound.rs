@@ -144,3 +144,31 @@ async fn nothing_is_reachable_without_grants() {
     assert_eq!(answer, DENIED);
     assert_eq!(up.connections(), 0);
 }
+
+#[tokio::test]
+async fn timeouts_and_refusals_reach_the_guest_as_error_codes() {
+    let up = Upstream::start().await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut grants = OutboundGrants::allowing([
+        format!("http://127.0.0.1:{}", up.port),
+        format!("http://127.0.0.1:{closed}"),
+    ])
+    .unwrap();
+    grants.timeout_ms = 300;
+    let module = fetcher(grants).await;
+    // No first byte within the timeout is connection-read-timeout (case 9,
+    // as wasmtime-wasi-http's own sender says it); connection-refused is 6.
+    let silent = fetch(
+        &*module,
+        "http",
+        &format!("127.0.0.1:{}", up.port),
+        "/silent",
+    )
+    .await;
+    assert_eq!(silent, "error 9");
+    let refused = fetch(&*module, "http", &format!("127.0.0.1:{closed}"), "/").await;
+    assert_eq!(refused, "error 6");
+}

@@ -4,6 +4,7 @@
 //!
 //! - `/redirect`: `302` to `http://denied.test/`;
 //! - `/big`: 64 KiB of `x`;
+//! - `/silent`: no answer for a minute;
 //! - anything else: `upstream saw PATH`.
 
 use std::sync::Arc;
@@ -46,6 +47,10 @@ impl Upstream {
                     }
                     let head = String::from_utf8_lossy(&head).into_owned();
                     let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+                    if path == "/silent" {
+                        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                        return;
+                    }
                     let (status, extra, body) = match path.as_str() {
                         "/redirect" => (
                             "302 Found",
