@@ -79,3 +79,29 @@ install_openssl() {
         || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl; }
     command -v openssl >/dev/null
 }
+
+# redis-server from Debian's package, on a port of its own, without
+# persistence. The package's service must not start (policy-rc.d, as for
+# prometheus): the tests also start servers of their own with the binary.
+start_redis() {
+    if ! command -v redis-server >/dev/null; then
+        local policy=/usr/sbin/policy-rc.d created=""
+        if [ ! -e "$policy" ]; then
+            printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created=1
+        fi
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null 2>&1 \
+            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+        [ -n "$created" ] && rm -f "$policy"
+    fi
+    local port=6390 dir=/var/tmp/hotswap-ci-redis
+    rm -rf "$dir" && mkdir -p "$dir"
+    redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
+        --dir "$dir" >"$dir/redis.log" 2>&1 &
+    STARTED+=("kill $!")
+    for _ in $(seq 50); do
+        redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
+        sleep 0.2
+    done
+    redis-cli -p "$port" ping | grep -q PONG || { echo "redis-server did not start" >&2; return 1; }
+    export HOTSWAP_TEST_REDIS_URL="redis://127.0.0.1:$port"
+}

@@ -7,6 +7,7 @@ pub mod env;
 pub mod error;
 pub mod inspect;
 pub mod interface;
+pub mod keyvalue;
 pub mod node;
 pub mod observe;
 pub mod repository;

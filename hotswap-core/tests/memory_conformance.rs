@@ -110,3 +110,9 @@ async fn orphans() -> hotswap_testkit::orphans::OrphanHarness {
 }
 
 hotswap_testkit::orphan_suite!(orphans);
+
+async fn keyvalue() -> Arc<dyn hotswap_core::keyvalue::KeyValueStore> {
+    Arc::new(hotswap_core::keyvalue::MemoryKeyValue::new())
+}
+
+hotswap_testkit::keyvalue_suite!(keyvalue);

@@ -22,7 +22,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use crate::errors::{call_error, instantiate_error, wasi_exit};
 use crate::http::{self, WasiHttp};
 use crate::limiter::{HasLimiter, Limiter, Plain, WasiP2};
-use crate::outbound::Outbound;
+use crate::reach::Reach;
 use crate::shared::Shared;
 use crate::values::{component_type, from_component, to_component};
 use hotswap_core::LimitKind;
@@ -49,7 +49,7 @@ pub(crate) struct ComponentModule {
     /// The `wasi:cli/run` export, run for `_start`.
     run: Option<String>,
     gate: Arc<Gate>,
-    outbound: Outbound,
+    reach: Reach,
 }
 
 impl fmt::Debug for ComponentModule {
@@ -129,7 +129,7 @@ impl ComponentModule {
         limits: ResourceLimits,
         component: &Component,
         pre: ComponentPre,
-        outbound: Outbound,
+        reach: Reach,
     ) -> Self {
         let exports = exports(&shared.engine, component);
         let run = exports
@@ -150,7 +150,7 @@ impl ComponentModule {
             exports,
             run,
             gate,
-            outbound,
+            reach,
         }
     }
 
@@ -307,7 +307,7 @@ impl CompiledModule for ComponentModule {
                 let input = WasiInput::of(&export.signature, &call, command)?;
                 let _slots = self.shared.enter(&self.gate).await?;
                 self.call_wasi(pre, export, input, &call, |limiter, wasi| {
-                    WasiHttp::new(limiter, wasi, self.outbound.fresh())
+                    WasiHttp::new(limiter, wasi, &self.reach)
                 })
                 .await
             }
@@ -334,7 +334,7 @@ impl CompiledModule for ComponentModule {
                 limits: self.limits,
                 pre,
                 gate: &self.gate,
-                outbound: &self.outbound,
+                reach: &self.reach,
             },
             call,
         )

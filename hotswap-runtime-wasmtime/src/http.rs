@@ -1,7 +1,8 @@
 //! Serving `wasi:http/incoming-handler` components on wasmtime-wasi-http:
 //! one fresh instance per request from the version's `ProxyPre`, run as its
 //! own task with epoch yielding, answering through a streamed body;
-//! outbound requests go through the version's grants ([`Outbound`]).
+//! outbound requests and key-value calls go through the version's grants
+//! ([`Reach`]).
 
 use std::sync::Arc;
 
@@ -18,28 +19,39 @@ use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::errors::{call_error, instantiate_error};
+use crate::keyvalue::{HasKeyValue, KvCtx, KvView};
 use crate::limiter::{HasLimiter, Limiter};
 use crate::outbound::Outbound;
+use crate::reach::Reach;
 use crate::shared::Shared;
 
-/// Store state of a component that serves or sends HTTP.
+/// Store state of a component that serves or sends HTTP, or reaches the
+/// key-value store.
 pub(crate) struct WasiHttp {
     pub(crate) limiter: Limiter,
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
     http: WasiHttpCtx,
     hooks: Outbound,
+    kv: KvCtx,
 }
 
 impl WasiHttp {
-    pub(crate) fn new(limiter: Limiter, wasi: WasiCtx, outbound: Outbound) -> Self {
+    pub(crate) fn new(limiter: Limiter, wasi: WasiCtx, reach: &Reach) -> Self {
         Self {
             limiter,
             wasi,
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
-            hooks: outbound,
+            hooks: reach.outbound.fresh(),
+            kv: reach.keyvalue.fresh(),
         }
+    }
+}
+
+impl HasKeyValue for WasiHttp {
+    fn keyvalue(&mut self) -> KvView<'_> {
+        KvView::new(&mut self.kv, &mut self.table)
     }
 }
 
@@ -74,7 +86,7 @@ pub(crate) struct HttpVersion<'a> {
     pub(crate) limits: ResourceLimits,
     pub(crate) pre: &'a ProxyPre<WasiHttp>,
     pub(crate) gate: &'a Arc<Gate>,
-    pub(crate) outbound: &'a Outbound,
+    pub(crate) reach: &'a Reach,
 }
 
 /// Serve `call` in a fresh instance of `version`.
@@ -84,7 +96,7 @@ pub(crate) async fn serve(version: HttpVersion<'_>, call: HttpCall) -> Result<Ht
         limits,
         pre,
         gate,
-        outbound,
+        reach,
     } = version;
     // Slots first: a request that cannot get one never touches the guest.
     let pool = shared.engine_gate.enter_owned().await?;
@@ -92,7 +104,7 @@ pub(crate) async fn serve(version: HttpVersion<'_>, call: HttpCall) -> Result<Ht
     let data = WasiHttp::new(
         Limiter::new(limits.max_memory_bytes),
         WasiCtx::builder().build(),
-        outbound.fresh(),
+        reach,
     );
     let timeout = limits.timeout();
     let mut store = shared.store(data, &limits, true, timeout)?;

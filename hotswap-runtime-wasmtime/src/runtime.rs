@@ -22,8 +22,10 @@ use crate::core_module::{CoreModule, CorePre};
 use crate::engine::{Allocator, EpochTicker, build_engine, engine_key};
 use crate::errors::compile_error;
 use crate::http::WasiHttp;
+use crate::keyvalue::KeyValue;
 use crate::limiter::{Plain, WasiP1, WasiP2};
 use crate::outbound::Outbound;
+use crate::reach::Reach;
 use crate::shared::Shared;
 use hotswap_core::LimitKind;
 
@@ -98,6 +100,7 @@ impl WasmtimeRuntime {
         wasmtime_wasi::p2::add_to_linker_async(&mut component_http).map_err(linker_error)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut component_http)
             .map_err(linker_error)?;
+        crate::keyvalue::add_to_linker(&mut component_http).map_err(linker_error)?;
         let linkers = Linkers {
             core_plain: Linker::new(&engine),
             core_wasi,
@@ -199,10 +202,25 @@ impl WasmtimeRuntime {
                 let serves_http = ty
                     .exports(engine)
                     .any(|(name, _)| is_incoming_handler(name));
+                let keyvalue = KeyValue::new(&source.label, source.keyvalue.clone());
+                if let Some((name, _)) = ty
+                    .imports(engine)
+                    .find(|(name, _)| name.starts_with(crate::keyvalue::IMPORT_PREFIX))
+                    && !keyvalue.available()
+                {
+                    return Err(Error::invalid(
+                        "imports",
+                        format!(
+                            "the component imports {name}, and this node has no key-value store (capability keyvalue)"
+                        ),
+                    ));
+                }
+                // The state that hosts wasi:http also hosts wasi:keyvalue.
                 let http = serves_http
-                    || ty
-                        .imports(engine)
-                        .any(|(name, _)| name.starts_with("wasi:http/"));
+                    || ty.imports(engine).any(|(name, _)| {
+                        name.starts_with("wasi:http/")
+                            || name.starts_with(crate::keyvalue::IMPORT_PREFIX)
+                    });
                 let wasi = ty
                     .imports(engine)
                     .any(|(name, _)| name.starts_with("wasi:"));
@@ -246,7 +264,10 @@ impl WasmtimeRuntime {
                     limits,
                     &component,
                     pre,
-                    Outbound::new(&source.label, source.outbound.clone())?,
+                    Reach {
+                        outbound: Outbound::new(&source.label, source.outbound.clone())?,
+                        keyvalue,
+                    },
                 ))
             }
         })

@@ -50,6 +50,14 @@ pub enum Handler {
     /// With an `x-repeat: N` header (one digit), it sends N requests in
     /// turn, one line each. Built on the `fetcher` world.
     Fetch,
+    /// Open the `wasi:keyvalue` bucket named by `x-bucket` (absent: the
+    /// empty identifier), then by `x-op`: `i` increments `x-key` by 1 and
+    /// answers `count N`; `s` sets `x-key` to the request body (its first
+    /// 4 KiB) and answers `set`; anything else gets it and answers
+    /// `value BYTES` or `none`. A refusal answers `error N` with the case
+    /// of the interface's `error` (0 `no-such-store`, 1 `access-denied`,
+    /// 2 `other`, followed by its text). Built on the `keyvalue` world.
+    KeyValue,
 }
 
 /// The WIT of every fixture handler, for `wasi:http` at `version`
@@ -67,6 +75,32 @@ world fetcher {{
   import wasi:http/types@{version};
   import wasi:http/outgoing-handler@{version};
   export wasi:http/incoming-handler@{version};
+}}
+
+world keyvalue {{
+  import wasi:http/types@{version};
+  import wasi:keyvalue/store@0.2.0-draft;
+  import wasi:keyvalue/atomics@0.2.0-draft;
+  export wasi:http/incoming-handler@{version};
+}}
+
+package wasi:keyvalue@0.2.0-draft {{
+  interface store {{
+    variant error {{
+      no-such-store,
+      access-denied,
+      other(string),
+    }}
+    open: func(identifier: string) -> result<bucket, error>;
+    resource bucket {{
+      get: func(key: string) -> result<option<list<u8>>, error>;
+      set: func(key: string, value: list<u8>) -> result<_, error>;
+    }}
+  }}
+  interface atomics {{
+    use store.{{bucket, error}};
+    increment: func(bucket: borrow<bucket>, key: string, delta: u64) -> result<u64, error>;
+  }}
 }}
 
 package wasi:io@{version} {{
@@ -280,6 +314,11 @@ fn handle_body(handler: &Handler) -> String {
         (then (call $write (local.get $stream) (i32.const 257) (i32.const 1)) (br $again))))
     (call $finish (local.get $body) (local.get $stream))"
             .into(),
+        Handler::KeyValue => "(call $respond (local.get $out) (i32.const 200))
+    (local.set $stream) (local.set $body)
+    (call $kv (local.get $request) (local.get $stream))
+    (call $finish (local.get $body) (local.get $stream))"
+            .into(),
     }
 }
 
@@ -295,12 +334,11 @@ fn core_wat(handler: &Handler, version: &str) -> String {
     let body = handle_body(handler);
     let types = format!("wasi:http/types@{version}");
     let streams = format!("wasi:io/streams@{version}");
-    let fetch = if *handler == Handler::Fetch {
-        fetch_wat(version)
-    } else {
-        (String::new(), String::new())
+    let (fetch_imports, fetch_funcs) = match handler {
+        Handler::Fetch => fetch_wat(version),
+        Handler::KeyValue => keyvalue_wat(),
+        _ => (String::new(), String::new()),
     };
-    let (fetch_imports, fetch_funcs) = fetch;
     format!(
         r#"(module
   (import "{types}" "[constructor]fields" (func $fields_new (result i32)))
@@ -330,6 +368,7 @@ fn core_wat(handler: &Handler, version: &str) -> String {
   (memory (export "memory") 1)
   (data (i32.const 256) " \0acontent-typetext/plainx-test")
   (data (i32.const 300) "x-schemex-authorityx-pathstatus error  body-errorx-repeat")
+  (data (i32.const 400) "x-bucketx-keyx-opcount setnonevalue ")
   (data (i32.const 1024) "{data}")
   (global $calls (mut i32) (i32.const 0))
   {realloc}
@@ -452,6 +491,18 @@ fn core_wat(handler: &Handler, version: &str) -> String {
           (i32.load (local.get $values)) (i32.load offset=4 (local.get $values)))))
     (call $write (local.get $stream) (i32.const 257) (i32.const 1)))
 
+  ;; The first value of header `name` (at `ptr`, `len` bytes): its
+  ;; pointer, and its length (0 when absent).
+  (func $header (param $headers i32) (param $ptr i32) (param $len i32) (result i32 i32)
+    (local $values i32)
+    (call $fields_get (local.get $headers) (local.get $ptr) (local.get $len) (i32.const 16))
+    (if (result i32 i32) (i32.load (i32.const 20))
+      (then
+        (local.set $values (i32.load (i32.const 16)))
+        (i32.load (local.get $values))
+        (i32.load offset=4 (local.get $values)))
+      (else (i32.const 0) (i32.const 0))))
+
   {fetch_funcs}
 
   (func (export "wasi:http/incoming-handler@{version}#handle") (param $request i32) (param $out i32)
@@ -468,10 +519,10 @@ pub fn handler(handler: &Handler) -> Vec<u8> {
 
 /// [`handler`] for `wasi:http` at another 0.2 `version`.
 pub fn handler_at(handler: &Handler, version: &str) -> Vec<u8> {
-    let world = if *handler == Handler::Fetch {
-        "fetcher"
-    } else {
-        "handler"
+    let world = match handler {
+        Handler::Fetch => "fetcher",
+        Handler::KeyValue => "keyvalue",
+        _ => "handler",
     };
     component_from(&wit(version), world, &core_wat(handler, version))
 }
@@ -492,19 +543,7 @@ fn fetch_wat(version: &str) -> (String, String) {
   (import "wasi:io/poll@{version}" "[method]pollable.block" (func $block (param i32)))
   (import "wasi:io/poll@{version}" "[resource-drop]pollable" (func $drop_pollable (param i32)))"#
     );
-    let funcs = r#";; The first value of header `name` (at `ptr`, `len` bytes): its
-  ;; pointer, and its length (0 when absent).
-  (func $header (param $headers i32) (param $ptr i32) (param $len i32) (result i32 i32)
-    (local $values i32)
-    (call $fields_get (local.get $headers) (local.get $ptr) (local.get $len) (i32.const 16))
-    (if (result i32 i32) (i32.load (i32.const 20))
-      (then
-        (local.set $values (i32.load (i32.const 16)))
-        (i32.load (local.get $values))
-        (i32.load offset=4 (local.get $values)))
-      (else (i32.const 0) (i32.const 0))))
-
-  (func $fetch (param $request i32) (param $stream i32)
+    let funcs = r#"(func $fetch (param $request i32) (param $stream i32)
     (local $headers i32) (local $scheme i32) (local $aptr i32) (local $alen i32)
     (local $pptr i32) (local $plen i32) (local $req i32) (local $future i32)
     (local $pollable i32) (local $response i32) (local $in i32) (local $n i32)
@@ -564,6 +603,81 @@ fn fetch_wat(version: &str) -> (String, String) {
             (br $end)))
         (call $write (local.get $stream) (i32.load (i32.const 20)) (i32.load (i32.const 24)))
         (br $copy))))"#
+        .to_owned();
+    (imports, funcs)
+}
+
+/// The imports and functions of [`Handler::KeyValue`].
+fn keyvalue_wat() -> (String, String) {
+    let store = "wasi:keyvalue/store@0.2.0-draft";
+    let imports = format!(
+        r#"(import "{store}" "open" (func $kv_open (param i32 i32 i32)))
+  (import "{store}" "[method]bucket.get" (func $kv_get (param i32 i32 i32 i32)))
+  (import "{store}" "[method]bucket.set" (func $kv_set (param i32 i32 i32 i32 i32 i32)))
+  (import "{store}" "[resource-drop]bucket" (func $kv_drop (param i32)))
+  (import "wasi:keyvalue/atomics@0.2.0-draft" "increment"
+    (func $kv_increment (param i32 i32 i32 i64 i32)))"#
+    );
+    let funcs = r#";; The `error` variant at `at`: `error N`, and for `other` its text.
+  (func $kv_error (param $stream i32) (param $at i32)
+    (call $write (local.get $stream) (i32.const 332) (i32.const 6))
+    (call $write_decimal (local.get $stream) (i32.load8_u (local.get $at)))
+    (if (i32.eq (i32.load8_u (local.get $at)) (i32.const 2))
+      (then
+        (call $write (local.get $stream) (i32.const 256) (i32.const 1))
+        (call $write (local.get $stream)
+          (i32.load offset=4 (local.get $at)) (i32.load offset=8 (local.get $at))))))
+
+  (func $kv (param $request i32) (param $stream i32)
+    (local $headers i32) (local $vptr i32) (local $vlen i32) (local $bptr i32) (local $blen i32)
+    (local $kptr i32) (local $klen i32) (local $optr i32) (local $olen i32) (local $op i32)
+    (local $bucket i32)
+    ;; The body first: reading it resets the heap the headers are read to.
+    (if (call $read_chunk (call $input (local.get $request)))
+      (then
+        (local.set $vptr (i32.load (i32.const 20)))
+        (local.set $vlen (i32.load (i32.const 24)))))
+    (local.set $headers (call $request_headers (local.get $request)))
+    (call $header (local.get $headers) (i32.const 400) (i32.const 8))
+    (local.set $blen) (local.set $bptr)
+    (call $header (local.get $headers) (i32.const 408) (i32.const 5))
+    (local.set $klen) (local.set $kptr)
+    (call $header (local.get $headers) (i32.const 413) (i32.const 4))
+    (local.set $olen) (local.set $optr)
+    (if (local.get $olen) (then (local.set $op (i32.load8_u (local.get $optr)))))
+    ;; result<bucket, error> at 96: the case at 96, the payload at 100.
+    (call $kv_open (local.get $bptr) (local.get $blen) (i32.const 96))
+    (if (i32.load8_u (i32.const 96))
+      (then (call $kv_error (local.get $stream) (i32.const 100)) (return)))
+    (local.set $bucket (i32.load (i32.const 100)))
+    (if (i32.eq (local.get $op) (i32.const 105))
+      (then
+        ;; result<u64, error> at 96: the payload at 104.
+        (call $kv_increment (local.get $bucket) (local.get $kptr) (local.get $klen)
+          (i64.const 1) (i32.const 96))
+        (if (i32.load8_u (i32.const 96))
+          (then (call $kv_error (local.get $stream) (i32.const 104)))
+          (else
+            (call $write (local.get $stream) (i32.const 417) (i32.const 6))
+            (call $write_decimal (local.get $stream) (i32.wrap_i64 (i64.load (i32.const 104)))))))
+      (else (if (i32.eq (local.get $op) (i32.const 115))
+        (then
+          (call $kv_set (local.get $bucket) (local.get $kptr) (local.get $klen)
+            (local.get $vptr) (local.get $vlen) (i32.const 96))
+          (if (i32.load8_u (i32.const 96))
+            (then (call $kv_error (local.get $stream) (i32.const 100)))
+            (else (call $write (local.get $stream) (i32.const 423) (i32.const 3)))))
+        (else
+          ;; result<option<list<u8>>, error> at 96: the option at 100.
+          (call $kv_get (local.get $bucket) (local.get $kptr) (local.get $klen) (i32.const 96))
+          (if (i32.load8_u (i32.const 96))
+            (then (call $kv_error (local.get $stream) (i32.const 100)))
+            (else (if (i32.load8_u (i32.const 100))
+              (then
+                (call $write (local.get $stream) (i32.const 430) (i32.const 6))
+                (call $write (local.get $stream) (i32.load (i32.const 104)) (i32.load (i32.const 108))))
+              (else (call $write (local.get $stream) (i32.const 426) (i32.const 4))))))))))
+    (call $kv_drop (local.get $bucket)))"#
         .to_owned();
     (imports, funcs)
 }

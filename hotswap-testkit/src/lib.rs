@@ -13,6 +13,7 @@ pub mod http_components;
 pub mod http_routes;
 pub mod http_serving;
 pub mod interfaces;
+pub mod keyvalue;
 pub mod long_calls;
 pub mod modules;
 pub mod nodes;

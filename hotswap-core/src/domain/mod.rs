@@ -5,6 +5,7 @@ mod deployment;
 mod digest;
 mod http_route;
 mod ids;
+mod keyvalue;
 pub(crate) mod labels;
 pub(crate) mod limits;
 mod module;
@@ -34,6 +35,7 @@ pub use http_route::{
     normalize_host, normalize_prefix,
 };
 pub use ids::{DeploymentId, InterfaceId, ModuleId, NodeId, RouteId};
+pub use keyvalue::{KeyValueGrants, MAX_KEY_BYTES, MAX_VALUE_BYTES};
 pub use labels::{Labels, MAX_LABEL_KEY_LEN, MAX_LABEL_VALUE_LEN, MAX_LABELS};
 pub use limits::{
     MAX_AGGREGATE_MEMORY_BYTES, MAX_CONCURRENT_INSTANCES, MAX_MEMORY_BYTES, MAX_STACK_BYTES,
@@ -44,8 +46,8 @@ pub use module::{
     Export, Import, InterfaceOverride, ItemKind, MAX_ACTOR_LEN, ModuleKind, WasiVersion, WasmModule,
 };
 pub use names::{
-    MAX_MODULE_NAME_LEN, MAX_REGION_LEN, MODULE_NAME_PATTERN, ModuleName, REGION_PATTERN, Region,
-    SEMVER_PATTERN,
+    BUCKET_NAME_PATTERN, BucketName, MAX_BUCKET_NAME_LEN, MAX_MODULE_NAME_LEN, MAX_REGION_LEN,
+    MODULE_NAME_PATTERN, ModuleName, REGION_PATTERN, Region, SEMVER_PATTERN,
 };
 pub use node::{
     ENDPOINT_PATTERN, EdgeNode, Heartbeat, LoadedVersion, MAX_ENDPOINT_LEN, MAX_NODE_NAME_LEN,

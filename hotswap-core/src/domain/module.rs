@@ -4,7 +4,10 @@ use chrono::{DateTime, Utc};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
-use super::{Digest, Labels, ModuleId, ModuleName, OutboundGrants, ResourceLimits, WasmFeature};
+use super::{
+    Digest, KeyValueGrants, Labels, ModuleId, ModuleName, OutboundGrants, ResourceLimits,
+    WasmFeature,
+};
 use crate::error::{Error, Result};
 
 /// Whether a binary is a core wasm module or a component.
@@ -146,6 +149,9 @@ pub struct WasmModule {
     /// What the version may reach over HTTP (nothing unless granted).
     #[serde(default)]
     pub outbound: OutboundGrants,
+    /// Which key-value buckets the version may open (none unless granted).
+    #[serde(default)]
+    pub keyvalue: KeyValueGrants,
     /// Free-form labels.
     #[serde(default)]
     pub labels: Labels,
@@ -203,6 +209,7 @@ impl WasmModule {
             interface_override: None,
             limits: ResourceLimits::default(),
             outbound: OutboundGrants::default(),
+            keyvalue: KeyValueGrants::default(),
             labels: Labels::new(),
             created_at,
             created_by: created_by.into(),
@@ -224,6 +231,7 @@ impl WasmModule {
         }
         self.limits.validate().map_err(|e| e.within("limits"))?;
         self.outbound.validate()?;
+        self.keyvalue.validate()?;
         validate_actor("created_by", &self.created_by)?;
         if let Some(world) = &self.wit_world
             && (world.is_empty() || world.len() > 256 || world.chars().any(char::is_whitespace))

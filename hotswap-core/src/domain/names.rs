@@ -1,4 +1,4 @@
-//! Validated names: module names and regions.
+//! Validated names: module names, regions and key-value buckets.
 
 use std::fmt;
 
@@ -65,6 +65,46 @@ impl Region {
     }
 
     /// The region as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The longest key-value bucket name.
+pub const MAX_BUCKET_NAME_LEN: usize = 64;
+
+/// The pattern of a bucket name (with [`MAX_BUCKET_NAME_LEN`]).
+pub const BUCKET_NAME_PATTERN: &str = "^[a-z0-9]+([-_.][a-z0-9]+)*$";
+
+/// A key-value bucket's name, e.g. `counters`, `sessions.eu`.
+///
+/// Pattern: 1 to 64 lowercase ASCII letters and digits in words joined by
+/// single `-`, `_` or `.`. A guest that opens the empty identifier opens
+/// `default`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BucketName(String);
+
+impl BucketName {
+    /// Validate and wrap `name`.
+    pub fn new(name: impl Into<String>) -> Result<Self> {
+        let name = name.into();
+        check_word_pattern(
+            "bucket",
+            &name,
+            MAX_BUCKET_NAME_LEN,
+            &['-', '_', '.'],
+            false,
+        )?;
+        Ok(Self(name))
+    }
+
+    /// The bucket a guest opens with the empty identifier.
+    pub fn default_bucket() -> Self {
+        Self("default".into())
+    }
+
+    /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -154,6 +194,7 @@ macro_rules! string_newtype_impls {
 
 string_newtype_impls!(ModuleName);
 string_newtype_impls!(Region);
+string_newtype_impls!(BucketName);
 
 #[cfg(test)]
 mod tests {
@@ -192,6 +233,19 @@ mod tests {
             }
             let schema_ok = pattern.is_match(&any_text) && any_text.len() <= MAX_REGION_LEN;
             prop_assert_eq!(Region::new(any_text.clone()).is_ok(), schema_ok, "{:?}", any_text);
+        }
+
+        #[test]
+        fn bucket_names_are_exactly_their_pattern(
+            from_pattern in proptest::string::string_regex(unanchored(BUCKET_NAME_PATTERN)).unwrap(),
+            any_text in "[a-z0-9A-Z._: -]{0,70}",
+        ) {
+            let pattern = regex::Regex::new(BUCKET_NAME_PATTERN).unwrap();
+            if from_pattern.len() <= MAX_BUCKET_NAME_LEN {
+                prop_assert!(BucketName::new(from_pattern.clone()).is_ok(), "{from_pattern:?}");
+            }
+            let schema_ok = pattern.is_match(&any_text) && any_text.len() <= MAX_BUCKET_NAME_LEN;
+            prop_assert_eq!(BucketName::new(any_text.clone()).is_ok(), schema_ok, "{:?}", any_text);
         }
 
         #[test]

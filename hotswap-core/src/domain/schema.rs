@@ -13,7 +13,7 @@ use super::http_route;
 use super::names::{
     MAX_MODULE_NAME_LEN, MAX_REGION_LEN, MODULE_NAME_PATTERN, REGION_PATTERN, SEMVER_PATTERN,
 };
-use super::{MAX_NODE_NAME_LEN, MAX_ZONE_LEN, ModuleName, Region};
+use super::{BucketName, MAX_NODE_NAME_LEN, MAX_ZONE_LEN, ModuleName, Region};
 
 fn text(pattern: &str, max_len: Option<usize>, description: &str) -> Object {
     ObjectBuilder::new()
@@ -243,6 +243,23 @@ impl utoipa::PartialSchema for ModuleName {
 impl utoipa::ToSchema for ModuleName {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("ModuleName")
+    }
+}
+
+impl utoipa::PartialSchema for BucketName {
+    fn schema() -> RefOr<Schema> {
+        text(
+            super::names::BUCKET_NAME_PATTERN,
+            Some(super::names::MAX_BUCKET_NAME_LEN),
+            "Key-value bucket: lowercase letters and digits in words joined by single `-`, `_` or `.`",
+        )
+        .into()
+    }
+}
+
+impl utoipa::ToSchema for BucketName {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("BucketName")
     }
 }
 

@@ -81,6 +81,18 @@ pub struct ModuleSource {
     pub outbound: OutboundGrants,
     /// Who it is (`name@version`), in denial logs and metrics.
     pub label: String,
+    /// The node's key-value store and the buckets this version may open;
+    /// `None` on a node without a store.
+    pub keyvalue: Option<KeyValueAccess>,
+}
+
+/// A version's way into the node's key-value store.
+#[derive(Clone, Debug)]
+pub struct KeyValueAccess {
+    /// The node's store.
+    pub store: Arc<dyn crate::keyvalue::KeyValueStore>,
+    /// What the version may open in it.
+    pub grants: crate::domain::KeyValueGrants,
 }
 
 impl ModuleSource {
@@ -93,6 +105,7 @@ impl ModuleSource {
             limits: ResourceLimits::default(),
             outbound: OutboundGrants::default(),
             label: String::new(),
+            keyvalue: None,
         }
     }
 
@@ -105,6 +118,7 @@ impl ModuleSource {
             limits: ResourceLimits::default(),
             outbound: OutboundGrants::default(),
             label: String::new(),
+            keyvalue: None,
         }
     }
 
@@ -112,6 +126,17 @@ impl ModuleSource {
     #[must_use]
     pub fn with_limits(mut self, limits: ResourceLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Give the version `grants` in the node's key-value `store`.
+    #[must_use]
+    pub fn with_keyvalue(
+        mut self,
+        store: Arc<dyn crate::keyvalue::KeyValueStore>,
+        grants: crate::domain::KeyValueGrants,
+    ) -> Self {
+        self.keyvalue = Some(KeyValueAccess { store, grants });
         self
     }
 
