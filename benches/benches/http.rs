@@ -2,7 +2,9 @@
 //! route choice, instance slots, a fresh instance per request, the body
 //! collected) beside raw wasmtime-wasi-http handling the same request for
 //! the same component on the same engine, in one process and run; and the
-//! cost of an outbound request's allowlist check beside a whole request.
+//! cost of an outbound request's allowlist check and of a key-value get on
+//! the embedded store (alone, and through a wasi:keyvalue component)
+//! beside a whole request.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
@@ -11,9 +13,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use hotswap_benches::{paired_ratio, runtime, selected};
-use hotswap_core::domain::{ModuleName, OutboundGrants};
+use hotswap_core::domain::{BucketName, KeyValueGrants, ModuleName, OutboundGrants};
+use hotswap_core::keyvalue::KeyValueStore;
+use hotswap_core::runtime::ModuleSource;
 use hotswap_core::runtime::http::{HttpCall, HttpRequest, empty_body};
 use hotswap_edge::{EdgeHost, EdgeHostConfig};
+use hotswap_kv_file::FileKeyValue;
 use hotswap_runtime_wasmtime::WasmtimeConfig;
 use hotswap_testkit::http_components;
 use http_body_util::BodyExt;
@@ -181,10 +186,64 @@ fn serving(c: &mut Criterion) {
         ours,
         check,
     );
+    // What a KV get costs on the embedded file store, beside a whole hello
+    // request: the store's get alone, and a request to a component that
+    // opens its bucket and gets one key through wasi:keyvalue.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FileKeyValue::open(dir.path().join("kv.redb")).unwrap());
+    let bucket = BucketName::new("bench").unwrap();
+    tokio
+        .block_on(store.set(&bucket, "key", BODY.as_bytes()))
+        .unwrap();
+    let get = || {
+        let value = tokio.block_on(store.get(black_box(&bucket), black_box("key")));
+        assert_eq!(value.unwrap().as_deref(), Some(BODY.as_bytes()));
+    };
+    paired_ratio(
+        "keyvalue_get_file file_store_get/http_hello (time per request)",
+        100,
+        200,
+        ours,
+        get,
+    );
+    let kv_module = tokio
+        .block_on(
+            host.runtime().compile(
+                ModuleSource::new(http_components::handler(
+                    &http_components::Handler::KeyValue,
+                ))
+                .with_keyvalue(store.clone(), KeyValueGrants::of(["bench"]).unwrap()),
+            ),
+        )
+        .unwrap();
+    let kv_request = || {
+        let body = tokio.block_on(async {
+            let request = http::Request::builder()
+                .uri("/")
+                .header("x-bucket", "bench")
+                .header("x-key", "key")
+                .header("x-op", "g")
+                .body(empty_body())
+                .unwrap();
+            let response = kv_module.serve_http(HttpCall::new(request)).await.unwrap();
+            response.into_body().collect().await.unwrap().to_bytes()
+        });
+        assert_eq!(body, format!("value {BODY}"));
+        black_box(body);
+    };
+    paired_ratio(
+        "keyvalue_get_request wasi_keyvalue_get_request/http_hello (time per request)",
+        100,
+        200,
+        ours,
+        kv_request,
+    );
     let mut g = c.benchmark_group("http_hello_fresh_instance");
     g.bench_function("raw_wasmtime_wasi_http", |b| b.iter(raw));
     g.bench_function("hotswap_serve_http", |b| b.iter(ours));
     g.bench_function("outbound_allowlist_check", |b| b.iter(check));
+    g.bench_function("keyvalue_get_file", |b| b.iter(get));
+    g.bench_function("keyvalue_get_request", |b| b.iter(kv_request));
     g.finish();
 }
 

@@ -178,6 +178,7 @@ impl Orchestrator {
         for v in strategy::for_config(&deployment.strategy).versions(&deployment) {
             self.module(&deployment, &v).await?;
         }
+        self.check_targets(&deployment).await?;
         let running = self
             .deployments
             .all_deployments(&DeploymentFilter::module(deployment.module.clone()))
@@ -414,6 +415,39 @@ impl Orchestrator {
         self.modules.get_version(&d.module, version).await
     }
 
+    /// Refuse a deployment whose selector matches nodes none of which can
+    /// run the new version, naming what each one lacks. A selector that
+    /// matches no node yet is taken: nodes may join later.
+    async fn check_targets(&self, d: &ModuleDeployment) -> Result<()> {
+        let module = self.module(d, &d.to_version).await?;
+        let matched: Vec<EdgeNode> = self
+            .nodes
+            .all_nodes(&NodeFilter::default())
+            .await?
+            .into_iter()
+            .filter(|n| n.status != NodeStatus::Offline && d.target.matches(n))
+            .collect();
+        let mut lacking = Vec::new();
+        for n in &matched {
+            match can_run(n, &module) {
+                Ok(()) => return Ok(()),
+                Err(why) => lacking.push(format!("{}: {why}", n.name)),
+            }
+        }
+        if lacking.is_empty() {
+            return Ok(());
+        }
+        lacking.truncate(5);
+        Err(Error::invalid(
+            "to_version",
+            format!(
+                "no target node can run {}: {}",
+                module.reference(),
+                lacking.join("; ")
+            ),
+        ))
+    }
+
     /// The deployment's target nodes: matched by the selector, able to run
     /// the new version (runtime capabilities and memory), not offline.
     async fn fleet(&self, d: &ModuleDeployment) -> Result<Fleet> {
@@ -424,8 +458,7 @@ impl Orchestrator {
             .filter(|n| {
                 n.status != NodeStatus::Offline
                     && d.target.matches(n)
-                    && n.capabilities.runs(&module).is_ok()
-                    && n.capabilities.memory_bytes >= module.limits.max_memory_bytes
+                    && can_run(n, &module).is_ok()
                     && self
                         .config
                         .max_in_flight
@@ -753,4 +786,22 @@ fn summarize(failures: &[NodeFailure]) -> String {
         out.push(format!("and {} more", failures.len() - SHOWN));
     }
     out.join("; ")
+}
+
+/// Whether `node` can run `module`: its capabilities (runtime, WASI,
+/// features, key-value store) and memory; the error names what is missing.
+fn can_run(node: &EdgeNode, module: &WasmModule) -> Result<()> {
+    node.capabilities.runs(module)?;
+    if node.capabilities.memory_bytes < module.limits.max_memory_bytes {
+        return Err(Error::invalid(
+            "capabilities.memory_bytes",
+            format!(
+                "the node offers {} bytes, and {} needs {}",
+                node.capabilities.memory_bytes,
+                module.reference(),
+                module.limits.max_memory_bytes
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -16,7 +16,7 @@ use hotswap_core::ResourceKind;
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::wasm_features::check_features;
 use hotswap_core::domain::{
-    Labels, ModuleName, NodeStatus, OutboundGrants, ResourceLimits, WasmModule,
+    KeyValueGrants, Labels, ModuleName, NodeStatus, OutboundGrants, ResourceLimits, WasmModule,
 };
 use hotswap_core::error::{Error, Result};
 use hotswap_core::inspect::{InspectOptions, inspect};
@@ -41,6 +41,8 @@ pub struct Registration {
     pub labels: Labels,
     /// What the version may reach over HTTP (nothing by default).
     pub outbound: OutboundGrants,
+    /// Which key-value buckets it may open (none by default).
+    pub keyvalue: KeyValueGrants,
     /// An admin's override of an incompatible interface, with its reason.
     pub override_: Option<Override>,
 }
@@ -55,6 +57,7 @@ impl Registration {
             limits: None,
             labels: Labels::new(),
             outbound: OutboundGrants::default(),
+            keyvalue: KeyValueGrants::default(),
             override_: None,
         }
     }
@@ -137,6 +140,7 @@ impl ModuleRegistrar {
         let mut module = info.into_module(r.name, r.version, caller.name.clone(), self.clock.now());
         module.labels = r.labels;
         module.outbound = r.outbound;
+        module.keyvalue = r.keyvalue;
         if let Some(limits) = r.limits {
             module.limits = limits;
         }

@@ -12,11 +12,13 @@ use hotswap_control::{Operation, Orchestrator, OrchestratorConfig, RetryPolicy};
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::{
     BatchSize, BlueGreenConfig, CanaryConfig, DeploymentEvent, DeploymentId, DeploymentPhase,
-    ModuleDeployment, ReasonCode, Region, RegionalConfig, RollingConfig, StrategyConfig,
+    KeyValueGrants, ModuleDeployment, ReasonCode, Region, RegionalConfig, RollingConfig,
+    StrategyConfig,
 };
 use hotswap_core::repository::memory::MemoryDeploymentRepository;
 use hotswap_core::repository::{
-    DeploymentFilter, DeploymentRepository, Lease, NodeRepository, Page, PageRequest,
+    DeploymentFilter, DeploymentRepository, DeploymentRepositoryExt, Lease, ModuleRepository,
+    NodeRepository, Page, PageRequest,
 };
 use hotswap_core::{Error, Result};
 use hotswap_testkit::sample;
@@ -272,6 +274,43 @@ async fn unregistered_versions_and_overlapping_deployments_are_refused() {
     let again = w.pending(Some("1.0.0"), "2.0.0", canary());
     let e = orch.create(again).await.unwrap_err();
     assert!(matches!(e, Error::Conflict { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn a_version_no_target_node_can_run_is_refused_naming_the_capability() {
+    let w = World::new(&["eu"], 2).await;
+    let orch = w.orchestrator("cp-1");
+    let all = DeploymentFilter::module(sample::name("echo"));
+    let before = w.deployments.all_deployments(&all).await.unwrap().len();
+    let mut m = sample::module("echo", "3.0.0");
+    m.keyvalue = KeyValueGrants::of(["counters"]).unwrap();
+    w.modules.create(&m).await.unwrap();
+    let e = orch
+        .create(w.pending(Some("1.0.0"), "3.0.0", canary()))
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(
+        matches!(e, Error::Invalid { ref field, .. } if field == "to_version"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no target node can run echo@3.0.0")
+            && text.contains("capabilities.keyvalue")
+            && text.contains("counters"),
+        "{text}"
+    );
+    let after = w.deployments.all_deployments(&all).await.unwrap().len();
+    assert_eq!(after, before, "nothing is stored for a refused deployment");
+
+    // Once one node has a store, the deployment is taken and targets it
+    // alone.
+    let mut node = w.members[0].clone();
+    node.capabilities.keyvalue = Some("file".into());
+    w.nodes.update(&node).await.unwrap();
+    let d = w.deploy(Some("1.0.0"), "3.0.0", canary()).await;
+    let d = w.drive(&orch, d.id, 3).await;
+    assert_eq!(d.progress.nodes_targeted, 1, "{:?}", d.progress);
 }
 
 async fn stale_node_mid_canary(

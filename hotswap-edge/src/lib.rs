@@ -36,6 +36,7 @@ use hotswap_core::domain::{
 };
 use hotswap_core::error::{Error, Result};
 use hotswap_core::inspect::{InspectOptions, inspect};
+use hotswap_core::keyvalue::KeyValueStore;
 use hotswap_core::node::CallOutcome;
 use hotswap_core::runtime::{CompiledModule, Invocation, ModuleSource, RuntimeHost};
 pub use http::{HttpRouting, StickyKey};
@@ -139,6 +140,8 @@ pub struct EdgeHost {
     routes: ArcSwap<FxHashMap<ModuleName, Arc<Route>>>,
     /// The ingress's host and path routes.
     http_routes: ArcSwap<HttpRouteTable>,
+    /// The node's key-value store, which versions reach per their grants.
+    keyvalue: Option<Arc<dyn KeyValueStore>>,
 }
 
 impl EdgeHost {
@@ -150,7 +153,21 @@ impl EdgeHost {
             state: Mutex::default(),
             routes: ArcSwap::default(),
             http_routes: ArcSwap::default(),
+            keyvalue: None,
         }
+    }
+
+    /// Give versions loaded from now on `store`, each reaching the
+    /// buckets its grants name.
+    #[must_use]
+    pub fn with_keyvalue(mut self, store: Arc<dyn KeyValueStore>) -> Self {
+        self.keyvalue = Some(store);
+        self
+    }
+
+    /// The node's key-value store, if it has one.
+    pub fn keyvalue(&self) -> Option<&Arc<dyn KeyValueStore>> {
+        self.keyvalue.as_ref()
     }
 
     /// The runtime it runs modules on.
@@ -180,9 +197,12 @@ impl EdgeHost {
             return check_same(&existing, module).map(|()| loaded);
         }
         // The runtime checks the bytes against the digest when it compiles.
-        let source = ModuleSource::new_unchecked(bytes, module.digest)
+        let mut source = ModuleSource::new_unchecked(bytes, module.digest)
             .with_limits(module.limits)
             .with_outbound(module.reference(), module.outbound.clone());
+        if let Some(store) = &self.keyvalue {
+            source = source.with_keyvalue(store.clone(), module.keyvalue.clone());
+        }
         let span = tracing::info_span!("module.load", module = %module.name, version = %module.version,
             node = %self.config.node_name, digest = %module.digest, outcome = tracing::field::Empty);
         let start = Instant::now();

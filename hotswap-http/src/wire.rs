@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use hotswap_core::domain::{
     DeploymentEvent, DeploymentPhase, EdgeNode, Environment, HealthCriteria, HttpRoute, Int64Json,
-    Labels, LoadedVersion, MAX_LABELS, ModuleDeployment, ModuleKind, ModuleName, NodeCapabilities,
-    NodeMetrics, NodeProgress, NodeStatus, OutboundGrants, Region, ResourceLimits, RouteReason,
-    StaleNodePolicy, StrategyConfig, TargetSelector, VersionStats,
+    KeyValueGrants, Labels, LoadedVersion, MAX_LABELS, ModuleDeployment, ModuleKind, ModuleName,
+    NodeCapabilities, NodeMetrics, NodeProgress, NodeStatus, OutboundGrants, Region,
+    ResourceLimits, RouteReason, StaleNodePolicy, StrategyConfig, TargetSelector, VersionStats,
 };
 use hotswap_core::interface::Finding;
 use hotswap_core::interface::{CompatibilityMode, PackageName, Protects};
@@ -103,6 +103,9 @@ pub struct ModuleMetadata {
     /// What the version may reach over HTTP: `{"allow": ["https://api.example.com"]}`
     /// and limits per invocation; nothing when absent.
     pub outbound: Option<OutboundGrants>,
+    /// Which key-value buckets the version may open: `{"buckets": ["counters"]}`
+    /// and size limits; none when absent.
+    pub keyvalue: Option<KeyValueGrants>,
     /// An admin's reason to register an incompatible interface anyway.
     pub override_reason: Option<String>,
 }

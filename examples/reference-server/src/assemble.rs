@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use hotswap_control::{Backends, ControlLoopConfig, ControlPlaneConfig, NodeHealthConfig};
 use hotswap_core::clock::SystemClock;
+use hotswap_core::keyvalue::KeyValueStore;
 use hotswap_core::node::NodeControl;
 use hotswap_core::runtime::RuntimeHost;
 use hotswap_core::storage::ModuleStorage;
@@ -16,6 +17,33 @@ use hotswap_store_s3::{Backend, ObjectStorageConfig};
 use hotswap_store_sql::SqlStore;
 
 use crate::cli::{AuthArgs, RuntimeChoice, StorageArgs, TimingArgs};
+
+/// The key-value store `spec` names (`file:PATH`, `redis://...`,
+/// `redis+unix://...`, `none`), or `default` when absent.
+pub(crate) async fn keyvalue(
+    spec: Option<&str>,
+    default: Option<&Path>,
+) -> Result<Option<Arc<dyn KeyValueStore>>> {
+    let spec = match (spec, default) {
+        (Some(spec), _) => spec.to_owned(),
+        (None, Some(path)) => format!("file:{}", path.display()),
+        (None, None) => return Ok(None),
+    };
+    Ok(if spec == "none" {
+        None
+    } else if let Some(path) = spec.strip_prefix("file:") {
+        Some(Arc::new(hotswap_kv_file::FileKeyValue::open(path)?))
+    } else if spec.starts_with("redis://") || spec.starts_with("redis+unix://") {
+        Some(Arc::new(
+            hotswap_kv_redis::RedisKeyValue::connect(&spec).await?,
+        ))
+    } else {
+        return Err(Error::invalid(
+            "keyvalue",
+            "give file:PATH, redis://HOST:PORT[/DB], redis+unix:///PATH or none",
+        ));
+    })
+}
 
 /// The blob store the options name: S3 when a bucket is set, else the
 /// storage folder, else `default_dir`; `None` when there is none of them.

@@ -196,6 +196,10 @@ pub(crate) struct ServeArgs {
     /// Runtime of the local edge node.
     #[arg(long, env = "HOTSWAP_RUNTIME")]
     pub(crate) runtime: Option<RuntimeChoice>,
+    /// The node's key-value store for `wasi:keyvalue`: `file:PATH` (one
+    /// embedded file), `redis://HOST:PORT[/DB]`, or `none`; `file:DATA_DIR/keyvalue.redb` by default.
+    #[arg(long, env = "HOTSWAP_KEYVALUE", hide_env_values = true)]
+    pub(crate) keyvalue: Option<String>,
     #[command(flatten)]
     pub(crate) ingress: IngressArgs,
     #[command(flatten)]
@@ -283,6 +287,10 @@ pub(crate) struct EdgeArgs {
     /// Folder for compiled artifacts.
     #[arg(long, env = "HOTSWAP_ARTIFACT_DIR")]
     pub(crate) artifact_dir: Option<PathBuf>,
+    /// The node's key-value store for `wasi:keyvalue`: `file:PATH` (one
+    /// embedded file), `redis://HOST:PORT[/DB]`, or `none` (the default).
+    #[arg(long, env = "HOTSWAP_KEYVALUE", hide_env_values = true)]
+    pub(crate) keyvalue: Option<String>,
     #[command(flatten)]
     pub(crate) ingress: IngressArgs,
     #[command(flatten)]
@@ -313,7 +321,7 @@ pub(crate) struct ClientArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum ModuleCommand {
     /// Register a module version from a .wasm (or .wat) file.
-    Push(PushArgs),
+    Push(Box<PushArgs>),
     /// List module versions.
     List(ListModulesArgs),
     /// Show one version: its kind, exports, limits and outbound grants.
@@ -352,6 +360,14 @@ pub(crate) struct PushArgs {
     /// Outbound requests one call may send (16 by default).
     #[arg(long)]
     pub(crate) max_outbound_requests: Option<u32>,
+    /// Let the version open this key-value bucket; repeat for more. No
+    /// bucket opens without one.
+    #[arg(long, value_name = "BUCKET")]
+    pub(crate) keyvalue_bucket: Vec<String>,
+    /// The largest value the version may write to a bucket, bytes (1 MiB
+    /// by default).
+    #[arg(long)]
+    pub(crate) max_value_bytes: Option<u32>,
     /// Register an incompatible interface anyway (admins), with this reason.
     #[arg(long)]
     pub(crate) override_reason: Option<String>,

@@ -40,6 +40,9 @@ pub struct NodeCapabilities {
     /// node does not say).
     #[serde(default = "super::wasm_features::wasm2")]
     pub wasm_features: Vec<WasmFeature>,
+    /// The backend of its key-value store (`file`, `redis`), if it has one.
+    #[serde(default)]
+    pub keyvalue: Option<String>,
 }
 
 impl NodeCapabilities {
@@ -51,6 +54,7 @@ impl NodeCapabilities {
             components: false,
             memory_bytes,
             wasm_features: super::wasm_features::wasm2(),
+            keyvalue: None,
         }
     }
 
@@ -62,13 +66,26 @@ impl NodeCapabilities {
             components: runtime.components,
             memory_bytes,
             wasm_features: runtime.wasm_features.clone(),
+            keyvalue: None,
         }
     }
 
-    /// Whether `module` can run here: its kind, WASI version and
-    /// WebAssembly features; the error names what is missing.
+    /// Whether `module` can run here: its kind, WASI version, WebAssembly
+    /// features and the key-value store its grants need; the error names
+    /// what is missing.
     pub fn runs(&self, module: &super::WasmModule) -> Result<()> {
         self.supports(module.kind, module.wasi)?;
+        if !module.keyvalue.is_empty() && self.keyvalue.is_none() {
+            let buckets: Vec<&str> = module.keyvalue.buckets.iter().map(|b| b.as_str()).collect();
+            return Err(Error::invalid(
+                "capabilities.keyvalue",
+                format!(
+                    "the node has no key-value store, and {} is granted the buckets {}",
+                    module.reference(),
+                    buckets.join(", ")
+                ),
+            ));
+        }
         super::wasm_features::check_features(
             &module.wasm_features,
             &self.wasm_features,
@@ -82,6 +99,13 @@ impl NodeCapabilities {
         if !self.wasi.contains(&wasi) {
             self.wasi.push(wasi);
         }
+        self
+    }
+
+    /// Say the node has a key-value store on `backend`.
+    #[must_use]
+    pub fn with_keyvalue(mut self, backend: impl Into<String>) -> Self {
+        self.keyvalue = Some(backend.into());
         self
     }
 

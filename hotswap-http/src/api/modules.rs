@@ -8,7 +8,7 @@ use bytes::Bytes;
 use hotswap_control::Registration;
 use hotswap_control::interface::Override;
 use hotswap_core::domain::{
-    Digest, ModuleId, ModuleName, OutboundGrants, ResourceLimits, WasmModule,
+    Digest, KeyValueGrants, ModuleId, ModuleName, OutboundGrants, ResourceLimits, WasmModule,
 };
 use hotswap_core::repository::ModuleFilter;
 
@@ -69,6 +69,7 @@ pub(crate) async fn upload(
     r.limits = meta.limits;
     r.labels = meta.labels;
     r.outbound = meta.outbound.unwrap_or_default();
+    r.keyvalue = meta.keyvalue.unwrap_or_default();
     r.override_ = meta.override_reason.map(|reason| Override { reason });
     let module = s.plane.registrar().register(r, &who.caller()).await?;
     tracing::info!(module = %module.name, version = %module.version, by = %who.subject, "module version registered");
@@ -126,12 +127,16 @@ fn raw_metadata(q: &UploadQuery, headers: &HeaderMap) -> ApiResult<ModuleMetadat
     let outbound = header_text(headers, "x-hotswap-outbound")?
         .map(|json| parse_json::<OutboundGrants>(json.as_bytes()).map_err(|p| p.within("outbound")))
         .transpose()?;
+    let keyvalue = header_text(headers, "x-hotswap-keyvalue")?
+        .map(|json| parse_json::<KeyValueGrants>(json.as_bytes()).map_err(|p| p.within("keyvalue")))
+        .transpose()?;
     Ok(ModuleMetadata {
         name,
         version,
         limits,
         labels,
         outbound,
+        keyvalue,
         override_reason: q.override_reason.clone(),
     })
 }

@@ -1,6 +1,6 @@
 //! `hotswap module push|list|delete`.
 
-use hotswap_core::domain::{OutboundGrants, ResourceLimits};
+use hotswap_core::domain::{KeyValueGrants, OutboundGrants, ResourceLimits};
 use hotswap_http::wire::{ModuleListQuery, ModuleMetadata, parse_labels};
 
 use super::{client, print_json, print_table};
@@ -9,7 +9,7 @@ use crate::cli::{IdArgs, ListModulesArgs, ModuleCommand, ModuleRefArgs, PushArgs
 
 pub(crate) async fn run(cmd: ModuleCommand) -> AppResult<()> {
     match cmd {
-        ModuleCommand::Push(a) => push(a).await,
+        ModuleCommand::Push(a) => push(*a).await,
         ModuleCommand::List(a) => list(a).await,
         ModuleCommand::Show(a) => show(a).await,
         ModuleCommand::Delete(a) => delete(a).await,
@@ -39,6 +39,19 @@ fn outbound(a: &PushArgs) -> AppResult<Option<OutboundGrants>> {
     Ok(Some(grants))
 }
 
+/// The grants `--keyvalue-bucket` and `--max-value-bytes` give.
+fn keyvalue(a: &PushArgs) -> AppResult<Option<KeyValueGrants>> {
+    if a.keyvalue_bucket.is_empty() && a.max_value_bytes.is_none() {
+        return Ok(None);
+    }
+    let mut grants = KeyValueGrants::of(&a.keyvalue_bucket)?;
+    if let Some(n) = a.max_value_bytes {
+        grants.max_value_bytes = n;
+        grants.validate()?;
+    }
+    Ok(Some(grants))
+}
+
 async fn push(a: PushArgs) -> AppResult<()> {
     let bytes = read_module(&a.file)?;
     let limits = if a.timeout_ms.is_some() || a.max_memory_bytes.is_some() || a.fuel.is_some() {
@@ -54,6 +67,7 @@ async fn push(a: PushArgs) -> AppResult<()> {
         None
     };
     let outbound = outbound(&a)?;
+    let keyvalue = keyvalue(&a)?;
     let meta = ModuleMetadata {
         name: a.name,
         version: a.version,
@@ -63,6 +77,7 @@ async fn push(a: PushArgs) -> AppResult<()> {
             None => Default::default(),
         },
         outbound,
+        keyvalue,
         override_reason: a.override_reason,
     };
     let m = client(&a.client)?
@@ -183,6 +198,17 @@ async fn show(a: ModuleRefArgs) -> AppResult<()> {
         println!(
             "          at most {} requests per call, connect {} ms, timeout {} ms, responses up to {} bytes",
             o.max_requests, o.connect_timeout_ms, o.timeout_ms, o.max_response_bytes
+        );
+    }
+    let kv = &m.keyvalue;
+    if kv.is_empty() {
+        println!("keyvalue  none (no bucket is granted)");
+    } else {
+        let buckets: Vec<&str> = kv.buckets.iter().map(|b| b.as_str()).collect();
+        println!("keyvalue  {}", buckets.join(", "));
+        println!(
+            "          keys up to {} bytes, values up to {} bytes",
+            kv.max_key_bytes, kv.max_value_bytes
         );
     }
     Ok(())

@@ -43,12 +43,17 @@ pub(crate) async fn run(args: EdgeArgs) -> AppResult<()> {
     let runtime = assemble::runtime(choice, args.artifact_dir.clone())?;
     let caps = runtime.capabilities();
     let storage = assemble::storage(&args.storage, None)?;
-    let host = Arc::new(EdgeHost::new(
+    let keyvalue = assemble::keyvalue(args.keyvalue.as_deref(), None).await?;
+    let mut host = EdgeHost::new(
         runtime,
         EdgeHostConfig::default()
             .with_node_name(name.clone())
             .with_http_routing(http_routing(&args.ingress)?),
-    ));
+    );
+    if let Some(store) = &keyvalue {
+        host = host.with_keyvalue(store.clone());
+    }
+    let host = Arc::new(host);
     let agent = Arc::new(EdgeAgent::new(host.clone(), storage));
     let ingress = start_ingress(&args.ingress, None, host).await?;
 
@@ -73,12 +78,13 @@ pub(crate) async fn run(args: EdgeArgs) -> AppResult<()> {
         .advertise
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let capabilities = NodeCapabilities::of_runtime(
+    let mut capabilities = NodeCapabilities::of_runtime(
         &caps,
         args.memory_bytes
             .or_else(ProcMetrics::total_memory_bytes)
             .unwrap_or(1 << 30),
     );
+    capabilities.keyvalue = keyvalue.as_ref().map(|s| s.backend().to_owned());
     let registration = RegisterNode {
         name: name.clone(),
         region,

@@ -76,12 +76,18 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
     let choice = args.runtime.unwrap_or(RuntimeChoice::Wasmtime);
     let runtime = assemble::runtime(choice, Some(data.join("artifacts")))?;
     let caps = runtime.capabilities();
-    let host = Arc::new(EdgeHost::new(
+    let keyvalue =
+        assemble::keyvalue(args.keyvalue.as_deref(), Some(&data.join("keyvalue.redb"))).await?;
+    let mut host = EdgeHost::new(
         runtime,
         EdgeHostConfig::default()
             .with_node_name(LOCAL_NODE)
             .with_http_routing(http_routing(&args.ingress)?),
-    ));
+    );
+    if let Some(store) = &keyvalue {
+        host = host.with_keyvalue(store.clone());
+    }
+    let host = Arc::new(host);
     let agent = Arc::new(EdgeAgent::new(host.clone(), Some(storage.clone())));
     let ingress = start_ingress(&args.ingress, Some(DEFAULT_INGRESS), host).await?;
     let local = LocalNodes::new();
@@ -97,8 +103,9 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
 
     let listener = listen(args.listen.as_deref().unwrap_or(DEFAULT_LISTEN)).await?;
     let addr = listener.local_addr()?;
-    let capabilities =
+    let mut capabilities =
         NodeCapabilities::of_runtime(&caps, ProcMetrics::total_memory_bytes().unwrap_or(1 << 30));
+    capabilities.keyvalue = keyvalue.as_ref().map(|s| s.backend().to_owned());
     let mut node = EdgeNode::new(
         LOCAL_NODE,
         Region::new(LOCAL_NODE)?,

@@ -1,0 +1,120 @@
+//! Key-value on `hotswap serve` as a user sets it up: a component pushed
+//! with `--keyvalue-bucket` behind a route counts its requests in the
+//! node's embedded file store, and the count survives a restart; `module
+//! show` prints the grants; a node started without a store refuses to
+//! take the version, naming the capability.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::Path;
+
+use hotswap_testkit::http_components::{Handler, handler};
+use support::{Api, Proc, free_port, run_cli, try_cli};
+
+async fn serve(d: &Path, extra: &[&str]) -> (Proc, String, u16) {
+    let (port, ingress_port) = (free_port(), free_port());
+    let url = format!("http://127.0.0.1:{port}");
+    let mut args = vec![
+        "serve".to_owned(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}"),
+        "--ingress".into(),
+        format!("127.0.0.1:{ingress_port}"),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let proc = Proc::spawn("serve", d, &args, &[]);
+    Api::new(url.clone(), String::new()).wait_up(&proc).await;
+    (proc, url, ingress_port)
+}
+
+fn push(d: &Path, env: &[(&str, String)]) {
+    std::fs::write(d.join("kv.wasm"), handler(&Handler::KeyValue)).unwrap();
+    run_cli(
+        d,
+        &[
+            "module",
+            "push",
+            "kv.wasm",
+            "--name",
+            "kv",
+            "--version",
+            "1.0.0",
+            "--keyvalue-bucket",
+            "counters",
+            "--max-value-bytes",
+            "64",
+        ],
+        env,
+    );
+}
+
+async fn count(ingress_port: u16) -> String {
+    reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{ingress_port}/"))
+        .header("host", "kv.test")
+        .header("x-bucket", "counters")
+        .header("x-key", "requests")
+        .header("x-op", "i")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routed_component_counts_its_requests_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (serve1, url, ingress_port) = serve(d, &[]).await;
+    let env = [("HOTSWAP_URL", url.clone())];
+    push(d, &env);
+    let shown = run_cli(d, &["module", "show", "kv@1.0.0"], &env);
+    assert!(shown.contains("keyvalue  counters"), "{shown}");
+    assert!(shown.contains("values up to 64 bytes"), "{shown}");
+    run_cli(d, &["deploy", "kv", "1.0.0", "--watch"], &env);
+    run_cli(
+        d,
+        &["route", "add", "--host", "kv.test", "--module", "kv"],
+        &env,
+    );
+    for n in 1..=3 {
+        assert_eq!(count(ingress_port).await, format!("count {n}"));
+    }
+    drop(serve1);
+
+    // The same data folder: the node's file still holds the count.
+    let (_serve2, url, ingress_port) = serve(d, &[]).await;
+    let env = [("HOTSWAP_URL", url)];
+    let mut answer = String::new();
+    for _ in 0..100 {
+        answer = count(ingress_port).await;
+        if answer.starts_with("count") {
+            break;
+        }
+        // The restarted node reloads its routed version first.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(answer, "count 4");
+    assert!(d.join("hotswap-data/keyvalue.redb").is_file());
+    let listed = run_cli(d, &["module", "list"], &env);
+    assert!(listed.contains("kv"), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_without_a_store_refuses_the_version_naming_the_capability() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_serve, url, _) = serve(d, &["--keyvalue", "none"]).await;
+    let env = [("HOTSWAP_URL", url)];
+    push(d, &env);
+    let (ok, out, err) = try_cli(d, &["deploy", "kv", "1.0.0"], &env);
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("no target node can run kv@1.0.0") && err.contains("capabilities.keyvalue"),
+        "{err}"
+    );
+}
