@@ -118,3 +118,52 @@ async fn a_node_without_a_store_refuses_the_version_naming_the_capability() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_uploads_take_grants_in_a_header_and_bad_ones_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_serve, url, _) = serve(d, &[]).await;
+    let token = std::fs::read_to_string(d.join("hotswap-data/admin-token")).unwrap();
+    let upload = |version: &'static str, grants: &'static str| {
+        let (url, token) = (url.clone(), token.clone());
+        async move {
+            reqwest::Client::new()
+                .post(format!(
+                    "{url}/api/v1/wasm/modules?name=kv&version={version}"
+                ))
+                .bearer_auth(token.trim())
+                .header("content-type", "application/wasm")
+                .header("x-hotswap-keyvalue", grants)
+                .body(handler(&Handler::KeyValue))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for (grants, named) in [
+        (r#"{"buckets": ["Bad Name"]}"#, "keyvalue.buckets"),
+        (r#"{"buckets": ["a", "a"]}"#, "keyvalue.buckets"),
+        (
+            r#"{"buckets": ["a"], "max_value_bytes": 0}"#,
+            "keyvalue.max_value_bytes",
+        ),
+        (r#"{"bucket": ["a"]}"#, "keyvalue"),
+    ] {
+        let response = upload("1.0.0", grants).await;
+        assert_eq!(response.status(), 400, "{grants}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains(named), "{grants}: {body}");
+    }
+    let env = [("HOTSWAP_URL", url.clone())];
+    let listed = run_cli(d, &["module", "list"], &env);
+    assert!(!listed.contains("kv"), "nothing was stored: {listed}");
+    let response = upload("1.0.0", r#"{"buckets": ["sessions"], "max_key_bytes": 64}"#).await;
+    assert_eq!(response.status(), 201);
+    let module: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        module["keyvalue"]["buckets"],
+        serde_json::json!(["sessions"])
+    );
+    assert_eq!(module["keyvalue"]["max_key_bytes"], 64);
+}
