@@ -157,8 +157,8 @@ impl EdgeHost {
         }
     }
 
-    /// Give versions loaded from now on `store`, each reaching the
-    /// buckets its grants name.
+    /// Give the versions this host loads the node's key-value `store`,
+    /// each reaching the buckets its grants name.
     #[must_use]
     pub fn with_keyvalue(mut self, store: Arc<dyn KeyValueStore>) -> Self {
         self.keyvalue = Some(store);

@@ -2,7 +2,8 @@
 //! with `--keyvalue-bucket` behind a route counts its requests in the
 //! node's embedded file store, and the count survives a restart; `module
 //! show` prints the grants; a node started without a store refuses to
-//! take the version, naming the capability.
+//! take the version, naming the capability; two nodes on one Redis share
+//! a counter.
 
 #![allow(clippy::unwrap_used)]
 
@@ -51,11 +52,15 @@ fn push(d: &Path, env: &[(&str, String)]) {
 }
 
 async fn count(ingress_port: u16) -> String {
+    count_key(ingress_port, "requests").await
+}
+
+async fn count_key(ingress_port: u16, key: &str) -> String {
     reqwest::Client::new()
         .post(format!("http://127.0.0.1:{ingress_port}/"))
         .header("host", "kv.test")
         .header("x-bucket", "counters")
-        .header("x-key", "requests")
+        .header("x-key", key)
         .header("x-op", "i")
         .send()
         .await
@@ -166,4 +171,35 @@ async fn raw_uploads_take_grants_in_a_header_and_bad_ones_are_named() {
         serde_json::json!(["sessions"])
     );
     assert_eq!(module["keyvalue"]["max_key_bytes"], 64);
+}
+
+/// Two nodes on one Redis share their buckets: requests to either count
+/// on one counter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_redis_share_a_counter() {
+    let Some(redis) = hotswap_testkit::service_env("HOTSWAP_TEST_REDIS_URL") else {
+        return;
+    };
+    let key = format!("shared-{}", free_port());
+    let mut ingresses = Vec::new();
+    let mut keep = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_path_buf();
+        let (proc, url, ingress_port) = serve(&d, &["--keyvalue", &redis]).await;
+        let env = [("HOTSWAP_URL", url)];
+        push(&d, &env);
+        run_cli(&d, &["deploy", "kv", "1.0.0", "--watch"], &env);
+        run_cli(
+            &d,
+            &["route", "add", "--host", "kv.test", "--module", "kv"],
+            &env,
+        );
+        ingresses.push(ingress_port);
+        keep.push((proc, dir));
+    }
+    for n in 1..=4 {
+        let port = ingresses[n % 2];
+        assert_eq!(count_key(port, &key).await, format!("count {n}"));
+    }
 }

@@ -102,13 +102,6 @@ impl NodeCapabilities {
         self
     }
 
-    /// Say the node has a key-value store on `backend`.
-    #[must_use]
-    pub fn with_keyvalue(mut self, backend: impl Into<String>) -> Self {
-        self.keyvalue = Some(backend.into());
-        self
-    }
-
     /// Set whether components run.
     #[must_use]
     pub fn with_components(mut self, components: bool) -> Self {
