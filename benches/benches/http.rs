@@ -220,6 +220,7 @@ fn serving(c: &mut Criterion) {
         let body = tokio.block_on(async {
             let request = http::Request::builder()
                 .uri("/")
+                .header("host", "edge.test")
                 .header("x-bucket", "bench")
                 .header("x-key", "key")
                 .header("x-op", "g")
