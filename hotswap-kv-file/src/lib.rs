@@ -130,10 +130,8 @@ impl KeyValueStore for FileKeyValue {
     async fn list_keys(&self, bucket: &BucketName, cursor: Option<&str>) -> Result<KeyPage> {
         let b = bucket.as_str();
         self.read(|t| {
-            let mut range = match cursor {
-                Some(after) => t.range((b, after)..)?,
-                None => t.range((b, "")..)?,
-            };
+            // From the cursor (skipped below), or the bucket's first key.
+            let mut range = t.range((b, cursor.unwrap_or(""))..)?;
             let mut keys = Vec::with_capacity(PAGE + 1);
             while keys.len() <= PAGE {
                 let Some(entry) = range.next() else { break };

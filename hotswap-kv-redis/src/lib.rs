@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use hotswap_core::domain::BucketName;
-use hotswap_core::keyvalue::{KeyPage, KeyValueStore, MAX_COUNTER};
+use hotswap_core::keyvalue::{KeyPage, KeyValueStore, not_a_counter, past_the_top};
 use hotswap_core::{Error, Result};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
@@ -179,12 +179,7 @@ impl KeyValueStore for RedisKeyValue {
     }
 
     async fn increment(&self, bucket: &BucketName, key: &str, delta: u64) -> Result<u64> {
-        let past = || {
-            Error::invalid(
-                "key",
-                format!("incrementing {key:?} by {delta} would pass {MAX_COUNTER}"),
-            )
-        };
+        let past = || past_the_top(key, delta);
         let delta_arg = i64::try_from(delta).map_err(|_| past())?;
         let outcome: redis::RedisResult<i64> = self
             .increment
@@ -198,12 +193,7 @@ impl KeyValueStore for RedisKeyValue {
             Err(e) => {
                 let text = e.to_string();
                 if text.contains("HOTSWAP_NOT_COUNTER") || text.contains("not an integer") {
-                    Err(Error::invalid(
-                        "key",
-                        format!(
-                            "the value of {key:?} is not a counter (decimal digits without a leading zero, at most {MAX_COUNTER})"
-                        ),
-                    ))
+                    Err(not_a_counter(key))
                 } else if text.contains("overflow") {
                     Err(past())
                 } else {

@@ -10,24 +10,30 @@ pub const MAX_COUNTER: u64 = i64::MAX as u64;
 pub fn next_counter(key: &str, current: Option<&[u8]>, delta: u64) -> Result<u64> {
     let value = match current {
         None => 0,
-        Some(bytes) => parse(bytes).ok_or_else(|| {
-            Error::invalid(
-                "key",
-                format!(
-                    "the value of {key:?} is not a counter (decimal digits without a leading zero, at most {MAX_COUNTER})"
-                ),
-            )
-        })?,
+        Some(bytes) => parse(bytes).ok_or_else(|| not_a_counter(key))?,
     };
     value
         .checked_add(delta)
         .filter(|&sum| sum <= MAX_COUNTER)
-        .ok_or_else(|| {
-            Error::invalid(
-                "key",
-                format!("incrementing {key:?} ({value}) by {delta} would pass {MAX_COUNTER}"),
-            )
-        })
+        .ok_or_else(|| past_the_top(key, delta))
+}
+
+/// The refusal of an increment of `key`, whose value is not a counter.
+pub fn not_a_counter(key: &str) -> Error {
+    Error::invalid(
+        "key",
+        format!(
+            "the value of {key:?} is not a counter (decimal digits without a leading zero, at most {MAX_COUNTER})"
+        ),
+    )
+}
+
+/// The refusal of an increment of `key` by `delta` past [`MAX_COUNTER`].
+pub fn past_the_top(key: &str, delta: u64) -> Error {
+    Error::invalid(
+        "key",
+        format!("incrementing {key:?} by {delta} would pass {MAX_COUNTER}"),
+    )
 }
 
 fn parse(bytes: &[u8]) -> Option<u64> {

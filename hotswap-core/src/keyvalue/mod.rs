@@ -32,7 +32,7 @@ use async_trait::async_trait;
 use crate::Result;
 use crate::domain::BucketName;
 
-pub use counter::{MAX_COUNTER, next_counter};
+pub use counter::{MAX_COUNTER, next_counter, not_a_counter, past_the_top};
 pub use memory::MemoryKeyValue;
 
 /// One page of a bucket's keys.
