@@ -86,6 +86,8 @@ named_kinds! {
         Route => "route",
         /// An HTTP route of the ingress (a host and path prefix to a module).
         HttpRoute => "http route",
+        /// One revision of a module's configuration.
+        ConfigRevision => "configuration revision",
         /// A position in a list, named by a `cursor` the list did not hand
         /// out (or one from another list).
         PageCursor => "page cursor",

@@ -13,6 +13,7 @@ pub mod observe;
 pub mod repository;
 pub mod retry;
 pub mod runtime;
+pub mod secrets;
 pub mod storage;
 
 pub use error::{Error, LimitKind, ResourceKind, Result};

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use hotswap_core::domain::Digest;
 use hotswap_core::interface::{InterfaceRegistry, MemoryInterfaceRegistry};
 use hotswap_core::repository::memory::{
-    MemoryDeploymentRepository, MemoryHttpRouteRepository, MemoryModuleRepository,
-    MemoryNodeRepository,
+    MemoryConfigRepository, MemoryDeploymentRepository, MemoryHttpRouteRepository,
+    MemoryModuleRepository, MemoryNodeRepository,
 };
 use hotswap_core::repository::{
-    DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
+    ConfigRepository, DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
 };
 use hotswap_core::storage::{Codec, MemoryStorage};
 use hotswap_testkit::storage::StorageHarness;
@@ -50,6 +50,10 @@ async fn deployments() -> Arc<dyn DeploymentRepository> {
     Arc::new(MemoryDeploymentRepository::new())
 }
 
+async fn configs() -> Arc<dyn ConfigRepository> {
+    Arc::new(MemoryConfigRepository::new())
+}
+
 async fn http_routes() -> Arc<dyn HttpRouteRepository> {
     Arc::new(MemoryHttpRouteRepository::new())
 }
@@ -62,6 +66,7 @@ hotswap_testkit::storage_suite!(storage);
 hotswap_testkit::module_repository_suite!(modules);
 hotswap_testkit::node_repository_suite!(nodes);
 hotswap_testkit::http_route_repository_suite!(http_routes);
+hotswap_testkit::config_repository_suite!(configs);
 hotswap_testkit::deployment_repository_suite!(deployments);
 hotswap_testkit::interface_registry_suite!(interfaces);
 

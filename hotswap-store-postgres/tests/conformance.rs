@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use hotswap_core::interface::InterfaceRegistry;
 use hotswap_core::repository::{
-    DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
+    ConfigRepository, DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
 };
 use hotswap_store_postgres::{PostgresConfig, SqlStore};
 
@@ -37,6 +37,10 @@ async fn http_routes() -> Option<Arc<dyn HttpRouteRepository>> {
     Some(store().await?.http_routes())
 }
 
+async fn configs() -> Option<Arc<dyn ConfigRepository>> {
+    Some(store().await?.configs())
+}
+
 async fn interfaces() -> Option<Arc<dyn InterfaceRegistry>> {
     Some(store().await?.interfaces())
 }
@@ -44,5 +48,6 @@ async fn interfaces() -> Option<Arc<dyn InterfaceRegistry>> {
 hotswap_testkit::module_repository_suite!(modules);
 hotswap_testkit::node_repository_suite!(nodes);
 hotswap_testkit::http_route_repository_suite!(http_routes);
+hotswap_testkit::config_repository_suite!(configs);
 hotswap_testkit::deployment_repository_suite!(deployments);
 hotswap_testkit::interface_registry_suite!(interfaces);

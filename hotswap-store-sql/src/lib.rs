@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod configs;
 mod deployments;
 mod dialect;
 mod http_routes;
@@ -16,7 +17,7 @@ pub use dialect::Dialect;
 use hotswap_core::ResourceKind;
 use hotswap_core::interface::InterfaceRegistry;
 use hotswap_core::repository::{
-    DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
+    ConfigRepository, DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
 };
 use hotswap_core::{Error, Result};
 use serde::Serialize;
@@ -73,6 +74,11 @@ impl SqlStore {
 
     /// This store as an HTTP route repository.
     pub fn http_routes(&self) -> Arc<dyn HttpRouteRepository> {
+        Arc::new(self.clone())
+    }
+
+    /// This store as a configuration repository.
+    pub fn configs(&self) -> Arc<dyn ConfigRepository> {
         Arc::new(self.clone())
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use hotswap_core::interface::InterfaceRegistry;
 use hotswap_core::repository::{
-    DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
+    ConfigRepository, DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
 };
 use hotswap_store_sqlite::{SqlStore, SqliteConfig};
 
@@ -32,6 +32,10 @@ async fn http_routes() -> Arc<dyn HttpRouteRepository> {
     store().await.http_routes()
 }
 
+async fn configs() -> Arc<dyn ConfigRepository> {
+    store().await.configs()
+}
+
 async fn interfaces() -> Arc<dyn InterfaceRegistry> {
     store().await.interfaces()
 }
@@ -39,5 +43,6 @@ async fn interfaces() -> Arc<dyn InterfaceRegistry> {
 hotswap_testkit::module_repository_suite!(modules);
 hotswap_testkit::node_repository_suite!(nodes);
 hotswap_testkit::http_route_repository_suite!(http_routes);
+hotswap_testkit::config_repository_suite!(configs);
 hotswap_testkit::deployment_repository_suite!(deployments);
 hotswap_testkit::interface_registry_suite!(interfaces);

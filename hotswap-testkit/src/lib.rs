@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod artifacts;
+pub mod configs;
 pub mod deployments;
 pub mod edge;
 pub mod fixtures;

@@ -1,6 +1,7 @@
 //! Domain types: module versions, limits, nodes, deployments, routing and
 //! call values. Every type validates itself and has stable snake_case JSON.
 
+mod config;
 mod deployment;
 mod digest;
 mod http_route;
@@ -22,6 +23,10 @@ pub mod value_numbers;
 mod value_path;
 pub mod wasm_features;
 
+pub use config::{
+    ConfigPatch, ConfigValues, ConfigView, MAX_CONFIG_ENTRIES, MAX_CONFIG_VALUE_BYTES,
+    ModuleConfig, SealedSecret, SecretInfo, SecretValue,
+};
 pub use deployment::{
     BlueGreenState, DeploymentEvent, DeploymentPhase, DeploymentProgress, Environment, EventKind,
     HealthCriteria, HealthVerdict, InconclusivePolicy, ModuleDeployment, NodeProgress,
@@ -46,8 +51,9 @@ pub use module::{
     Export, Import, InterfaceOverride, ItemKind, MAX_ACTOR_LEN, ModuleKind, WasiVersion, WasmModule,
 };
 pub use names::{
-    BUCKET_NAME_PATTERN, BucketName, MAX_BUCKET_NAME_LEN, MAX_MODULE_NAME_LEN, MAX_REGION_LEN,
-    MODULE_NAME_PATTERN, ModuleName, REGION_PATTERN, Region, SEMVER_PATTERN,
+    BUCKET_NAME_PATTERN, BucketName, CONFIG_KEY_PATTERN, ConfigKey, MAX_BUCKET_NAME_LEN,
+    MAX_CONFIG_KEY_LEN, MAX_MODULE_NAME_LEN, MAX_REGION_LEN, MODULE_NAME_PATTERN, ModuleName,
+    REGION_PATTERN, Region, SEMVER_PATTERN,
 };
 pub use node::{
     ENDPOINT_PATTERN, EdgeNode, Heartbeat, LoadedVersion, MAX_ENDPOINT_LEN, MAX_NODE_NAME_LEN,

@@ -1,4 +1,5 @@
-//! Validated names: module names, regions and key-value buckets.
+//! Validated names: module names, regions, key-value buckets and
+//! configuration keys.
 
 use std::fmt;
 
@@ -22,6 +23,12 @@ pub const REGION_PATTERN: &str = "^[a-z0-9]+(-[a-z0-9]+)*$";
 /// The pattern of a semantic version, as the server parses it (semver
 /// 2.0.0, without a leading `v`; each number below 10^19, so it fits u64).
 pub const SEMVER_PATTERN: &str = r"^(0|[1-9][0-9]{0,18})\.(0|[1-9][0-9]{0,18})\.(0|[1-9][0-9]{0,18})(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$";
+
+/// The longest configuration key.
+pub const MAX_CONFIG_KEY_LEN: usize = 128;
+
+/// The pattern of a configuration key (with [`MAX_CONFIG_KEY_LEN`]).
+pub const CONFIG_KEY_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_.-]*$";
 
 /// A module name.
 ///
@@ -192,7 +199,51 @@ macro_rules! string_newtype_impls {
     };
 }
 
+/// A configuration key, e.g. `upstream`, `API_TOKEN`, `db.url`: what a
+/// component asks `wasi:config/store` for, and the environment variable a
+/// WASI command sees.
+///
+/// Pattern: 1 to 128 ASCII letters, digits, `_`, `.` and `-`, starting
+/// with a letter or `_`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ConfigKey(String);
+
+impl ConfigKey {
+    /// Validate and wrap `key`.
+    pub fn new(key: impl Into<String>) -> Result<Self> {
+        let key = key.into();
+        let invalid = |reason: String| Err(Error::invalid("key", reason));
+        if key.is_empty() {
+            return invalid("must not be empty".into());
+        }
+        if key.len() > MAX_CONFIG_KEY_LEN {
+            return invalid(format!(
+                "is {} characters long, at most {MAX_CONFIG_KEY_LEN} are allowed",
+                key.len()
+            ));
+        }
+        for (i, c) in key.chars().enumerate() {
+            let ok = c.is_ascii_alphabetic()
+                || c == '_'
+                || (i > 0 && (c.is_ascii_digit() || c == '.' || c == '-'));
+            if !ok {
+                return invalid(format!(
+                    "{key:?} has {c:?} at position {i}; a key is ASCII letters, digits, '_', '.' and '-', starting with a letter or '_'"
+                ));
+            }
+        }
+        Ok(Self(key))
+    }
+
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 string_newtype_impls!(ModuleName);
+string_newtype_impls!(ConfigKey);
 string_newtype_impls!(Region);
 string_newtype_impls!(BucketName);
 

@@ -34,7 +34,7 @@ pub use paging::{
 };
 
 use crate::domain::{
-    DeploymentEvent, DeploymentId, Digest, EdgeNode, HttpRoute, HttpRouteSet, Labels,
+    DeploymentEvent, DeploymentId, Digest, EdgeNode, HttpRoute, HttpRouteSet, Labels, ModuleConfig,
     ModuleDeployment, ModuleId, ModuleName, NodeId, ResourceLimits, RouteId, WasmModule,
 };
 use crate::error::{Error, Result};
@@ -193,6 +193,37 @@ pub trait HttpRouteRepository: Send + Sync + fmt::Debug + 'static {
 
     /// Remove a route; returns the new revision.
     async fn delete(&self, id: RouteId) -> Result<u64>;
+}
+
+/// Revisions of each module's configuration.
+///
+/// Revisions are numbered 1, 2, ... per module and never change once
+/// stored. `create` stores exactly the revision after the latest: any
+/// other number is a `Conflict` naming the latest, and changes nothing, so
+/// of two changes made from one revision exactly one lands (the backend
+/// holds the invariant).
+#[async_trait]
+pub trait ConfigRepository: Send + Sync + fmt::Debug + 'static {
+    /// Store the next revision (validated first).
+    async fn create(&self, config: &ModuleConfig) -> Result<()>;
+
+    /// One revision; `NotFound` (kind `configuration revision`) when it
+    /// was never stored.
+    async fn get(&self, module: &ModuleName, revision: u64) -> Result<ModuleConfig>;
+
+    /// The latest revision, if any.
+    async fn latest(&self, module: &ModuleName) -> Result<Option<ModuleConfig>>;
+}
+
+/// The `Conflict` of storing configuration revision `given` of `module`
+/// when `latest` is stored.
+pub fn config_revision_taken(module: &ModuleName, given: u64, latest: u64) -> Error {
+    Error::conflict(
+        format!("configuration of {module}"),
+        format!(
+            "revision {given} cannot follow the latest revision {latest}; read it and change again"
+        ),
+    )
 }
 
 /// Compute a lease's expiry, refusing a zero or absurd ttl.

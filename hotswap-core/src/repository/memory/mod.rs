@@ -1,6 +1,7 @@
 //! In-memory repositories: the reference behaviour every backend matches,
 //! and the backends of unit tests and simulations.
 
+mod configs;
 mod deployments;
 mod http_routes;
 mod modules;
@@ -8,6 +9,7 @@ mod nodes;
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+pub use configs::MemoryConfigRepository;
 pub use deployments::MemoryDeploymentRepository;
 pub use http_routes::MemoryHttpRouteRepository;
 pub use modules::MemoryModuleRepository;
