@@ -5,17 +5,18 @@
 use std::sync::Arc;
 
 use hotswap_core::clock::Clock;
-use hotswap_core::domain::{EdgeNode, LoadedVersion, WasmModule};
+use hotswap_core::domain::{EdgeNode, LoadedVersion, ModuleConfig, WasmModule};
 use hotswap_core::error::{Error, Result};
 
 use hotswap_core::node::NodeControl;
 use hotswap_core::retry::RetryPolicy;
 
-/// Load `module` on `node` under `policy`, sleeping on `clock` between
+/// Load `module` with `config` on `node` under `policy`, sleeping on `clock` between
 /// attempts. Failures retrying cannot fix end it at once: a node that
 /// reports another digest than the version's, and bytes the node refuses
 /// (`Invalid` or `Incompatible`: compiling them again gives the same
-/// answer), which come back naming the node. Unreachable nodes and other
+/// answer), which come back naming the node, and a `Conflict` (the node
+/// holds the version with other bytes or another routed configuration). Unreachable nodes and other
 /// failures are retried; the error names the node and the attempts.
 pub async fn load_with_retries(
     control: &dyn NodeControl,
@@ -23,11 +24,23 @@ pub async fn load_with_retries(
     policy: RetryPolicy,
     node: &EdgeNode,
     module: &WasmModule,
+    config: &ModuleConfig,
 ) -> Result<LoadedVersion> {
     let attempts = policy.attempts.max(1);
     let load = || async {
-        let loaded = control.load(node, module).await?;
+        let loaded = control.load(node, module, config).await?;
         if loaded.digest == module.digest && loaded.version == module.version {
+            if loaded.config_revision != config.revision {
+                return Err(Error::conflict(
+                    format!("node {}", node.name),
+                    format!(
+                        "loaded {} with configuration revision {}, not {}",
+                        module.reference(),
+                        loaded.config_revision,
+                        config.revision
+                    ),
+                ));
+            }
             Ok(loaded)
         } else {
             Err(Error::DigestMismatch {
@@ -39,7 +52,10 @@ pub async fn load_with_retries(
     let permanent = |e: &Error| {
         matches!(
             e,
-            Error::DigestMismatch { .. } | Error::Invalid { .. } | Error::Incompatible { .. }
+            Error::DigestMismatch { .. }
+                | Error::Invalid { .. }
+                | Error::Incompatible { .. }
+                | Error::Conflict { .. }
         )
     };
     let last = match policy.run(clock, load, |e| !permanent(e)).await {

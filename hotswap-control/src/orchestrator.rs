@@ -21,17 +21,19 @@ use crate::strategy::{self, Action, Decision, NodeObservation, Observations};
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::{
     DeploymentEvent, DeploymentId, DeploymentPhase, EdgeNode, EventKind, LoadedVersion,
-    ModuleDeployment, ModuleName, NodeId, NodeProgress, NodeStatus, OperatorRequest, ReasonCode,
-    StaleNodePolicy, VersionStats, WasmModule,
+    ModuleConfig, ModuleDeployment, ModuleName, NodeId, NodeProgress, NodeStatus, OperatorRequest,
+    ReasonCode, StaleNodePolicy, VersionStats, WasmModule,
 };
 use hotswap_core::error::{Error, Result};
 use hotswap_core::node::NodeControl;
 use hotswap_core::observe::{NoTraceLink, TraceLink};
+use hotswap_core::repository::memory::MemoryConfigRepository;
 use hotswap_core::repository::{
-    DeploymentFilter, DeploymentRepository, DeploymentRepositoryExt, ModuleRepository, NodeFilter,
-    NodeRepository, NodeRepositoryExt,
+    ConfigRepository, DeploymentFilter, DeploymentRepository, DeploymentRepositoryExt,
+    ModuleRepository, NodeFilter, NodeRepository, NodeRepositoryExt,
 };
 use hotswap_core::retry::RetryPolicy;
+use hotswap_core::secrets;
 
 /// How an orchestrator identifies itself and how patient it is.
 #[derive(Clone, Debug)]
@@ -121,6 +123,7 @@ pub struct Orchestrator {
     deployments: Arc<dyn DeploymentRepository>,
     nodes: Arc<dyn NodeRepository>,
     modules: Arc<dyn ModuleRepository>,
+    configs: Arc<dyn ConfigRepository>,
     control: Arc<dyn NodeControl>,
     clock: Arc<dyn Clock>,
     config: OrchestratorConfig,
@@ -161,6 +164,7 @@ impl Orchestrator {
             deployments,
             nodes,
             modules,
+            configs: Arc::new(MemoryConfigRepository::new()),
             control,
             clock,
             config,
@@ -169,10 +173,71 @@ impl Orchestrator {
         }
     }
 
+    /// Take the modules' configuration revisions from `configs` (by
+    /// default an empty in-memory repository).
+    #[must_use]
+    pub fn with_configs(mut self, configs: Arc<dyn ConfigRepository>) -> Self {
+        self.configs = configs;
+        self
+    }
+
+    /// The configuration revision `version` runs with in `d`.
+    async fn config_for(&self, d: &ModuleDeployment, version: &Version) -> Result<ModuleConfig> {
+        match d.config_of(version) {
+            0 => Ok(ModuleConfig::none(d.module.clone())),
+            revision => self.configs.get(&d.module, revision).await,
+        }
+    }
+
+    /// Bind `d` to configuration: `to_version` runs with the revision it
+    /// names (0: the latest at creation), which must set every key the
+    /// version declares; `from_version` keeps the revision the module's
+    /// last finished deployment left it with.
+    async fn bind_config(
+        &self,
+        d: &mut ModuleDeployment,
+        earlier: &[ModuleDeployment],
+    ) -> Result<()> {
+        if d.config_revision == 0 {
+            d.config_revision = self
+                .configs
+                .latest(&d.module)
+                .await?
+                .map_or(0, |c| c.revision);
+        }
+        let config = self.config_for(d, &d.to_version.clone()).await?;
+        let module = self.module(d, &d.to_version).await?;
+        if let Some(key) = secrets::first_missing(&config, &module.config_keys) {
+            return Err(Error::invalid(
+                "config_revision",
+                format!(
+                    "{} reads the configuration key {key} (config_keys), and revision {} of {} does not set it",
+                    module.reference(),
+                    config.revision,
+                    d.module
+                ),
+            ));
+        }
+        d.from_config_revision = earlier
+            .iter()
+            .rev()
+            .find(|e| e.phase.is_terminal())
+            .and_then(|last| {
+                let (version, revision) = if last.phase == DeploymentPhase::Succeeded {
+                    (&last.to_version, last.config_revision)
+                } else {
+                    (last.from_version.as_ref()?, last.from_config_revision)
+                };
+                (d.from_version.as_ref() == Some(version)).then_some(revision)
+            })
+            .unwrap_or(0);
+        Ok(())
+    }
+
     /// Store a new pending deployment after checking that its versions
     /// are registered and that no other deployment of the module is still
     /// running.
-    pub async fn create(&self, deployment: ModuleDeployment) -> Result<ModuleDeployment> {
+    pub async fn create(&self, mut deployment: ModuleDeployment) -> Result<ModuleDeployment> {
         deployment.validate()?;
         let _module = self.hold_module(&deployment.module).await;
         for v in strategy::for_config(&deployment.strategy).versions(&deployment) {
@@ -189,6 +254,7 @@ impl Orchestrator {
                 format!("deployment {} is still {:?}", other.id, other.phase),
             ));
         }
+        self.bind_config(&mut deployment, &running).await?;
         let event = DeploymentEvent::new(
             EventKind::PhaseChanged,
             DeploymentPhase::Pending,
@@ -483,7 +549,9 @@ impl Orchestrator {
                 o.loaded = n
                     .loaded
                     .iter()
-                    .filter(|l| l.module == d.module)
+                    .filter(|l| {
+                        l.module == d.module && l.config_revision == d.config_of(&l.version)
+                    })
                     .map(|l| l.version.clone())
                     .collect();
                 o
@@ -596,8 +664,10 @@ impl Orchestrator {
             let (kind, message, data) = match action {
                 Action::Load { nodes, version } => {
                     let module = self.module(&d, version).await?;
+                    let config = self.config_for(&d, version).await?;
                     let targets = fleet.members(nodes);
-                    let results = join_all(targets.iter().map(|n| self.load(n, &module))).await;
+                    let results =
+                        join_all(targets.iter().map(|n| self.load(n, &module, &config))).await;
                     let failed = node_failures(&targets, &results);
                     loads += targets.len();
                     if failed.is_empty() {
@@ -688,14 +758,23 @@ impl Orchestrator {
 
     /// Load `module` on `node` and record what the node verified, so the
     /// next observation sees it without waiting for a heartbeat.
-    async fn load(&self, node: &EdgeNode, module: &WasmModule) -> Result<LoadedVersion> {
+    async fn load(
+        &self,
+        node: &EdgeNode,
+        module: &WasmModule,
+        config: &ModuleConfig,
+    ) -> Result<LoadedVersion> {
+        let retry = self.config.retry;
         let loaded =
-            load_with_retries(&*self.control, &self.clock, self.config.retry, node, module).await?;
+            load_with_retries(&*self.control, &self.clock, retry, node, module, config).await?;
         for _ in 0..8 {
             let mut current = self.nodes.get(node.id).await?;
-            if current.has_loaded(&loaded.module, &loaded.version) {
+            if current.loaded.contains(&loaded) {
                 break;
             }
+            current
+                .loaded
+                .retain(|l| l.module != loaded.module || l.version != loaded.version);
             current.loaded.push(loaded.clone());
             match self.nodes.update(&current).await {
                 Ok(_) => break,

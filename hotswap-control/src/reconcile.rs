@@ -13,11 +13,15 @@ use semver::Version;
 use super::HttpRouteService;
 use super::distribution::load_with_retries;
 use hotswap_core::clock::Clock;
-use hotswap_core::domain::{DeploymentPhase, EdgeNode, ModuleDeployment, ModuleName, RoutingTable};
+use hotswap_core::domain::{
+    DeploymentPhase, EdgeNode, ModuleConfig, ModuleDeployment, ModuleName, RoutingTable,
+};
 use hotswap_core::error::Result;
 use hotswap_core::node::NodeControl;
+use hotswap_core::repository::memory::MemoryConfigRepository;
 use hotswap_core::repository::{
-    DeploymentFilter, DeploymentRepository, DeploymentRepositoryExt, ModuleRepository,
+    ConfigRepository, DeploymentFilter, DeploymentRepository, DeploymentRepositoryExt,
+    ModuleRepository,
 };
 use hotswap_core::retry::RetryPolicy;
 
@@ -40,6 +44,7 @@ pub struct Reconciled {
 pub struct Reconciler {
     deployments: Arc<dyn DeploymentRepository>,
     modules: Arc<dyn ModuleRepository>,
+    configs: Arc<dyn ConfigRepository>,
     control: Arc<dyn NodeControl>,
     clock: Arc<dyn Clock>,
     retry: RetryPolicy,
@@ -49,7 +54,8 @@ pub struct Reconciler {
 /// A module's desired state on a node.
 struct Desired {
     module: ModuleName,
-    load: Vec<Version>,
+    /// Each version with the configuration revision it runs with.
+    load: Vec<(Version, u64)>,
     stable: Version,
     /// Replace the node's table even when it has one.
     enforce: bool,
@@ -75,7 +81,13 @@ fn desired(d: &ModuleDeployment) -> Option<Desired> {
     };
     Some(Desired {
         module: d.module.clone(),
-        load,
+        load: load
+            .into_iter()
+            .map(|v| {
+                let revision = d.config_of(&v);
+                (v, revision)
+            })
+            .collect(),
         stable,
         enforce,
     })
@@ -93,6 +105,7 @@ impl Reconciler {
         Self {
             deployments,
             modules,
+            configs: Arc::new(MemoryConfigRepository::new()),
             control,
             clock,
             retry: RetryPolicy::default(),
@@ -104,6 +117,14 @@ impl Reconciler {
     #[must_use]
     pub fn with_http_routes(mut self, routes: HttpRouteService) -> Self {
         self.http_routes = Some(routes);
+        self
+    }
+
+    /// Take configuration revisions from `configs` (by default an empty
+    /// in-memory repository).
+    #[must_use]
+    pub fn with_configs(mut self, configs: Arc<dyn ConfigRepository>) -> Self {
+        self.configs = configs;
         self
     }
 
@@ -139,18 +160,19 @@ impl Reconciler {
         }
         for want in latest.into_iter().filter_map(desired) {
             let mut ready = true;
-            for v in &want.load {
-                if state
-                    .loaded
-                    .iter()
-                    .any(|l| l.module == want.module && &l.version == v)
-                {
+            for (v, revision) in &want.load {
+                if state.loaded.iter().any(|l| {
+                    l.module == want.module && &l.version == v && l.config_revision == *revision
+                }) {
                     continue;
                 }
                 let module = self.modules.get_version(&want.module, v).await?;
-                match load_with_retries(&*self.control, &self.clock, self.retry, node, &module)
-                    .await
-                {
+                let config = match revision {
+                    0 => ModuleConfig::none(want.module.clone()),
+                    r => self.configs.get(&want.module, *r).await?,
+                };
+                let (control, clock) = (&*self.control, &self.clock);
+                match load_with_retries(control, clock, self.retry, node, &module, &config).await {
                     Ok(_) => out.loaded.push(module.reference()),
                     Err(e) => {
                         ready = false;

@@ -16,7 +16,8 @@ use hotswap_core::ResourceKind;
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::wasm_features::check_features;
 use hotswap_core::domain::{
-    KeyValueGrants, Labels, ModuleName, NodeStatus, OutboundGrants, ResourceLimits, WasmModule,
+    ConfigKey, KeyValueGrants, Labels, ModuleName, NodeStatus, OutboundGrants, ResourceLimits,
+    WasmModule,
 };
 use hotswap_core::error::{Error, Result};
 use hotswap_core::inspect::{InspectOptions, inspect};
@@ -43,6 +44,8 @@ pub struct Registration {
     pub outbound: OutboundGrants,
     /// Which key-value buckets it may open (none by default).
     pub keyvalue: KeyValueGrants,
+    /// The configuration keys it reads (none by default).
+    pub config_keys: Vec<ConfigKey>,
     /// An admin's override of an incompatible interface, with its reason.
     pub override_: Option<Override>,
 }
@@ -58,6 +61,7 @@ impl Registration {
             labels: Labels::new(),
             outbound: OutboundGrants::default(),
             keyvalue: KeyValueGrants::default(),
+            config_keys: Vec::new(),
             override_: None,
         }
     }
@@ -141,6 +145,7 @@ impl ModuleRegistrar {
         module.labels = r.labels;
         module.outbound = r.outbound;
         module.keyvalue = r.keyvalue;
+        module.config_keys = r.config_keys;
         if let Some(limits) = r.limits {
             module.limits = limits;
         }

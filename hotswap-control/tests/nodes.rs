@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use hotswap_control::{AlertHook, ExecutionRouter, NodeHealthConfig, NodeService};
 use hotswap_core::clock::{Clock, ManualClock};
 use hotswap_core::domain::{
-    EdgeNode, Heartbeat, LoadedVersion, NodeCapabilities, NodeStatus, RoutingTable, RuntimeKind,
+    EdgeNode, Heartbeat, LoadedVersion, ModuleConfig, NodeCapabilities, NodeStatus, RoutingTable,
+    RuntimeKind,
 };
 use hotswap_core::node::{Execution, NodeControl};
 use hotswap_core::repository::memory::{MemoryModuleRepository, MemoryNodeRepository};
@@ -103,6 +104,7 @@ async fn heartbeats_record_state_and_the_monitor_marks_silence() {
         module: m.name.clone(),
         version: m.version.clone(),
         digest: m.digest,
+        config_revision: 0,
     }];
     let node = s.service.heartbeat(node.id, beat).await.unwrap();
     assert_eq!(
@@ -116,6 +118,7 @@ async fn heartbeats_record_state_and_the_monitor_marks_silence() {
         module: m.name.clone(),
         version: m.version.clone(),
         digest: hotswap_core::domain::Digest::of(b"other"),
+        config_revision: 0,
     }];
     let e = s.service.heartbeat(node.id, forged).await.unwrap_err();
     assert!(
@@ -189,7 +192,10 @@ async fn routed_fleet() -> (Setup, SimFleet, Vec<EdgeNode>) {
             .unwrap(),
     );
     for (i, n) in nodes.iter().enumerate() {
-        fleet.load(n, &m).await.unwrap();
+        fleet
+            .load(n, &m, &ModuleConfig::none(m.name.clone()))
+            .await
+            .unwrap();
         let mut t = RoutingTable::new(m.name.clone(), m.version.clone());
         t.revision = 1;
         fleet.apply_routing(n, &t).await.unwrap();
@@ -199,6 +205,7 @@ async fn routed_fleet() -> (Setup, SimFleet, Vec<EdgeNode>) {
             module: m.name.clone(),
             version: m.version.clone(),
             digest: m.digest,
+            config_revision: 0,
         }];
         s.service.heartbeat(n.id, beat).await.unwrap();
     }

@@ -635,6 +635,7 @@ async fn a_node_that_loads_other_bytes_is_refused_at_once() {
         RetryPolicy::new(5, Duration::ZERO, Duration::ZERO),
         &w.members[0],
         &module,
+        &hotswap_core::domain::ModuleConfig::none(module.name.clone()),
     )
     .await
     .unwrap_err();

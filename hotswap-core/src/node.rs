@@ -10,8 +10,8 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    EdgeNode, HttpRouteSet, Int64Json, LoadedVersion, ModuleName, Region, RouteReason,
-    RoutingTable, VersionStats, WasmModule,
+    EdgeNode, HttpRouteSet, Int64Json, LoadedVersion, ModuleConfig, ModuleName, Region,
+    RouteReason, RoutingTable, VersionStats, WasmModule,
 };
 use crate::error::Result;
 use crate::runtime::http::{HttpCall, HttpResponse};
@@ -60,17 +60,27 @@ impl NodeState {
 /// HTTP.
 ///
 /// Contract:
-/// - `load` is idempotent: loading a loaded version succeeds. The node
-///   verifies the module's digest before it serves it and reports the
-///   verified digest back; a mismatch is `DigestMismatch`.
+/// - `load` is idempotent: loading a loaded version with the same
+///   configuration revision succeeds. The node verifies the module's
+///   digest before it serves it and reports the verified digest back; a
+///   mismatch is `DigestMismatch`. The version runs with `config` (its
+///   secrets still sealed; the node opens them) and the node reports the
+///   revision back; loading a loaded version with another revision
+///   replaces it when no routing table uses it, and is a `Conflict`
+///   otherwise.
 /// - `apply_routing` is refused with `Invalid` when the table names a
 ///   version the node has not loaded, and with `Conflict` when the node
 ///   already holds a newer revision; a refused table changes nothing.
 /// - An unreachable node is `Unavailable { temporary: true }`.
 #[async_trait]
 pub trait NodeControl: Send + Sync + fmt::Debug + 'static {
-    /// Load a module version on `node`.
-    async fn load(&self, node: &EdgeNode, module: &WasmModule) -> Result<LoadedVersion>;
+    /// Load a module version on `node`, to run with `config`.
+    async fn load(
+        &self,
+        node: &EdgeNode,
+        module: &WasmModule,
+        config: &ModuleConfig,
+    ) -> Result<LoadedVersion>;
 
     /// Drop a version from `node` once no call uses it.
     async fn unload(&self, node: &EdgeNode, module: &ModuleName, version: &Version) -> Result<()>;

@@ -17,12 +17,13 @@ use super::{CallRoute, EdgeHost};
 use hotswap_core::LimitKind;
 use hotswap_core::ResourceKind;
 use hotswap_core::domain::{
-    Digest, EdgeNode, Heartbeat, HttpRouteSet, LoadedVersion, ModuleName, NodeMetrics,
-    RoutingTable, WasmModule,
+    Digest, EdgeNode, Heartbeat, HttpRouteSet, LoadedVersion, ModuleConfig, ModuleName,
+    NodeMetrics, RoutingTable, WasmModule,
 };
 use hotswap_core::error::{Error, Result};
 use hotswap_core::node::{CallOutcome, Execution, NodeControl, NodeState};
 use hotswap_core::runtime::http::{HttpCall, HttpResponse};
+use hotswap_core::secrets::{SecretsKey, open_config};
 use hotswap_core::storage::ModuleStorage;
 
 /// The most bytes of staged (handed over, not yet loaded) blobs kept.
@@ -43,6 +44,7 @@ pub struct EdgeAgent {
     staged: Mutex<Staged>,
     staging_cap: usize,
     draining: AtomicBool,
+    secrets: Option<SecretsKey>,
 }
 
 impl EdgeAgent {
@@ -55,7 +57,17 @@ impl EdgeAgent {
             staged: Mutex::default(),
             staging_cap: DEFAULT_STAGING_BYTES,
             draining: Default::default(),
+            secrets: None,
         }
+    }
+
+    /// Open the secrets of the configurations it loads with `key` (the
+    /// operator's, as the control plane sealed them). Without a key, a
+    /// version that reads a secret does not load.
+    #[must_use]
+    pub fn with_secrets_key(mut self, key: SecretsKey) -> Self {
+        self.secrets = Some(key);
+        self
     }
 
     /// The edge host.
@@ -112,17 +124,28 @@ impl EdgeAgent {
         Some(bytes)
     }
 
-    /// Load `module`: nothing to do when it is loaded; otherwise from the
-    /// staged bytes of its digest, or from storage. Neither is
-    /// `NotFound { kind: ResourceKind::ModuleBlob }`; the runtime checks the bytes
-    /// against the digest before it serves them.
-    pub async fn load(&self, module: &WasmModule) -> Result<LoadedVersion> {
-        if let Some(loaded) = self
-            .host
-            .loaded()
-            .into_iter()
-            .find(|l| l.module == module.name && l.version == module.version)
-        {
+    /// Load `module` to run with `config`: nothing to do when it is loaded
+    /// so; otherwise from the staged bytes of its digest, or from storage.
+    /// Neither is `NotFound { kind: ResourceKind::ModuleBlob }`; the
+    /// runtime checks the bytes against the digest before it serves them.
+    /// The declared keys of `config` are opened here (secrets with the
+    /// node's key); a configuration of another module is `Invalid`.
+    pub async fn load(&self, module: &WasmModule, config: &ModuleConfig) -> Result<LoadedVersion> {
+        if config.module != module.name {
+            return Err(Error::invalid(
+                "config.module",
+                format!(
+                    "is {}, and the version is {}",
+                    config.module,
+                    module.reference()
+                ),
+            ));
+        }
+        if let Some(loaded) = self.host.loaded().into_iter().find(|l| {
+            l.module == module.name
+                && l.version == module.version
+                && l.config_revision == config.revision
+        }) {
             if loaded.digest != module.digest {
                 return Err(Error::conflict(
                     module.reference(),
@@ -141,7 +164,8 @@ impl EdgeAgent {
                 None => return Err(Error::not_found(ResourceKind::ModuleBlob, module.digest)),
             },
         };
-        self.host.load(module, bytes).await
+        let values = open_config(config, &module.config_keys, self.secrets.as_ref())?;
+        self.host.load_with_config(module, bytes, values).await
     }
 
     /// Drop a version that no routing table uses.
@@ -243,8 +267,13 @@ impl LocalNodes {
 
 #[async_trait]
 impl NodeControl for LocalNodes {
-    async fn load(&self, node: &EdgeNode, module: &WasmModule) -> Result<LoadedVersion> {
-        self.agent(node)?.load(module).await
+    async fn load(
+        &self,
+        node: &EdgeNode,
+        module: &WasmModule,
+        config: &ModuleConfig,
+    ) -> Result<LoadedVersion> {
+        self.agent(node)?.load(module, config).await
     }
 
     async fn unload(&self, node: &EdgeNode, module: &ModuleName, version: &Version) -> Result<()> {

@@ -31,8 +31,8 @@ use tracing::Instrument;
 pub use agent::{DEFAULT_STAGING_BYTES, EdgeAgent, LocalNodes};
 use hotswap_core::ResourceKind;
 use hotswap_core::domain::{
-    Digest, HttpRouteTable, LoadedVersion, ModuleName, RouteContext, RouteReason, RoutingTable,
-    VersionStats, WasmModule,
+    ConfigValues, Digest, HttpRouteTable, LoadedVersion, ModuleName, RouteContext, RouteReason,
+    RoutingTable, VersionStats, WasmModule,
 };
 use hotswap_core::error::{Error, Result};
 use hotswap_core::inspect::{InspectOptions, inspect};
@@ -87,6 +87,7 @@ struct Entry {
     module: ModuleName,
     version: Version,
     digest: Digest,
+    config_revision: u64,
     compiled: Arc<dyn CompiledModule>,
     counters: Counters,
     metrics: metrics::VersionMetrics,
@@ -188,18 +189,49 @@ impl EdgeHost {
     /// a loaded version under another digest is a `Conflict`: versions are
     /// immutable.
     pub async fn load(&self, module: &WasmModule, bytes: Bytes) -> Result<LoadedVersion> {
+        self.load_with_config(module, bytes, ConfigValues::default())
+            .await
+    }
+
+    /// [`load`](Self::load) with the configuration its calls read. A
+    /// loaded version with another configuration revision is replaced when
+    /// no routing table uses it, and is a `Conflict` otherwise: a routed
+    /// version keeps the values it was rolled out with.
+    pub async fn load_with_config(
+        &self,
+        module: &WasmModule,
+        bytes: Bytes,
+        config: ConfigValues,
+    ) -> Result<LoadedVersion> {
         let loaded = LoadedVersion {
             module: module.name.clone(),
             version: module.version.clone(),
             digest: module.digest,
+            config_revision: config.revision,
         };
         if let Some(existing) = self.entry(&module.name, &module.version) {
-            return check_same(&existing, module).map(|()| loaded);
+            check_same(&existing, module)?;
+            if existing.config_revision == config.revision {
+                return Ok(loaded);
+            }
+            self.unload(&module.name, &module.version)
+                .map_err(|e| match e {
+                    Error::Conflict { .. } => Error::conflict(
+                        module.reference(),
+                        format!(
+                            "runs with configuration revision {} and is routed; a routed version keeps its configuration (revision {} refused)",
+                            existing.config_revision, config.revision
+                        ),
+                    ),
+                    other => other,
+                })?;
         }
+        let config_revision = config.revision;
         // The runtime checks the bytes against the digest when it compiles.
         let mut source = ModuleSource::new_unchecked(bytes, module.digest)
             .with_limits(module.limits)
-            .with_outbound(module.reference(), module.outbound.clone());
+            .with_outbound(module.reference(), module.outbound.clone())
+            .with_config(config);
         if let Some(store) = &self.keyvalue {
             source = source.with_keyvalue(store.clone(), module.keyvalue.clone());
         }
@@ -218,7 +250,17 @@ impl EdgeHost {
         let versions = &mut state.entry(module.name.clone()).or_default().versions;
         if let Some(existing) = versions.get(&module.version) {
             // Another task loaded it meanwhile.
-            return check_same(existing, module).map(|()| loaded);
+            check_same(existing, module)?;
+            if existing.config_revision != config_revision {
+                return Err(Error::conflict(
+                    module.reference(),
+                    format!(
+                        "was loaded meanwhile with configuration revision {}",
+                        existing.config_revision
+                    ),
+                ));
+            }
+            return Ok(loaded);
         }
         versions.insert(
             module.version.clone(),
@@ -226,12 +268,14 @@ impl EdgeHost {
                 module: module.name.clone(),
                 version: module.version.clone(),
                 digest: module.digest,
+                config_revision,
                 compiled,
                 counters: Counters::default(),
                 metrics: metrics::VersionMetrics::new(&module.name, &module.version),
             }),
         );
-        tracing::info!(module = %module.name, version = %module.version, digest = %module.digest, "version loaded");
+        tracing::info!(module = %module.name, version = %module.version, digest = %module.digest,
+            config_revision, "version loaded");
         Ok(loaded)
     }
 
@@ -460,6 +504,7 @@ impl EdgeHost {
                 module: e.module.clone(),
                 version: e.version.clone(),
                 digest: e.digest,
+                config_revision: e.config_revision,
             })
             .collect()
     }

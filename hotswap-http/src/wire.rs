@@ -3,10 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use hotswap_core::domain::{
-    DeploymentEvent, DeploymentPhase, EdgeNode, Environment, HealthCriteria, HttpRoute, Int64Json,
-    KeyValueGrants, Labels, LoadedVersion, MAX_LABELS, ModuleDeployment, ModuleKind, ModuleName,
-    NodeCapabilities, NodeMetrics, NodeProgress, NodeStatus, OutboundGrants, Region,
-    ResourceLimits, RouteReason, StaleNodePolicy, StrategyConfig, TargetSelector, VersionStats,
+    ConfigKey, DeploymentEvent, DeploymentPhase, EdgeNode, Environment, HealthCriteria, HttpRoute,
+    Int64Json, KeyValueGrants, Labels, LoadedVersion, MAX_LABELS, ModuleConfig, ModuleDeployment,
+    ModuleKind, ModuleName, NodeCapabilities, NodeMetrics, NodeProgress, NodeStatus,
+    OutboundGrants, Region, ResourceLimits, RouteReason, StaleNodePolicy, StrategyConfig,
+    TargetSelector, VersionStats, WasmModule,
 };
 use hotswap_core::interface::Finding;
 use hotswap_core::interface::{CompatibilityMode, PackageName, Protects};
@@ -106,6 +107,10 @@ pub struct ModuleMetadata {
     /// Which key-value buckets the version may open: `{"buckets": ["counters"]}`
     /// and size limits; none when absent.
     pub keyvalue: Option<KeyValueGrants>,
+    /// The configuration keys the version reads: `["upstream", "API_TOKEN"]`
+    /// (a raw upload names them comma-separated in `x-hotswap-config-keys`).
+    #[schema(value_type = Vec<String>)]
+    pub config_keys: Vec<ConfigKey>,
     /// An admin's reason to register an incompatible interface anyway.
     pub override_reason: Option<String>,
 }
@@ -439,6 +444,21 @@ pub struct NodeHealth {
     pub loaded: Vec<LoadedVersion>,
     /// Its per-version statistics.
     pub stats: Vec<VersionStats>,
+}
+
+/// What the control plane asks an edge agent to load: a module version
+/// and the configuration revision it runs with (secrets sealed; the node
+/// opens them with its own key). A body without `config` loads the
+/// version with no configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadRequest {
+    /// The module version.
+    pub module: WasmModule,
+    /// Its configuration revision.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub config: Option<ModuleConfig>,
 }
 
 /// `POST /execute` on the control plane or an edge agent.

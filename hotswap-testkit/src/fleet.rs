@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use hotswap_control::NodeService;
 use hotswap_core::ResourceKind;
 use hotswap_core::domain::{
-    EdgeNode, Heartbeat, LoadedVersion, ModuleName, NodeCapabilities, NodeId, NodeStatus, Region,
-    RouteContext, RoutingTable, RuntimeKind, Value, VersionStats, WasiVersion, WasmModule,
+    EdgeNode, Heartbeat, LoadedVersion, ModuleConfig, ModuleName, NodeCapabilities, NodeId,
+    NodeStatus, Region, RouteContext, RoutingTable, RuntimeKind, Value, VersionStats, WasiVersion,
+    WasmModule,
 };
 use hotswap_core::node::CallOutcome;
 use hotswap_core::node::{Execution, NodeControl, NodeState};
@@ -322,7 +323,12 @@ fn split(table: &RoutingTable, calls: u64) -> Vec<(Version, u64)> {
 
 #[async_trait]
 impl NodeControl for SimFleet {
-    async fn load(&self, node: &EdgeNode, module: &WasmModule) -> Result<LoadedVersion> {
+    async fn load(
+        &self,
+        node: &EdgeNode,
+        module: &WasmModule,
+        config: &ModuleConfig,
+    ) -> Result<LoadedVersion> {
         let mut state = self.lock();
         state.load_calls += 1;
         state.live(node)?;
@@ -354,6 +360,7 @@ impl NodeControl for SimFleet {
             module: module.name.clone(),
             version: module.version.clone(),
             digest,
+            config_revision: config.revision,
         };
         sim.loaded.insert(
             (module.name.clone(), module.version.clone()),

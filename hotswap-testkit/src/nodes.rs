@@ -35,6 +35,7 @@ pub fn heartbeated(mut n: EdgeNode) -> EdgeNode {
         module: name("echo"),
         version: version("1.0.0"),
         digest: Digest::of(b"echo"),
+        config_revision: 3,
     }];
     n.stats = vec![stats];
     n

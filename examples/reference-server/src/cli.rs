@@ -368,6 +368,11 @@ pub(crate) struct PushArgs {
     /// by default).
     #[arg(long)]
     pub(crate) max_value_bytes: Option<u32>,
+    /// A configuration key the version reads (through `wasi:config/store`
+    /// or, for a command, its environment); repeat for more. A deployment
+    /// of the version needs a configuration revision that sets each one.
+    #[arg(long, value_name = "KEY")]
+    pub(crate) config_key: Vec<String>,
     /// Register an incompatible interface anyway (admins), with this reason.
     #[arg(long)]
     pub(crate) override_reason: Option<String>,

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use hotswap_core::Error;
 use hotswap_core::ResourceKind;
 use hotswap_core::domain::{
-    Digest, EdgeNode, ModuleKind, NodeCapabilities, ResourceLimits, RoutingTable, RuntimeKind,
-    WasmModule,
+    Digest, EdgeNode, ModuleConfig, ModuleKind, NodeCapabilities, ResourceLimits, RoutingTable,
+    RuntimeKind, WasmModule,
 };
 use hotswap_core::node::{Execution, NodeControl};
 use hotswap_core::runtime::Invocation;
@@ -101,6 +101,11 @@ fn control(roles: &[Role], storage: Option<Arc<dyn ModuleStorage>>) -> HttpNodeC
     }
 }
 
+/// The configuration of a module that reads none.
+fn no_config() -> ModuleConfig {
+    ModuleConfig::none(sample::name("calc"))
+}
+
 fn module(version: &str, bytes: &[u8]) -> WasmModule {
     WasmModule::new(
         sample::name("calc"),
@@ -145,11 +150,17 @@ async fn blobs_are_handed_over_or_fetched_and_calls_are_routed() {
     cp_storage.put(v2.clone().into()).await.unwrap();
     let a = agent(None).await;
     let cp = control(&[Role::ControlPlane], Some(cp_storage.clone()));
-    let loaded = cp.load(&a.node, &module("1.0.0", &v1)).await.unwrap();
+    let loaded = cp
+        .load(&a.node, &module("1.0.0", &v1), &no_config())
+        .await
+        .unwrap();
     assert_eq!(loaded.digest, Digest::of(&v1));
     // Without storage to hand over from, the node says what it lacks.
     let bare = control(&[Role::ControlPlane], None);
-    let err = bare.load(&a.node, &module("2.0.0", &v2)).await.unwrap_err();
+    let err = bare
+        .load(&a.node, &module("2.0.0", &v2), &no_config())
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -160,10 +171,17 @@ async fn blobs_are_handed_over_or_fetched_and_calls_are_routed() {
         ),
         "{err}"
     );
-    cp.load(&a.node, &module("2.0.0", &v2)).await.unwrap();
+    cp.load(&a.node, &module("2.0.0", &v2), &no_config())
+        .await
+        .unwrap();
     // Loading again is idempotent; other bytes under a loaded version are refused.
-    cp.load(&a.node, &module("2.0.0", &v2)).await.unwrap();
-    let err = cp.load(&a.node, &module("2.0.0", &v1)).await.unwrap_err();
+    cp.load(&a.node, &module("2.0.0", &v2), &no_config())
+        .await
+        .unwrap();
+    let err = cp
+        .load(&a.node, &module("2.0.0", &v1), &no_config())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Conflict { .. }), "{err}");
 
     // Loaded, not routed yet (a rollout between its load and its routing
@@ -245,7 +263,9 @@ async fn a_node_with_storage_fetches_by_digest_and_checks_handed_over_bytes() {
     storage.put(v1.clone().into()).await.unwrap();
     let a = agent(Some(storage)).await;
     let cp = control(&[Role::ControlPlane], None);
-    cp.load(&a.node, &module("1.0.0", &v1)).await.unwrap();
+    cp.load(&a.node, &module("1.0.0", &v1), &no_config())
+        .await
+        .unwrap();
     // Bytes handed over under another digest are refused.
     let http = reqwest::Client::new();
     let token = cp_token();
@@ -265,7 +285,10 @@ async fn a_node_with_storage_fetches_by_digest_and_checks_handed_over_bytes() {
     assert_eq!(body["type"], "https://hotswap.dev/problems/digest-mismatch");
     // Node tokens may execute and read, not command.
     let node = control(&[Role::Node], None);
-    let err = node.load(&a.node, &module("1.0.0", &v1)).await.unwrap_err();
+    let err = node
+        .load(&a.node, &module("1.0.0", &v1), &no_config())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Forbidden { .. }), "{err}");
     assert!(node.state(&a.node).await.is_ok());
     let viewer = control(&[Role::Viewer], None);
@@ -282,7 +305,9 @@ async fn shutdown_lets_a_running_call_finish() {
     storage.put(v1.clone().into()).await.unwrap();
     let mut a = agent(Some(storage)).await;
     let cp = control(&[Role::ControlPlane], None);
-    cp.load(&a.node, &module("1.0.0", &v1)).await.unwrap();
+    cp.load(&a.node, &module("1.0.0", &v1), &no_config())
+        .await
+        .unwrap();
     let mut table = RoutingTable::new(sample::name("calc"), sample::version("1.0.0"));
     table.revision = 1;
     cp.apply_routing(&a.node, &table).await.unwrap();
@@ -358,7 +383,7 @@ async fn loaded(
     let cp = control(&[Role::ControlPlane], None);
     let mut m = module("1.0.0", &v1);
     m.limits = set(m.limits);
-    cp.load(&a.node, &m).await.unwrap();
+    cp.load(&a.node, &m, &no_config()).await.unwrap();
     let mut table = RoutingTable::new(sample::name("calc"), sample::version("1.0.0"));
     table.revision = 1;
     cp.apply_routing(&a.node, &table).await.unwrap();

@@ -492,6 +492,12 @@ pub struct ModuleDeployment {
     /// The version being rolled out.
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::domain::schema::semver))]
     pub to_version: Version,
+    /// The configuration revision `to_version` runs with (0: none).
+    #[serde(default)]
+    pub config_revision: u64,
+    /// The revision `from_version` runs with; a rollback keeps it.
+    #[serde(default)]
+    pub from_config_revision: u64,
     /// How.
     pub strategy: StrategyConfig,
     /// Where.
@@ -543,6 +549,8 @@ impl ModuleDeployment {
             module,
             from_version,
             to_version,
+            config_revision: 0,
+            from_config_revision: 0,
             strategy,
             target: TargetSelector::default(),
             health: HealthCriteria::default(),
@@ -559,6 +567,18 @@ impl ModuleDeployment {
             updated_at: now,
             revision: 0,
             trace_context: None,
+        }
+    }
+
+    /// The configuration revision `version` runs with in this deployment:
+    /// `to_version`'s or `from_version`'s, else 0.
+    pub fn config_of(&self, version: &Version) -> u64 {
+        if *version == self.to_version {
+            self.config_revision
+        } else if self.from_version.as_ref() == Some(version) {
+            self.from_config_revision
+        } else {
+            0
         }
     }
 

@@ -5,8 +5,8 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Digest, KeyValueGrants, Labels, ModuleId, ModuleName, OutboundGrants, ResourceLimits,
-    WasmFeature,
+    ConfigKey, Digest, KeyValueGrants, Labels, ModuleId, ModuleName, OutboundGrants,
+    ResourceLimits, WasmFeature,
 };
 use crate::error::{Error, Result};
 
@@ -152,6 +152,12 @@ pub struct WasmModule {
     /// Which key-value buckets the version may open (none unless granted).
     #[serde(default)]
     pub keyvalue: KeyValueGrants,
+    /// The configuration keys the version reads (`wasi:config/store`, or
+    /// the environment of a WASI command); it sees no other key, and a
+    /// deployment whose configuration lacks one is refused.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub config_keys: Vec<ConfigKey>,
     /// Free-form labels.
     #[serde(default)]
     pub labels: Labels,
@@ -210,6 +216,7 @@ impl WasmModule {
             limits: ResourceLimits::default(),
             outbound: OutboundGrants::default(),
             keyvalue: KeyValueGrants::default(),
+            config_keys: Vec::new(),
             labels: Labels::new(),
             created_at,
             created_by: created_by.into(),
@@ -232,6 +239,7 @@ impl WasmModule {
         self.limits.validate().map_err(|e| e.within("limits"))?;
         self.outbound.validate()?;
         self.keyvalue.validate()?;
+        validate_config_keys(&self.config_keys)?;
         validate_actor("created_by", &self.created_by)?;
         if let Some(world) = &self.wit_world
             && (world.is_empty() || world.len() > 256 || world.chars().any(char::is_whitespace))
@@ -267,6 +275,28 @@ pub(crate) fn validate_actor(field: &str, actor: &str) -> Result<()> {
     }
     if actor.chars().any(char::is_control) {
         return Err(Error::invalid(field, "must not hold control characters"));
+    }
+    Ok(())
+}
+
+/// The most configuration keys one version may declare.
+const MAX_CONFIG_KEYS: usize = 256;
+
+/// Refuse a repeated key or too many.
+fn validate_config_keys(keys: &[ConfigKey]) -> Result<()> {
+    if keys.len() > MAX_CONFIG_KEYS {
+        return Err(Error::invalid(
+            "config_keys",
+            format!("{} keys, at most {MAX_CONFIG_KEYS}", keys.len()),
+        ));
+    }
+    for (i, key) in keys.iter().enumerate() {
+        if keys[..i].contains(key) {
+            return Err(Error::invalid(
+                format!("config_keys[{i}]"),
+                format!("{key} is declared twice"),
+            ));
+        }
     }
     Ok(())
 }

@@ -236,6 +236,9 @@ pub struct LoadedVersion {
     pub version: Version,
     /// Digest of the bytes the node loaded.
     pub digest: Digest,
+    /// The configuration revision it runs with (0: none).
+    #[serde(default)]
+    pub config_revision: u64,
 }
 
 /// What a node sends with each heartbeat.

@@ -84,6 +84,9 @@ pub struct ModuleSource {
     /// The node's key-value store and the buckets this version may open;
     /// `None` on a node without a store.
     pub keyvalue: Option<KeyValueAccess>,
+    /// The configuration its calls read (`wasi:config/store`, or a WASI
+    /// command's environment), opened; `Debug` shows the keys only.
+    pub config: Arc<crate::domain::ConfigValues>,
 }
 
 /// A version's way into the node's key-value store.
@@ -106,6 +109,7 @@ impl ModuleSource {
             outbound: OutboundGrants::default(),
             label: String::new(),
             keyvalue: None,
+            config: Arc::default(),
         }
     }
 
@@ -119,6 +123,7 @@ impl ModuleSource {
             outbound: OutboundGrants::default(),
             label: String::new(),
             keyvalue: None,
+            config: Arc::default(),
         }
     }
 
@@ -137,6 +142,13 @@ impl ModuleSource {
         grants: crate::domain::KeyValueGrants,
     ) -> Self {
         self.keyvalue = Some(KeyValueAccess { store, grants });
+        self
+    }
+
+    /// Let the version's calls read `config`.
+    #[must_use]
+    pub fn with_config(mut self, config: crate::domain::ConfigValues) -> Self {
+        self.config = Arc::new(config);
         self
     }
 

@@ -236,6 +236,7 @@ pub fn node() -> impl Strategy<Value = EdgeNode> {
                     .map(|(module, version, digest)| LoadedVersion {
                         module,
                         version,
+                        config_revision: digest.as_bytes()[0].into(),
                         digest,
                     })
                     .collect();

@@ -13,7 +13,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, Path, Request, State};
 use axum::http::StatusCode;
 use hotswap_core::domain::{
-    Digest, HttpRouteSet, LoadedVersion, ModuleName, RoutingTable, WasmModule,
+    Digest, HttpRouteSet, LoadedVersion, ModuleConfig, ModuleName, RoutingTable,
 };
 use hotswap_core::node::NodeState;
 use hotswap_edge::EdgeAgent;
@@ -29,7 +29,7 @@ use crate::openapi::{self, ApiDoc};
 use crate::problem::ApiResult;
 use crate::server::{self, ServerLimits};
 use crate::system::{self, Metrics};
-use crate::wire::{AgentHealth, ExecuteRequest, ExecuteResponse};
+use crate::wire::{AgentHealth, ExecuteRequest, ExecuteResponse, LoadRequest};
 use utoipa_axum::router::UtoipaMethodRouterExt;
 
 pub use crate::AGENT_PREFIX;
@@ -117,19 +117,23 @@ async fn stage(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Load a module version: from staged bytes, else from storage by digest;
-/// `404` (kind `module blob`) when the node has neither.
+/// Load a module version with its configuration revision: from staged
+/// bytes, else from storage by digest; `404` (kind `module blob`) when the
+/// node has neither.
 #[utoipa::path(post, path = "/agent/v1/versions", tag = "agent",
-    request_body = WasmModule,
+    request_body = LoadRequest,
     responses((status = 200, description = "Loaded, with the verified digest", body = LoadedVersion)))]
 async fn load(
     State(s): State<AgentState>,
     who: Principal,
-    JsonBody(module): JsonBody<WasmModule>,
+    JsonBody(body): JsonBody<LoadRequest>,
 ) -> ApiResult<Json<LoadedVersion>> {
     who.require_any(COMMAND, "load a module version")?;
-    module.validate()?;
-    Ok(Json(s.agent.load(&module).await?))
+    body.module.validate()?;
+    let config = body
+        .config
+        .unwrap_or_else(|| ModuleConfig::none(body.module.name.clone()));
+    Ok(Json(s.agent.load(&body.module, &config).await?))
 }
 
 /// The path of one module version.

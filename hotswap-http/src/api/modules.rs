@@ -8,7 +8,8 @@ use bytes::Bytes;
 use hotswap_control::Registration;
 use hotswap_control::interface::Override;
 use hotswap_core::domain::{
-    Digest, KeyValueGrants, ModuleId, ModuleName, OutboundGrants, ResourceLimits, WasmModule,
+    ConfigKey, Digest, KeyValueGrants, ModuleId, ModuleName, OutboundGrants, ResourceLimits,
+    WasmModule,
 };
 use hotswap_core::repository::ModuleFilter;
 
@@ -70,6 +71,7 @@ pub(crate) async fn upload(
     r.labels = meta.labels;
     r.outbound = meta.outbound.unwrap_or_default();
     r.keyvalue = meta.keyvalue.unwrap_or_default();
+    r.config_keys = meta.config_keys;
     r.override_ = meta.override_reason.map(|reason| Override { reason });
     let module = s.plane.registrar().register(r, &who.caller()).await?;
     tracing::info!(module = %module.name, version = %module.version, by = %who.subject, "module version registered");
@@ -130,6 +132,16 @@ fn raw_metadata(q: &UploadQuery, headers: &HeaderMap) -> ApiResult<ModuleMetadat
     let keyvalue = header_text(headers, "x-hotswap-keyvalue")?
         .map(|json| parse_json::<KeyValueGrants>(json.as_bytes()).map_err(|p| p.within("keyvalue")))
         .transpose()?;
+    let config_keys = header_text(headers, "x-hotswap-config-keys")?
+        .map(|text| {
+            text.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(|k| ConfigKey::new(k).map_err(|e| e.within("config_keys")))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
     Ok(ModuleMetadata {
         name,
         version,
@@ -137,6 +149,7 @@ fn raw_metadata(q: &UploadQuery, headers: &HeaderMap) -> ApiResult<ModuleMetadat
         labels,
         outbound,
         keyvalue,
+        config_keys,
         override_reason: q.override_reason.clone(),
     })
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use hotswap_core::domain::{
-    EdgeNode, HttpRouteSet, LoadedVersion, ModuleName, RoutingTable, WasmModule,
+    EdgeNode, HttpRouteSet, LoadedVersion, ModuleConfig, ModuleName, RoutingTable, WasmModule,
 };
 use hotswap_core::node::CallOutcome;
 use hotswap_core::node::{Execution, NodeControl, NodeState};
@@ -17,7 +17,7 @@ use semver::Version;
 use super::{ClientConfig, Http, Retry, json};
 use crate::AGENT_PREFIX;
 use crate::auth::TokenSource;
-use crate::wire::{ExecuteRequest, ExecuteResponse};
+use crate::wire::{ExecuteRequest, ExecuteResponse, LoadRequest};
 use hotswap_core::ResourceKind;
 
 /// Reaches edge agents over HTTP. With `storage`, a node that cannot find
@@ -55,12 +55,12 @@ impl HttpNodeControl {
         self
     }
 
-    async fn try_load(&self, node: &EdgeNode, module: &WasmModule) -> Result<LoadedVersion> {
+    async fn try_load(&self, node: &EdgeNode, body: &LoadRequest) -> Result<LoadedVersion> {
         let target = url(node, "/versions");
         let resp = self
             .http
             .send(&service(node), Retry::Idempotent, |c| {
-                c.post(&target).json(module)
+                c.post(&target).json(body)
             })
             .await?;
         json(&service(node), resp).await
@@ -69,8 +69,17 @@ impl HttpNodeControl {
 
 #[async_trait]
 impl NodeControl for HttpNodeControl {
-    async fn load(&self, node: &EdgeNode, module: &WasmModule) -> Result<LoadedVersion> {
-        match self.try_load(node, module).await {
+    async fn load(
+        &self,
+        node: &EdgeNode,
+        module: &WasmModule,
+        config: &ModuleConfig,
+    ) -> Result<LoadedVersion> {
+        let body = LoadRequest {
+            module: module.clone(),
+            config: Some(config.clone()),
+        };
+        match self.try_load(node, &body).await {
             Err(Error::NotFound {
                 kind: ResourceKind::ModuleBlob,
                 ..
@@ -90,7 +99,7 @@ impl NodeControl for HttpNodeControl {
                     .body(bytes.clone())
             })
             .await?;
-        self.try_load(node, module).await
+        self.try_load(node, &body).await
     }
 
     async fn unload(&self, node: &EdgeNode, module: &ModuleName, version: &Version) -> Result<()> {

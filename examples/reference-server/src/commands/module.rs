@@ -1,6 +1,6 @@
 //! `hotswap module push|list|delete`.
 
-use hotswap_core::domain::{KeyValueGrants, OutboundGrants, ResourceLimits};
+use hotswap_core::domain::{ConfigKey, KeyValueGrants, OutboundGrants, ResourceLimits};
 use hotswap_http::wire::{ModuleListQuery, ModuleMetadata, parse_labels};
 
 use super::{client, print_json, print_table};
@@ -68,6 +68,11 @@ async fn push(a: PushArgs) -> AppResult<()> {
     };
     let outbound = outbound(&a)?;
     let keyvalue = keyvalue(&a)?;
+    let config_keys = a
+        .config_key
+        .iter()
+        .map(|k| ConfigKey::new(k).map_err(|e| e.within("--config-key")))
+        .collect::<Result<Vec<_>, _>>()?;
     let meta = ModuleMetadata {
         name: a.name,
         version: a.version,
@@ -78,6 +83,7 @@ async fn push(a: PushArgs) -> AppResult<()> {
         },
         outbound,
         keyvalue,
+        config_keys,
         override_reason: a.override_reason,
     };
     let m = client(&a.client)?
@@ -210,6 +216,12 @@ async fn show(a: ModuleRefArgs) -> AppResult<()> {
             "          keys up to {} bytes, values up to {} bytes",
             kv.max_key_bytes, kv.max_value_bytes
         );
+    }
+    if m.config_keys.is_empty() {
+        println!("config    none (reads no configuration key)");
+    } else {
+        let keys: Vec<&str> = m.config_keys.iter().map(|k| k.as_str()).collect();
+        println!("config    {}", keys.join(", "));
     }
     Ok(())
 }
