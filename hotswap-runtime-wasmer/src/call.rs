@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use hotswap_core::domain::{ResourceLimits, Value};
+use hotswap_core::domain::{ConfigValues, ResourceLimits, Value};
 use hotswap_core::runtime::kit::{Export, WasiInput};
 use hotswap_core::runtime::{CallOutput, Invocation};
 use hotswap_core::{Error, Result};
@@ -30,6 +30,8 @@ pub(crate) struct Code {
     pub(crate) engine: wasmer::Engine,
     /// Whether the module defines memories the limit must cap.
     pub(crate) has_memory: bool,
+    /// The configuration a WASI command gets as its environment.
+    pub(crate) config: Arc<ConfigValues>,
 }
 
 impl Code {
@@ -143,6 +145,7 @@ impl Code {
             input.stdin,
             &call.env,
             &config.settings.env_allowlist,
+            &self.config,
             config.settings.max_output_bytes,
         )?;
         let refused = Arc::new(AtomicBool::new(false));

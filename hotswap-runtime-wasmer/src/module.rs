@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value, ValueType};
+use hotswap_core::domain::{ConfigValues, Digest, ModuleKind, ResourceLimits, Value, ValueType};
 use hotswap_core::runtime::kit::{self, Attempt, Export, Exports, Gate, Slot, WasiInput};
 use hotswap_core::runtime::{
     CallOutput, CompiledModule, FunctionSignature, Invocation, InvokeNow, Param,
@@ -146,6 +146,7 @@ impl WasmerModule {
         limits: ResourceLimits,
         module: Module,
         engine: wasmer::Engine,
+        config: Arc<ConfigValues>,
     ) -> Result<Self> {
         let wasi = wasi_imports(&module)?;
         let gate = Gate::new(
@@ -161,6 +162,7 @@ impl WasmerModule {
                 limits,
                 module,
                 engine,
+                config,
             },
             digest,
             wasi,

@@ -119,6 +119,7 @@ impl WasmerRuntime {
             limits,
             module,
             engine,
+            source.config.clone(),
         )?))
     }
 }

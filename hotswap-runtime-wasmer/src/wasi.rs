@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use hotswap_core::domain::ConfigValues;
+use hotswap_core::runtime::kit::command_env;
 use hotswap_core::{Error, Result};
 use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 use wasmer_wasix::runtime::PluggableRuntime;
@@ -56,6 +58,7 @@ impl WasiHost {
         stdin: Bytes,
         env: &[(String, String)],
         allowed: &[String],
+        config: &ConfigValues,
         max_output: usize,
     ) -> Result<(WasiEnvBuilder, Pipes)> {
         let pipes = Pipes {
@@ -67,10 +70,8 @@ impl WasiHost {
             .stdin(Box::new(StaticFile::new(stdin.to_vec())))
             .stdout(Box::new(pipes.stdout.clone()))
             .stderr(Box::new(pipes.stderr.clone()));
-        for (k, v) in env {
-            if allowed.iter().any(|a| a == k) {
-                b.add_env(k, v);
-            }
+        for (k, v) in command_env(config, env, allowed) {
+            b.add_env(k, v);
         }
         Ok((b, pipes))
     }

@@ -197,7 +197,9 @@ impl ComponentModule {
             .map(to_component)
             .collect::<Result<Vec<_>>>()?;
         let limits = self.shared.call_limits(&self.limits);
-        let (mut builder, pipes) = self.shared.wasi(&call.function, stdin, &call.env);
+        let (mut builder, pipes) =
+            self.shared
+                .wasi(&call.function, stdin, &call.env, &self.reach.config);
         let data = state(Limiter::new(self.limits.max_memory_bytes), builder.build());
         let mut store = self
             .shared

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use hotswap_core::domain::{Digest, ModuleKind, ResourceLimits, Value, ValueType};
+use hotswap_core::domain::{ConfigValues, Digest, ModuleKind, ResourceLimits, Value, ValueType};
 use hotswap_core::runtime::kit::{self as call, Export, Exports, Gate, WasiInput};
 use hotswap_core::runtime::{
     CallOutput, CompiledModule, FunctionSignature, Invocation, InvokeNow, Param,
@@ -38,6 +38,8 @@ pub(crate) struct CoreModule {
     /// as fast as wasmtime deserializes it.
     exports: OnceLock<Exports<ModuleExport>>,
     gate: Gate,
+    /// The configuration a WASI command gets as its environment.
+    config: Arc<ConfigValues>,
 }
 
 impl fmt::Debug for CoreModule {
@@ -91,6 +93,7 @@ impl CoreModule {
         limits: ResourceLimits,
         module: &Module,
         pre: CorePre,
+        config: Arc<ConfigValues>,
     ) -> Self {
         let gate = Gate::new(
             LimitKind::ConcurrentInstances,
@@ -109,6 +112,7 @@ impl CoreModule {
             limits,
             pre,
             gate,
+            config,
         }
     }
 
@@ -171,7 +175,9 @@ impl CoreModule {
         } = input;
         let params = args.iter().map(to_core).collect::<Result<Vec<_>>>()?;
         let limits = self.shared.call_limits(&self.limits);
-        let (mut builder, pipes) = self.shared.wasi(&call.function, stdin, &call.env);
+        let (mut builder, pipes) = self
+            .shared
+            .wasi(&call.function, stdin, &call.env, &self.config);
         let data = WasiP1 {
             limiter: Limiter::new(self.limits.max_memory_bytes),
             wasi: builder.build_p1(),

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use hotswap_core::domain::ResourceLimits;
+use hotswap_core::domain::{ConfigValues, ResourceLimits};
 use hotswap_core::error::BoxError;
 use hotswap_core::runtime::http::BodyTooLarge;
 use hotswap_core::runtime::http::{HttpCall, HttpResponse};
@@ -24,6 +24,7 @@ use crate::limiter::{HasLimiter, Limiter};
 use crate::outbound::Outbound;
 use crate::reach::Reach;
 use crate::shared::Shared;
+use crate::wasi_config::{ConfigView, HasConfig};
 
 /// Store state of a component that serves or sends HTTP, or reaches the
 /// key-value store.
@@ -34,6 +35,7 @@ pub(crate) struct WasiHttp {
     http: WasiHttpCtx,
     hooks: Outbound,
     kv: KvCtx,
+    config: Arc<ConfigValues>,
 }
 
 impl WasiHttp {
@@ -45,7 +47,14 @@ impl WasiHttp {
             http: WasiHttpCtx::new(),
             hooks: reach.outbound.fresh(),
             kv: reach.keyvalue.fresh(),
+            config: reach.config.clone(),
         }
+    }
+}
+
+impl HasConfig for WasiHttp {
+    fn config(&mut self) -> ConfigView<'_> {
+        ConfigView(&self.config)
     }
 }
 

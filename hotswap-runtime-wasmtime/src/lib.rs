@@ -13,6 +13,7 @@ mod reach;
 mod runtime;
 mod shared;
 mod values;
+mod wasi_config;
 
 pub use config::WasmtimeConfig;
 pub use engine::Allocator;

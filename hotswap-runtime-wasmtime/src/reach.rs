@@ -1,5 +1,9 @@
 //! What a component version may reach beyond itself: outbound HTTP and the
-//! node's key-value store, per its grants.
+//! node's key-value store, per its grants, and its configuration.
+
+use std::sync::Arc;
+
+use hotswap_core::domain::ConfigValues;
 
 use crate::keyvalue::KeyValue;
 use crate::outbound::Outbound;
@@ -9,4 +13,5 @@ use crate::outbound::Outbound;
 pub(crate) struct Reach {
     pub(crate) outbound: Outbound,
     pub(crate) keyvalue: KeyValue,
+    pub(crate) config: Arc<ConfigValues>,
 }

@@ -101,6 +101,7 @@ impl WasmtimeRuntime {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut component_http)
             .map_err(linker_error)?;
         crate::keyvalue::add_to_linker(&mut component_http).map_err(linker_error)?;
+        crate::wasi_config::add_to_linker(&mut component_http).map_err(linker_error)?;
         let linkers = Linkers {
             core_plain: Linker::new(&engine),
             core_wasi,
@@ -195,7 +196,14 @@ impl WasmtimeRuntime {
                             .map_err(imports)?,
                     )
                 };
-                Arc::new(CoreModule::new(shared, source.digest, limits, &module, pre))
+                Arc::new(CoreModule::new(
+                    shared,
+                    source.digest,
+                    limits,
+                    &module,
+                    pre,
+                    source.config.clone(),
+                ))
             }
             Compiled::Component(component) => {
                 let ty = component.component_type();
@@ -215,11 +223,13 @@ impl WasmtimeRuntime {
                         ),
                     ));
                 }
-                // The state that hosts wasi:http also hosts wasi:keyvalue.
+                // The state that hosts wasi:http also hosts wasi:keyvalue
+                // and wasi:config.
                 let http = serves_http
                     || ty.imports(engine).any(|(name, _)| {
                         name.starts_with("wasi:http/")
                             || name.starts_with(crate::keyvalue::IMPORT_PREFIX)
+                            || name.starts_with(crate::wasi_config::IMPORT_PREFIX)
                     });
                 let wasi = ty
                     .imports(engine)
@@ -267,6 +277,7 @@ impl WasmtimeRuntime {
                     Reach {
                         outbound: Outbound::new(&source.label, source.outbound.clone())?,
                         keyvalue,
+                        config: source.config.clone(),
                     },
                 ))
             }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use hotswap_core::domain::ResourceLimits;
+use hotswap_core::domain::{ConfigValues, ResourceLimits};
 use hotswap_core::runtime::CallOutput;
 use hotswap_core::runtime::kit::{self, Attempt, Gate, Slot, enter_both, try_enter_both};
 use hotswap_core::{Error, Result};
@@ -119,12 +119,14 @@ impl Shared {
     }
 
     /// A WASI context builder with `stdin`, captured stdout and stderr, the
-    /// allowed part of `env`, and no filesystem or network.
+    /// version's configuration and the allowed part of `env` as its
+    /// environment, and no filesystem or network.
     pub(crate) fn wasi(
         &self,
         program: &str,
         stdin: Bytes,
         env: &[(String, String)],
+        config: &ConfigValues,
     ) -> (WasiCtxBuilder, Pipes) {
         let pipes = Pipes {
             stdout: MemoryOutputPipe::new(self.config.settings.max_output_bytes),
@@ -138,10 +140,8 @@ impl Shared {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
-        for (k, v) in env {
-            if self.config.settings.env_allowlist.iter().any(|a| a == k) {
-                b.env(k, v);
-            }
+        for (k, v) in kit::command_env(config, env, &self.config.settings.env_allowlist) {
+            b.env(k, v);
         }
         (b, pipes)
     }

@@ -451,6 +451,28 @@ pub async fn wasi_environment_is_filtered(h: &RuntimeHarness) {
     assert_eq!(&out.stdout[..], b"HOTSWAP_ALLOWED=yes\0");
 }
 
+/// A WASI command gets its version's configuration as environment, ahead
+/// of the allowed variables of the call, which cannot shadow a key.
+pub async fn wasi_commands_get_their_configuration(h: &RuntimeHarness) {
+    use hotswap_core::domain::{ConfigKey, ConfigValues, SecretValue};
+    if lacks_wasi_p1(h) {
+        return;
+    }
+    let entries = [("HOTSWAP_ALLOWED", "from config"), ("mode", "fast")]
+        .into_iter()
+        .map(|(k, v)| (ConfigKey::new(k).expect("a key"), SecretValue::new(v)))
+        .collect();
+    let source = ModuleSource::new(fixtures::wasi_env()).with_config(ConfigValues::new(1, entries));
+    let m = h.runtime.compile(source).await.expect("fixture compiles");
+    let mut call = Invocation::command(Vec::new());
+    call.env = vec![("HOTSWAP_ALLOWED".into(), "from the caller".into())];
+    let out = m.invoke(call).await.expect("env");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "HOTSWAP_ALLOWED=from config\0mode=fast\0"
+    );
+}
+
 /// A WASI 0.2 component runs with the WASI linker and sees only the
 /// allowed environment.
 pub async fn wasi_p2_components_see_the_allowed_environment(h: &RuntimeHarness) {
@@ -670,6 +692,7 @@ macro_rules! runtime_suite {
                     bad_bytes_are_refused,
                     wasi_commands_echo_stdin,
                     wasi_environment_is_filtered,
+                    wasi_commands_get_their_configuration,
                     components_map_strings_and_records,
                     wasi_p2_components_see_the_allowed_environment,
                     wasi_p2_commands_echo_stdin,

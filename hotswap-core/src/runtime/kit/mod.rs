@@ -4,12 +4,14 @@
 //! artifacts.
 
 mod artifacts;
+mod command_env;
 mod compile_cache;
 mod config;
 mod exports;
 mod gate;
 
 pub use artifacts::{ArtifactCache, META_LEN};
+pub use command_env::command_env;
 pub use compile_cache::{CompileCache, CompileCounters, Compiler, off_the_hot_path};
 pub use config::{RuntimeSettings, check_pool, check_tick};
 pub use exports::{

@@ -7,6 +7,8 @@
 //! defines them, so the components link against wasmtime-wasi-http's full
 //! interfaces.
 
+mod reach;
+
 use crate::fixtures::{REALLOC_WAT, component_from};
 
 /// What a fixture handler does with each request.
@@ -58,6 +60,19 @@ pub enum Handler {
     /// of the interface's `error` (0 `no-such-store`, 1 `access-denied`,
     /// 2 `other`, followed by its text). Built on the `keyvalue` world.
     KeyValue,
+    /// Answer 200 with `wasi:config/store`'s value of the `x-key` header:
+    /// `value V`, or `none` when the key is unset; without `x-key`, every
+    /// key and value from `get-all`, one `key value` line each. Built on
+    /// the `config` world.
+    Config,
+    /// The whole reach of a small application: read the configuration keys
+    /// `greeting` and `upstream` (`wasi:config`), count the request in
+    /// bucket `counters` key `requests` (`wasi:keyvalue` atomics), then GET
+    /// `http://{upstream}/` (`wasi:http/outgoing-handler`) and answer 200
+    /// with `{greeting} {count} status N {upstream body}`. A refused or
+    /// failed upstream call traps before the response starts, so the
+    /// caller gets a server error. Built on the `app` world.
+    App,
 }
 
 /// The WIT of every fixture handler, for `wasi:http` at `version`
@@ -75,6 +90,32 @@ world fetcher {{
   import wasi:http/types@{version};
   import wasi:http/outgoing-handler@{version};
   export wasi:http/incoming-handler@{version};
+}}
+
+world config {{
+  import wasi:http/types@{version};
+  import wasi:config/store@0.2.0-rc.1;
+  export wasi:http/incoming-handler@{version};
+}}
+
+world app {{
+  import wasi:http/types@{version};
+  import wasi:http/outgoing-handler@{version};
+  import wasi:keyvalue/store@0.2.0-draft;
+  import wasi:keyvalue/atomics@0.2.0-draft;
+  import wasi:config/store@0.2.0-rc.1;
+  export wasi:http/incoming-handler@{version};
+}}
+
+package wasi:config@0.2.0-rc.1 {{
+  interface store {{
+    variant error {{
+      upstream(string),
+      io(string),
+    }}
+    get: func(key: string) -> result<option<string>, error>;
+    get-all: func() -> result<list<tuple<string, string>>, error>;
+  }}
 }}
 
 world keyvalue {{
@@ -319,6 +360,12 @@ fn handle_body(handler: &Handler) -> String {
     (call $kv (local.get $request) (local.get $stream))
     (call $finish (local.get $body) (local.get $stream))"
             .into(),
+        Handler::Config => "(call $respond (local.get $out) (i32.const 200))
+    (local.set $stream) (local.set $body)
+    (call $show_config (local.get $request) (local.get $stream))
+    (call $finish (local.get $body) (local.get $stream))"
+            .into(),
+        Handler::App => "(call $app (local.get $out))".into(),
     }
 }
 
@@ -335,8 +382,20 @@ fn core_wat(handler: &Handler, version: &str) -> String {
     let types = format!("wasi:http/types@{version}");
     let streams = format!("wasi:io/streams@{version}");
     let (fetch_imports, fetch_funcs) = match handler {
-        Handler::Fetch => fetch_wat(version),
-        Handler::KeyValue => keyvalue_wat(),
+        Handler::Fetch => reach::fetch_wat(version),
+        Handler::KeyValue => reach::keyvalue_wat(),
+        Handler::Config => reach::config_wat(),
+        Handler::App => {
+            let parts = [
+                reach::fetch_wat(version),
+                reach::keyvalue_wat(),
+                reach::config_wat(),
+            ];
+            let imports: Vec<String> = parts.iter().map(|p| p.0.clone()).collect();
+            let mut funcs: Vec<String> = parts.into_iter().map(|p| p.1).collect();
+            funcs.push(reach::APP_WAT.to_owned());
+            (imports.join("\n  "), funcs.join("\n\n  "))
+        }
         _ => (String::new(), String::new()),
     };
     format!(
@@ -369,6 +428,7 @@ fn core_wat(handler: &Handler, version: &str) -> String {
   (data (i32.const 256) " \0acontent-typetext/plainx-test")
   (data (i32.const 300) "x-schemex-authorityx-pathstatus error  body-errorx-repeat")
   (data (i32.const 400) "x-bucketx-keyx-opcount setnonevalue ")
+  (data (i32.const 450) "greetingupstreamcountersrequests/")
   (data (i32.const 1024) "{data}")
   (global $calls (mut i32) (i32.const 0))
   {realloc}
@@ -522,164 +582,11 @@ pub fn handler_at(handler: &Handler, version: &str) -> Vec<u8> {
     let world = match handler {
         Handler::Fetch => "fetcher",
         Handler::KeyValue => "keyvalue",
+        Handler::Config => "config",
+        Handler::App => "app",
         _ => "handler",
     };
     component_from(&wit(version), world, &core_wat(handler, version))
-}
-
-/// The imports and functions of [`Handler::Fetch`].
-fn fetch_wat(version: &str) -> (String, String) {
-    let types = format!("wasi:http/types@{version}");
-    let imports = format!(
-        r#"(import "{types}" "[constructor]outgoing-request" (func $request_new (param i32) (result i32)))
-  (import "{types}" "[method]outgoing-request.set-scheme" (func $set_scheme (param i32 i32 i32 i32 i32) (result i32)))
-  (import "{types}" "[method]outgoing-request.set-authority" (func $set_authority (param i32 i32 i32 i32) (result i32)))
-  (import "{types}" "[method]outgoing-request.set-path-with-query" (func $set_path (param i32 i32 i32 i32) (result i32)))
-  (import "{types}" "[method]future-incoming-response.subscribe" (func $subscribe (param i32) (result i32)))
-  (import "{types}" "[method]future-incoming-response.get" (func $future_get (param i32 i32)))
-  (import "{types}" "[method]incoming-response.status" (func $status (param i32) (result i32)))
-  (import "{types}" "[method]incoming-response.consume" (func $response_consume (param i32 i32)))
-  (import "wasi:http/outgoing-handler@{version}" "handle" (func $send (param i32 i32 i32 i32)))
-  (import "wasi:io/poll@{version}" "[method]pollable.block" (func $block (param i32)))
-  (import "wasi:io/poll@{version}" "[resource-drop]pollable" (func $drop_pollable (param i32)))"#
-    );
-    let funcs = r#"(func $fetch (param $request i32) (param $stream i32)
-    (local $headers i32) (local $scheme i32) (local $aptr i32) (local $alen i32)
-    (local $pptr i32) (local $plen i32) (local $req i32) (local $future i32)
-    (local $pollable i32) (local $response i32) (local $in i32) (local $n i32)
-    (local.set $headers (call $request_headers (local.get $request)))
-    (call $header (local.get $headers) (i32.const 300) (i32.const 8))
-    (local.set $scheme) (drop)
-    (call $header (local.get $headers) (i32.const 308) (i32.const 11))
-    (local.set $alen) (local.set $aptr)
-    (call $header (local.get $headers) (i32.const 319) (i32.const 6))
-    (local.set $plen) (local.set $pptr)
-    (local.set $req (call $request_new (call $fields_new)))
-    ;; `https` (5 bytes) is case 1, anything else `http` (case 0).
-    (call $check (call $set_scheme (local.get $req) (i32.const 1)
-      (i32.eq (local.get $scheme) (i32.const 5)) (i32.const 0) (i32.const 0)))
-    (call $check (call $set_authority (local.get $req) (i32.const 1)
-      (local.get $aptr) (local.get $alen)))
-    (call $check (call $set_path (local.get $req) (i32.const 1)
-      (local.get $pptr) (local.get $plen)))
-    (call $send (local.get $req) (i32.const 0) (i32.const 0) (i32.const 64))
-    (if (i32.load8_u (i32.const 64))
-      (then
-        (call $write (local.get $stream) (i32.const 332) (i32.const 6))
-        (call $write_decimal (local.get $stream) (i32.load8_u (i32.const 72)))
-        (return)))
-    (local.set $future (i32.load (i32.const 72)))
-    (local.set $pollable (call $subscribe (local.get $future)))
-    (call $block (local.get $pollable))
-    (call $drop_pollable (local.get $pollable))
-    ;; option<result<result<incoming-response, error-code>>> at 64: some at
-    ;; 64, the outer result at 72, the inner at 80, its payload at 88.
-    (call $future_get (local.get $future) (i32.const 64))
-    (call $check (i32.eqz (i32.load8_u (i32.const 64))))
-    (call $check (i32.load8_u (i32.const 72)))
-    (if (i32.load8_u (i32.const 80))
-      (then
-        (call $write (local.get $stream) (i32.const 332) (i32.const 6))
-        (call $write_decimal (local.get $stream) (i32.load8_u (i32.const 88)))
-        (return)))
-    (local.set $response (i32.load (i32.const 88)))
-    (call $write (local.get $stream) (i32.const 325) (i32.const 7))
-    (call $write_decimal (local.get $stream) (call $status (local.get $response)))
-    (call $write (local.get $stream) (i32.const 256) (i32.const 1))
-    (call $response_consume (local.get $response) (i32.const 16))
-    (call $check (i32.load8_u (i32.const 16)))
-    (call $incoming_stream (i32.load (i32.const 20)) (i32.const 16))
-    (call $check (i32.load8_u (i32.const 16)))
-    (local.set $in (i32.load (i32.const 20)))
-    (block $end
-      (loop $copy
-        (global.set $heap (i32.const 16384))
-        (call $read (local.get $in) (i64.const 4096) (i32.const 16))
-        (if (i32.load8_u (i32.const 16))
-          (then
-            ;; closed (case 1) ends the body; a failure is reported
-            (if (i32.ne (i32.load8_u (i32.const 20)) (i32.const 1))
-              (then (call $write (local.get $stream) (i32.const 338) (i32.const 11))))
-            (br $end)))
-        (call $write (local.get $stream) (i32.load (i32.const 20)) (i32.load (i32.const 24)))
-        (br $copy))))"#
-        .to_owned();
-    (imports, funcs)
-}
-
-/// The imports and functions of [`Handler::KeyValue`].
-fn keyvalue_wat() -> (String, String) {
-    let store = "wasi:keyvalue/store@0.2.0-draft";
-    let imports = format!(
-        r#"(import "{store}" "open" (func $kv_open (param i32 i32 i32)))
-  (import "{store}" "[method]bucket.get" (func $kv_get (param i32 i32 i32 i32)))
-  (import "{store}" "[method]bucket.set" (func $kv_set (param i32 i32 i32 i32 i32 i32)))
-  (import "{store}" "[resource-drop]bucket" (func $kv_drop (param i32)))
-  (import "wasi:keyvalue/atomics@0.2.0-draft" "increment"
-    (func $kv_increment (param i32 i32 i32 i64 i32)))"#
-    );
-    let funcs = r#";; The `error` variant at `at`: `error N`, and for `other` its text.
-  (func $kv_error (param $stream i32) (param $at i32)
-    (call $write (local.get $stream) (i32.const 332) (i32.const 6))
-    (call $write_decimal (local.get $stream) (i32.load8_u (local.get $at)))
-    (if (i32.eq (i32.load8_u (local.get $at)) (i32.const 2))
-      (then
-        (call $write (local.get $stream) (i32.const 256) (i32.const 1))
-        (call $write (local.get $stream)
-          (i32.load offset=4 (local.get $at)) (i32.load offset=8 (local.get $at))))))
-
-  (func $kv (param $request i32) (param $stream i32)
-    (local $headers i32) (local $vptr i32) (local $vlen i32) (local $bptr i32) (local $blen i32)
-    (local $kptr i32) (local $klen i32) (local $optr i32) (local $olen i32) (local $op i32)
-    (local $bucket i32)
-    ;; The body first: reading it resets the heap the headers are read to.
-    (if (call $read_chunk (call $input (local.get $request)))
-      (then
-        (local.set $vptr (i32.load (i32.const 20)))
-        (local.set $vlen (i32.load (i32.const 24)))))
-    (local.set $headers (call $request_headers (local.get $request)))
-    (call $header (local.get $headers) (i32.const 400) (i32.const 8))
-    (local.set $blen) (local.set $bptr)
-    (call $header (local.get $headers) (i32.const 408) (i32.const 5))
-    (local.set $klen) (local.set $kptr)
-    (call $header (local.get $headers) (i32.const 413) (i32.const 4))
-    (local.set $olen) (local.set $optr)
-    (if (local.get $olen) (then (local.set $op (i32.load8_u (local.get $optr)))))
-    ;; result<bucket, error> at 96: the case at 96, the payload at 100.
-    (call $kv_open (local.get $bptr) (local.get $blen) (i32.const 96))
-    (if (i32.load8_u (i32.const 96))
-      (then (call $kv_error (local.get $stream) (i32.const 100)) (return)))
-    (local.set $bucket (i32.load (i32.const 100)))
-    (if (i32.eq (local.get $op) (i32.const 105))
-      (then
-        ;; result<u64, error> at 96: the payload at 104.
-        (call $kv_increment (local.get $bucket) (local.get $kptr) (local.get $klen)
-          (i64.const 1) (i32.const 96))
-        (if (i32.load8_u (i32.const 96))
-          (then (call $kv_error (local.get $stream) (i32.const 104)))
-          (else
-            (call $write (local.get $stream) (i32.const 417) (i32.const 6))
-            (call $write_decimal (local.get $stream) (i32.wrap_i64 (i64.load (i32.const 104)))))))
-      (else (if (i32.eq (local.get $op) (i32.const 115))
-        (then
-          (call $kv_set (local.get $bucket) (local.get $kptr) (local.get $klen)
-            (local.get $vptr) (local.get $vlen) (i32.const 96))
-          (if (i32.load8_u (i32.const 96))
-            (then (call $kv_error (local.get $stream) (i32.const 100)))
-            (else (call $write (local.get $stream) (i32.const 423) (i32.const 3)))))
-        (else
-          ;; result<option<list<u8>>, error> at 96: the option at 100.
-          (call $kv_get (local.get $bucket) (local.get $kptr) (local.get $klen) (i32.const 96))
-          (if (i32.load8_u (i32.const 96))
-            (then (call $kv_error (local.get $stream) (i32.const 100)))
-            (else (if (i32.load8_u (i32.const 100))
-              (then
-                (call $write (local.get $stream) (i32.const 430) (i32.const 6))
-                (call $write (local.get $stream) (i32.load (i32.const 104)) (i32.load (i32.const 108))))
-              (else (call $write (local.get $stream) (i32.const 426) (i32.const 4))))))))))
-    (call $kv_drop (local.get $bucket)))"#
-        .to_owned();
-    (imports, funcs)
 }
 
 /// A handler answering 200 with `body`.
