@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod configs;
 mod distribution;
 mod driver;
 mod gauges;
@@ -16,6 +17,7 @@ mod registration;
 mod router;
 pub mod strategy;
 
+pub use configs::ConfigService;
 pub use distribution::load_with_retries;
 pub use driver::{ControlLoop, ControlLoopConfig, TickReport};
 pub use hotswap_core::retry::RetryPolicy;

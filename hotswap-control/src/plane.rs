@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use semver::Version;
 
 use super::{
-    AlertHook, ControlLoop, ControlLoopConfig, Executed, ExecutionRouter, HttpRouteService,
-    ModuleRegistrar, NodeHealthConfig, NodeService, Orchestrator, OrchestratorConfig, Reconciler,
+    AlertHook, ConfigService, ControlLoop, ControlLoopConfig, Executed, ExecutionRouter,
+    HttpRouteService, ModuleRegistrar, NodeHealthConfig, NodeService, Orchestrator,
+    OrchestratorConfig, Reconciler,
 };
 use crate::interface::InterfaceService;
 use crate::strategy;
@@ -29,10 +30,11 @@ use hotswap_core::interface::{
 use hotswap_core::node::{Execution, NodeControl};
 use hotswap_core::observe::TraceLink;
 use hotswap_core::repository::{
-    DeploymentFilter, DeploymentRepository, DeploymentRepositoryExt, HttpRouteRepository,
-    ModuleFilter, ModuleRepository, NodeFilter, NodeRepository, Page, PageRequest,
-    memory::MemoryHttpRouteRepository,
+    ConfigRepository, DeploymentFilter, DeploymentRepository, DeploymentRepositoryExt,
+    HttpRouteRepository, ModuleFilter, ModuleRepository, NodeFilter, NodeRepository, Page,
+    PageRequest, memory::MemoryConfigRepository, memory::MemoryHttpRouteRepository,
 };
+use hotswap_core::secrets::SecretsKey;
 use hotswap_core::storage::ModuleStorage;
 use tracing::Instrument;
 
@@ -57,6 +59,9 @@ pub struct Backends {
     /// HTTP routes (in memory unless set with
     /// [`with_http_routes`](Self::with_http_routes)).
     pub http_routes: Arc<dyn HttpRouteRepository>,
+    /// Configuration revisions (in memory unless set with
+    /// [`with_configs`](Self::with_configs)).
+    pub configs: Arc<dyn ConfigRepository>,
 }
 
 impl Backends {
@@ -79,7 +84,15 @@ impl Backends {
             control,
             clock,
             http_routes: Arc::new(MemoryHttpRouteRepository::new()),
+            configs: Arc::new(MemoryConfigRepository::new()),
         }
+    }
+
+    /// Keep configuration revisions in `configs`.
+    #[must_use]
+    pub fn with_configs(mut self, configs: Arc<dyn ConfigRepository>) -> Self {
+        self.configs = configs;
+        self
     }
 
     /// Keep HTTP routes in `routes`.
@@ -107,6 +120,8 @@ pub struct ControlPlaneConfig {
     pub max_module_bytes: usize,
     /// Told about node status changes.
     pub alerts: Vec<Arc<dyn AlertHook>>,
+    /// Seals configuration secrets; without one, secrets are refused.
+    pub secrets_key: Option<Arc<SecretsKey>>,
 }
 
 impl ControlPlaneConfig {
@@ -118,7 +133,15 @@ impl ControlPlaneConfig {
             control_loop: ControlLoopConfig::default(),
             max_module_bytes: InspectOptions::default().max_bytes,
             alerts: Vec::new(),
+            secrets_key: None,
         }
+    }
+
+    /// Seal configuration secrets with `key`.
+    #[must_use]
+    pub fn with_secrets_key(mut self, key: SecretsKey) -> Self {
+        self.secrets_key = Some(Arc::new(key));
+        self
     }
 
     /// Use this orchestrator configuration (it names the replica).
@@ -176,6 +199,7 @@ pub struct ControlPlane {
     router: ExecutionRouter,
     interfaces: InterfaceService,
     http_routes: HttpRouteService,
+    configs: ConfigService,
     control_loop: ControlLoop,
     trace: Arc<dyn TraceLink>,
 }
@@ -202,6 +226,13 @@ impl ControlPlane {
             b.control.clone(),
             b.clock.clone(),
             config.orchestrator.clone(),
+        )
+        .with_configs(b.configs.clone());
+        let configs = ConfigService::new(
+            b.configs.clone(),
+            b.modules.clone(),
+            b.clock.clone(),
+            config.secrets_key.clone(),
         );
         let router = ExecutionRouter::new(b.nodes.clone(), b.control.clone());
         let http_routes = HttpRouteService::new(
@@ -218,7 +249,8 @@ impl ControlPlane {
             b.clock.clone(),
         )
         .with_retry(config.orchestrator.retry)
-        .with_http_routes(http_routes.clone());
+        .with_http_routes(http_routes.clone())
+        .with_configs(b.configs.clone());
         let control_loop = ControlLoop::new(
             orchestrator.clone(),
             nodes.clone(),
@@ -234,10 +266,16 @@ impl ControlPlane {
             router,
             interfaces,
             http_routes,
+            configs,
             control_loop,
             backends,
             trace: config.orchestrator.trace,
         }
+    }
+
+    /// Writes and reads modules' configuration revisions.
+    pub fn configs(&self) -> &ConfigService {
+        &self.configs
     }
 
     /// Registers module versions (with interface checks).

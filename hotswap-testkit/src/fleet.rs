@@ -219,6 +219,22 @@ impl SimFleet {
             .unwrap_or_default()
     }
 
+    /// The versions of `module` loaded on `node`, each with the
+    /// configuration revision it was loaded with, by version.
+    pub fn loaded_configs(&self, node: NodeId, module: &ModuleName) -> Vec<(Version, u64)> {
+        self.lock()
+            .nodes
+            .get(&node)
+            .map(|n| {
+                n.loaded
+                    .values()
+                    .filter(|l| &l.module == module)
+                    .map(|l| (l.version.clone(), l.config_revision))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Serve `calls` calls of `module` on every live node, split across
     /// versions exactly by its routing table's weights and bucket rules,
     /// failing and taking time as the faults say.

@@ -11,7 +11,8 @@ use hotswap_core::domain::{
     DeploymentEvent, DeploymentPhase, EdgeNode, Environment, ModuleDeployment, StrategyConfig,
 };
 use hotswap_core::repository::memory::{
-    MemoryDeploymentRepository, MemoryModuleRepository, MemoryNodeRepository,
+    MemoryConfigRepository, MemoryDeploymentRepository, MemoryModuleRepository,
+    MemoryNodeRepository,
 };
 use hotswap_core::repository::{DeploymentRepository, ModuleRepository, NodeRepository};
 use semver::Version;
@@ -38,6 +39,8 @@ pub struct Simulation {
     /// See the type.
     pub modules: Arc<MemoryModuleRepository>,
     /// See the type.
+    pub configs: Arc<MemoryConfigRepository>,
+    /// See the type.
     pub fleet: SimFleet,
     /// See the type.
     pub service: NodeService,
@@ -59,6 +62,7 @@ impl Simulation {
             service: NodeService::new(nodes.clone(), Arc::new(clock.clone())),
             nodes,
             modules: Arc::new(MemoryModuleRepository::new()),
+            configs: Arc::new(MemoryConfigRepository::new()),
             fleet: SimFleet::new(),
             members: Vec::new(),
             traffic_every: 1,
@@ -96,6 +100,7 @@ impl Simulation {
                 Duration::ZERO,
             )),
         )
+        .with_configs(self.configs.clone())
     }
 
     /// The members as the node repository holds them now.
