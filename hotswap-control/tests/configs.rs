@@ -157,7 +157,13 @@ async fn refused_changes_name_what_is_wrong_and_store_nothing() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, Error::NotFound { kind: ResourceKind::Module, .. }),
+        matches!(
+            &e,
+            Error::NotFound {
+                kind: ResourceKind::Module,
+                ..
+            }
+        ),
         "{e}"
     );
     let e = configs

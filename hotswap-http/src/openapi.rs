@@ -25,6 +25,7 @@ use crate::problem::{PROBLEM_JSON, Problem};
         (name = "nodes", description = "Edge nodes"),
         (name = "execute", description = "Function calls"),
         (name = "routes", description = "HTTP routes of the edge ingress"),
+        (name = "configs", description = "Module configuration and secrets (write-only)"),
         (name = "agent", description = "An edge node's agent"),
         (name = "system", description = "Health, readiness, metrics"),
     )

@@ -200,6 +200,10 @@ pub struct CreateDeployment {
     /// Environment (development when absent).
     #[serde(default = "development")]
     pub environment: Environment,
+    /// The configuration revision the new version runs with; the
+    /// module's latest when absent.
+    #[serde(default)]
+    pub config_revision: Option<u64>,
     /// Start at once (as `POST /deployments/{id}/execute` would).
     #[serde(default)]
     pub start: bool,

@@ -163,7 +163,7 @@ pub struct ConfigPatch {
     pub values: BTreeMap<ConfigKey, String>,
     /// Secrets to set (a value of the same key is replaced). Write-only:
     /// no read returns them.
-    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, SecretValue>))]
     pub secrets: BTreeMap<ConfigKey, SecretValue>,
     /// Keys to remove; each must be set.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]

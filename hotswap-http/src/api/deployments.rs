@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hotswap_control::Operation;
+use hotswap_core::Error;
 use hotswap_core::domain::{DeploymentId, Environment, ModuleDeployment};
 use hotswap_core::repository::DeploymentFilter;
 
@@ -66,6 +67,16 @@ pub(crate) async fn create(
     d.target = req.target;
     d.health = req.health;
     d.stale_nodes = req.stale_nodes;
+    if let Some(revision) = req.config_revision {
+        if revision == 0 {
+            return Err(Error::invalid(
+                "config_revision",
+                "revisions start at 1; omit it for the latest",
+            )
+            .into());
+        }
+        d.config_revision = revision;
+    }
     let mut d = s.plane.create_deployment(d).await?;
     tracing::info!(deployment = %d.id, module = %d.module, to = %d.to_version, strategy = d.strategy.name(), by = %who.subject, "deployment created");
     if req.start {

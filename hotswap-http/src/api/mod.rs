@@ -1,6 +1,7 @@
 //! The control-plane API: every route under `/api/v1/wasm`, plus
 //! `/healthz`, `/readyz`, `/metrics` and `/openapi.json`.
 
+mod configs;
 mod deployments;
 mod execute;
 mod http_routes;
@@ -82,6 +83,8 @@ pub fn routes(limits: ServerLimits) -> OpenApiRouter<ApiState> {
         .routes(routes!(nodes::health))
         .routes(routes!(nodes::heartbeat))
         .routes(routes!(execute::execute))
+        .routes(routes!(configs::latest, configs::change))
+        .routes(routes!(configs::revision))
         .routes(routes!(http_routes::create, http_routes::list))
         .routes(routes!(http_routes::get, http_routes::delete))
         .routes(routes!(system::healthz))

@@ -2,7 +2,7 @@
 //! heartbeat) and for tools such as the CLI (everything else).
 
 use bytes::Bytes;
-use hotswap_core::domain::InterfaceId;
+use hotswap_core::domain::{ConfigPatch, ConfigView, InterfaceId, ModuleName};
 use hotswap_core::domain::{
     DeploymentId, EdgeNode, Heartbeat, HttpRouteSet, ModuleDeployment, ModuleId, NodeId, RouteId,
     WasmModule,
@@ -297,6 +297,28 @@ impl ControlPlaneClient {
         let resp = self
             .http
             .send(SERVICE, Retry::Idempotent, |c| c.put(&url).json(&body))
+            .await?;
+        json(SERVICE, resp).await
+    }
+
+    /// A module's latest configuration revision (0 when nothing is set);
+    /// secrets by name only.
+    pub async fn config(&self, module: &ModuleName) -> Result<ConfigView> {
+        self.get(&format!("/configs/{module}"), &()).await
+    }
+
+    /// Revision `revision` of a module's configuration.
+    pub async fn config_revision(&self, module: &ModuleName, revision: u64) -> Result<ConfigView> {
+        self.get(&format!("/configs/{module}/{revision}"), &())
+            .await
+    }
+
+    /// Change a module's configuration, making its next revision.
+    pub async fn set_config(&self, module: &ModuleName, patch: &ConfigPatch) -> Result<ConfigView> {
+        let url = self.url(&format!("/configs/{module}"));
+        let resp = self
+            .http
+            .send(SERVICE, Retry::OnConnect, |c| c.patch(&url).json(patch))
             .await?;
         json(SERVICE, resp).await
     }

@@ -96,7 +96,9 @@ pub fn plane_over(
         Arc::new(fleet.clone()),
         clock,
     );
-    let plane = ControlPlane::new(backends.clone(), ControlPlaneConfig::new("test"));
+    let config = ControlPlaneConfig::new("test")
+        .with_secrets_key(hotswap_core::secrets::SecretsKey::from_bytes(&[9; 32]).unwrap());
+    let plane = ControlPlane::new(backends.clone(), config);
     (Arc::new(plane), backends)
 }
 
