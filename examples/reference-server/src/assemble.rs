@@ -10,11 +10,13 @@ use hotswap_core::clock::SystemClock;
 use hotswap_core::keyvalue::KeyValueStore;
 use hotswap_core::node::NodeControl;
 use hotswap_core::runtime::RuntimeHost;
+use hotswap_core::secrets::SecretsKey;
 use hotswap_core::storage::ModuleStorage;
 use hotswap_core::{Error, Result};
 use hotswap_http::auth::{AuthConfig, Authenticator, TokenSigner, VerifyKey};
 use hotswap_store_s3::{Backend, ObjectStorageConfig};
 use hotswap_store_sql::SqlStore;
+use zeroize::Zeroizing;
 
 use crate::cli::{AuthArgs, RuntimeChoice, StorageArgs, TimingArgs};
 
@@ -267,6 +269,23 @@ pub(crate) fn sql_backends(
         Arc::new(SystemClock),
     )
     .with_http_routes(db.http_routes())
+    .with_configs(db.configs())
+}
+
+/// The secrets key in `path` (64 hex digits), if one is given.
+pub(crate) fn secrets_key(path: Option<&Path>) -> Result<Option<SecretsKey>> {
+    let Some(path) = path else { return Ok(None) };
+    let text = Zeroizing::new(String::from_utf8(read("secrets_key_file", path)?).map_err(
+        |_| {
+            Error::invalid(
+                "secrets_key_file",
+                format!("{} is not text", path.display()),
+            )
+        },
+    )?);
+    SecretsKey::parse(&text)
+        .map(Some)
+        .map_err(|e| e.within("secrets_key_file"))
 }
 
 /// The control loop's tick from the options.

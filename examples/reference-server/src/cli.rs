@@ -47,6 +47,10 @@ pub(crate) enum Command {
     /// and each package's compatibility mode.
     #[command(subcommand)]
     Interface(InterfaceCommand),
+    /// A module's configuration and secrets, kept as revisions that
+    /// deployments roll out.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Mint a token with the configured HS256 secret or signing key.
     Token(TokenArgs),
 }
@@ -75,6 +79,8 @@ impl Command {
             Command::Interface(InterfaceCommand::Show(_)) => "hotswap interface show",
             Command::Interface(InterfaceCommand::Approve(_)) => "hotswap interface approve",
             Command::Interface(InterfaceCommand::Mode(_)) => "hotswap interface mode",
+            Command::Config(ConfigCommand::Set(_)) => "hotswap config set",
+            Command::Config(ConfigCommand::Show(_)) => "hotswap config show",
             Command::Token(_) => "hotswap token",
         }
     }
@@ -200,6 +206,11 @@ pub(crate) struct ServeArgs {
     /// embedded file), `redis://HOST:PORT[/DB]`, or `none`; `file:DATA_DIR/keyvalue.redb` by default.
     #[arg(long, env = "HOTSWAP_KEYVALUE", hide_env_values = true)]
     pub(crate) keyvalue: Option<String>,
+    /// File holding the key (64 hex digits) that seals configuration
+    /// secrets at rest and opens them on nodes; `DATA_DIR/secrets.key`
+    /// (created when missing) by default.
+    #[arg(long, env = "HOTSWAP_SECRETS_KEY_FILE")]
+    pub(crate) secrets_key_file: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) ingress: IngressArgs,
     #[command(flatten)]
@@ -231,6 +242,11 @@ pub(crate) struct ControlPlaneArgs {
     /// the nodes); none unless set.
     #[arg(long, env = "HOTSWAP_FORWARD")]
     pub(crate) forward: Option<String>,
+    /// File holding the key (64 hex digits) that seals configuration
+    /// secrets at rest and opens them on nodes; without one, secrets
+    /// are refused.
+    #[arg(long, env = "HOTSWAP_SECRETS_KEY_FILE")]
+    pub(crate) secrets_key_file: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) storage: StorageArgs,
     #[command(flatten)]
@@ -291,6 +307,11 @@ pub(crate) struct EdgeArgs {
     /// embedded file), `redis://HOST:PORT[/DB]`, or `none` (the default).
     #[arg(long, env = "HOTSWAP_KEYVALUE", hide_env_values = true)]
     pub(crate) keyvalue: Option<String>,
+    /// File holding the key (64 hex digits) that seals configuration
+    /// secrets at rest and opens them on nodes; the control plane's.
+    /// Without one, versions whose configuration holds secrets are refused.
+    #[arg(long, env = "HOTSWAP_SECRETS_KEY_FILE")]
+    pub(crate) secrets_key_file: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) ingress: IngressArgs,
     #[command(flatten)]
@@ -393,6 +414,47 @@ pub(crate) struct ListModulesArgs {
     /// Only this module.
     #[arg(long)]
     pub(crate) name: Option<String>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Set values and secrets, or remove keys, making the next revision.
+    Set(ConfigSetArgs),
+    /// Show a revision: values, and secrets by name only.
+    Show(ConfigShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConfigSetArgs {
+    /// Module name.
+    pub(crate) module: String,
+    /// Plain values, `KEY=VALUE`.
+    pub(crate) values: Vec<String>,
+    /// A secret read from an environment variable, `KEY=VAR` (secrets are
+    /// never taken on the command line, where `ps` and shell history
+    /// would keep them).
+    #[arg(long = "secret-env")]
+    pub(crate) secret_env: Vec<String>,
+    /// A secret read from a file, `KEY=PATH` (one trailing newline is
+    /// dropped).
+    #[arg(long = "secret-file")]
+    pub(crate) secret_file: Vec<String>,
+    /// Keys to remove.
+    #[arg(long)]
+    pub(crate) unset: Vec<String>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConfigShowArgs {
+    /// Module name.
+    pub(crate) module: String,
+    /// The revision (the latest by default).
+    #[arg(long)]
+    pub(crate) revision: Option<u64>,
     #[command(flatten)]
     pub(crate) client: ClientArgs,
 }
@@ -566,6 +628,10 @@ pub(crate) struct DeployArgs {
     /// `development`, `staging` or `production`.
     #[arg(long, default_value = "development")]
     pub(crate) environment: String,
+    /// The configuration revision the new version runs with (the
+    /// module's latest by default).
+    #[arg(long)]
+    pub(crate) config_revision: Option<u64>,
     /// Create without starting.
     #[arg(long)]
     pub(crate) no_start: bool,

@@ -82,6 +82,7 @@ async fn dispatch(command: Command) -> AppResult<()> {
         Command::Call(a) => commands::call::run(a).await,
         Command::Nodes(a) => commands::nodes::run(a).await,
         Command::Route(c) => commands::route::run(c).await,
+        Command::Config(c) => commands::config::run(c).await,
         Command::Token(a) => commands::token::run(a),
     }
 }

@@ -8,69 +8,16 @@
 
 mod support;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use hotswap_testkit::http_components::{Handler, handler};
-use support::{Api, Proc, eventually, free_port, run_cli, try_cli};
+use support::{Api, HttpTraffic, Proc, eventually, free_port, run_cli, try_cli};
 
 fn respond(status: u16, body: &str) -> Vec<u8> {
     handler(&Handler::Respond {
         status,
         body: body.into(),
     })
-}
-
-/// GETs to the ingress until stopped, counting 200s and 500s.
-struct HttpTraffic {
-    stop: Arc<AtomicBool>,
-    ok: Arc<AtomicU64>,
-    failed: Arc<AtomicU64>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl HttpTraffic {
-    fn start(ingress: &str, workers: usize) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let ok = Arc::new(AtomicU64::new(0));
-        let failed = Arc::new(AtomicU64::new(0));
-        let http = reqwest::Client::new();
-        let tasks = (0..workers)
-            .map(|_| {
-                let (http, stop, ok, failed) =
-                    (http.clone(), stop.clone(), ok.clone(), failed.clone());
-                let url = format!("{ingress}/hello");
-                tokio::spawn(async move {
-                    while !stop.load(Ordering::Relaxed) {
-                        let r = http.get(&url).header("host", "web.test").send().await;
-                        match r.map(|r| r.status().as_u16()) {
-                            Ok(200) => ok.fetch_add(1, Ordering::Relaxed),
-                            Ok(500) => failed.fetch_add(1, Ordering::Relaxed),
-                            other => panic!("the ingress answered {other:?}"),
-                        };
-                    }
-                })
-            })
-            .collect();
-        Self {
-            stop,
-            ok,
-            failed,
-            tasks,
-        }
-    }
-
-    async fn stop(self) -> (u64, u64) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.tasks {
-            t.await.unwrap();
-        }
-        (
-            self.ok.load(Ordering::Relaxed),
-            self.failed.load(Ordering::Relaxed),
-        )
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,7 +125,7 @@ async fn a_canary_to_a_version_answering_500_rolls_back_under_real_http_traffic(
     assert_eq!(r.status(), 404);
 
     // The canary answers 500s; health is judged on them and it rolls back.
-    let traffic = HttpTraffic::start(&ingress, 3);
+    let traffic = HttpTraffic::start(&format!("{ingress}/hello"), "web.test", 3);
     let (ok, out, err) = try_cli(
         d,
         &[

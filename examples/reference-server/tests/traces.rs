@@ -215,6 +215,7 @@ async fn one_trace_spans_client_control_plane_edge_and_call() {
         health: Default::default(),
         stale_nodes: Default::default(),
         environment: hotswap_core::domain::Environment::Development,
+        config_revision: None,
         start: true,
     };
     let d = client

@@ -92,6 +92,7 @@ pub(crate) async fn run(a: DeployArgs) -> AppResult<()> {
                 a.environment
             )
         })?,
+        config_revision: a.config_revision,
         start: !a.no_start,
     };
     let d = c.create_deployment(&req).await?;

@@ -1,6 +1,7 @@
 //! The client commands: talk to a control plane over its API.
 
 pub(crate) mod call;
+pub(crate) mod config;
 pub(crate) mod deploy;
 pub(crate) mod interface;
 pub(crate) mod module;

@@ -53,7 +53,10 @@ pub(crate) async fn run(args: ControlPlaneArgs) -> AppResult<()> {
     );
     let control =
         HttpNodeControl::new(token, ClientConfig::default())?.with_storage(storage.clone());
-    let config = assemble::control_plane_config(replica.clone(), &args.timing)?;
+    let mut config = assemble::control_plane_config(replica.clone(), &args.timing)?;
+    if let Some(key) = assemble::secrets_key(args.secrets_key_file.as_deref())? {
+        config = config.with_secrets_key(key);
+    }
     let backends = assemble::sql_backends(&db, storage, Arc::new(control));
     let plane = Arc::new(ControlPlane::new(backends, config));
     let loop_task = spawn_control_loop(&plane);

@@ -54,7 +54,11 @@ pub(crate) async fn run(args: EdgeArgs) -> AppResult<()> {
         host = host.with_keyvalue(store.clone());
     }
     let host = Arc::new(host);
-    let agent = Arc::new(EdgeAgent::new(host.clone(), storage));
+    let mut agent = EdgeAgent::new(host.clone(), storage);
+    if let Some(key) = assemble::secrets_key(args.secrets_key_file.as_deref())? {
+        agent = agent.with_secrets_key(key);
+    }
+    let agent = Arc::new(agent);
     let ingress = start_ingress(&args.ingress, None, host).await?;
 
     let secret = assemble::secret(&args.auth, None)?;

@@ -46,13 +46,25 @@ fn dev_secret(dir: &Path) -> AppResult<Vec<u8>> {
     Ok(secret.into_bytes())
 }
 
+/// The path of the secrets key in `dir`, created (random, mode 0600)
+/// when missing.
+fn dev_secrets_key(dir: &Path) -> AppResult<PathBuf> {
+    let path = dir.join("secrets.key");
+    if !path.exists() {
+        write_private(&path, &hotswap_core::secrets::SecretsKey::generate_hex())?;
+    }
+    Ok(path)
+}
+
 fn write_private(path: &Path, text: &str) -> AppResult<()> {
-    std::fs::write(path, text)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
+    std::io::Write::write_all(&mut options.open(path)?, text.as_bytes())?;
     Ok(())
 }
 
@@ -88,7 +100,14 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
         host = host.with_keyvalue(store.clone());
     }
     let host = Arc::new(host);
-    let agent = Arc::new(EdgeAgent::new(host.clone(), Some(storage.clone())));
+    let secrets_key = match &args.secrets_key_file {
+        Some(path) => assemble::secrets_key(Some(path))?,
+        None => assemble::secrets_key(Some(&dev_secrets_key(&data)?))?,
+    }
+    .ok_or("no secrets key")?;
+    let agent = Arc::new(
+        EdgeAgent::new(host.clone(), Some(storage.clone())).with_secrets_key(secrets_key.clone()),
+    );
     let ingress = start_ingress(&args.ingress, Some(DEFAULT_INGRESS), host).await?;
     let local = LocalNodes::new();
     local.insert(LOCAL_NODE, agent.clone());
@@ -97,7 +116,7 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
     // evaluation periods work.
     let mut timing = args.timing.clone();
     timing.heartbeat_secs = timing.heartbeat_secs.or(Some(LOCAL_HEARTBEAT_SECS));
-    let config = assemble::control_plane_config("serve", &timing)?;
+    let config = assemble::control_plane_config("serve", &timing)?.with_secrets_key(secrets_key);
     let backends = assemble::sql_backends(&db, storage, Arc::new(local));
     let plane = Arc::new(ControlPlane::new(backends, config));
 

@@ -562,3 +562,54 @@ impl Drop for LocalS3 {
         self.down();
     }
 }
+
+/// GETs of `url` with `host` until stopped, counting 200s and 500s.
+pub struct HttpTraffic {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl HttpTraffic {
+    pub fn start(url: &str, host: &str, workers: usize) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ok = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let http = reqwest::Client::new();
+        let tasks = (0..workers)
+            .map(|_| {
+                let (http, stop, ok, failed) =
+                    (http.clone(), stop.clone(), ok.clone(), failed.clone());
+                let (url, host) = (url.to_owned(), host.to_owned());
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        let r = http.get(&url).header("host", &host).send().await;
+                        match r.map(|r| r.status().as_u16()) {
+                            Ok(200) => ok.fetch_add(1, Ordering::Relaxed),
+                            Ok(500) => failed.fetch_add(1, Ordering::Relaxed),
+                            other => panic!("the ingress answered {other:?}"),
+                        };
+                    }
+                })
+            })
+            .collect();
+        Self {
+            stop,
+            ok,
+            failed,
+            tasks,
+        }
+    }
+
+    pub async fn stop(self) -> (u64, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            t.await.unwrap();
+        }
+        (
+            self.ok.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        )
+    }
+}
