@@ -20,7 +20,7 @@ use crate::locks::{Held, KeyedLocks};
 use crate::strategy::{self, Action, Decision, NodeObservation, Observations};
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::{
-    DeploymentEvent, DeploymentId, DeploymentPhase, EdgeNode, EventKind, LoadedVersion,
+    ConfigKey, DeploymentEvent, DeploymentId, DeploymentPhase, EdgeNode, EventKind, LoadedVersion,
     ModuleConfig, ModuleDeployment, ModuleName, NodeId, NodeProgress, NodeStatus, OperatorRequest,
     ReasonCode, StaleNodePolicy, VersionStats, WasmModule,
 };
@@ -189,6 +189,24 @@ impl Orchestrator {
         }
     }
 
+    /// A secret of the revision `module` (the new version) runs with that
+    /// it declared, if any: only nodes with the secrets key can run it.
+    async fn secret_read(
+        &self,
+        d: &ModuleDeployment,
+        module: &WasmModule,
+    ) -> Result<Option<ConfigKey>> {
+        if module.config_keys.is_empty() {
+            return Ok(None);
+        }
+        let config = self.config_for(d, &module.version).await?;
+        Ok(module
+            .config_keys
+            .iter()
+            .find(|k| config.secrets.contains_key(*k))
+            .cloned())
+    }
+
     /// Bind `d` to configuration: `to_version` runs with the revision it
     /// names (0: the latest at creation), which must set every key the
     /// version declares; `from_version` keeps the revision the module's
@@ -243,7 +261,6 @@ impl Orchestrator {
         for v in strategy::for_config(&deployment.strategy).versions(&deployment) {
             self.module(&deployment, &v).await?;
         }
-        self.check_targets(&deployment).await?;
         let running = self
             .deployments
             .all_deployments(&DeploymentFilter::module(deployment.module.clone()))
@@ -255,6 +272,7 @@ impl Orchestrator {
             ));
         }
         self.bind_config(&mut deployment, &running).await?;
+        self.check_targets(&deployment).await?;
         let event = DeploymentEvent::new(
             EventKind::PhaseChanged,
             DeploymentPhase::Pending,
@@ -486,6 +504,7 @@ impl Orchestrator {
     /// matches no node yet is taken: nodes may join later.
     async fn check_targets(&self, d: &ModuleDeployment) -> Result<()> {
         let module = self.module(d, &d.to_version).await?;
+        let secret = self.secret_read(d, &module).await?;
         let matched: Vec<EdgeNode> = self
             .nodes
             .all_nodes(&NodeFilter::default())
@@ -495,7 +514,7 @@ impl Orchestrator {
             .collect();
         let mut lacking = Vec::new();
         for n in &matched {
-            match can_run(n, &module) {
+            match can_run(n, &module, secret.as_ref()) {
                 Ok(()) => return Ok(()),
                 Err(why) => lacking.push(format!("{}: {why}", n.name)),
             }
@@ -518,13 +537,14 @@ impl Orchestrator {
     /// the new version (runtime capabilities and memory), not offline.
     async fn fleet(&self, d: &ModuleDeployment) -> Result<Fleet> {
         let module = self.module(d, &d.to_version).await?;
+        let secret = self.secret_read(d, &module).await?;
         let nodes = self.nodes.all_nodes(&NodeFilter::default()).await?;
         let nodes: Vec<EdgeNode> = nodes
             .into_iter()
             .filter(|n| {
                 n.status != NodeStatus::Offline
                     && d.target.matches(n)
-                    && can_run(n, &module).is_ok()
+                    && can_run(n, &module, secret.as_ref()).is_ok()
                     && self
                         .config
                         .max_in_flight
@@ -868,9 +888,21 @@ fn summarize(failures: &[NodeFailure]) -> String {
 }
 
 /// Whether `node` can run `module`: its capabilities (runtime, WASI,
-/// features, key-value store) and memory; the error names what is missing.
-fn can_run(node: &EdgeNode, module: &WasmModule) -> Result<()> {
+/// features, key-value store, the secrets key when `secret` names a secret
+/// the version reads) and memory; the error names what is missing.
+fn can_run(node: &EdgeNode, module: &WasmModule, secret: Option<&ConfigKey>) -> Result<()> {
     node.capabilities.runs(module)?;
+    if let Some(key) = secret
+        && !node.capabilities.secrets
+    {
+        return Err(Error::invalid(
+            "capabilities.secrets",
+            format!(
+                "the node has no secrets key (--secrets-key-file), and {} reads the secret {key}",
+                module.reference()
+            ),
+        ));
+    }
     if node.capabilities.memory_bytes < module.limits.max_memory_bytes {
         return Err(Error::invalid(
             "capabilities.memory_bytes",

@@ -11,7 +11,7 @@ use hotswap_control::ConfigService;
 use hotswap_core::domain::{
     CanaryConfig, ConfigKey, ConfigPatch, DeploymentPhase, ModuleName, SecretValue, StrategyConfig,
 };
-use hotswap_core::repository::{ConfigRepository, ModuleRepository};
+use hotswap_core::repository::{ConfigRepository, ModuleRepository, NodeRepository};
 use hotswap_core::secrets::SecretsKey;
 use hotswap_core::{Error, ResourceKind};
 use hotswap_testkit::sample;
@@ -67,9 +67,18 @@ async fn register(w: &World, version: &str, keys: &[&str]) {
     w.modules.create(&m).await.unwrap();
 }
 
+/// Give every member the secrets key.
+async fn with_secrets_keys(w: &World) {
+    for mut n in w.nodes_now().await {
+        n.capabilities.secrets = true;
+        w.nodes.update(&n).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_canary_runs_new_values_beside_the_old_and_a_rollback_keeps_the_old() {
     let w = World::new(&["eu"], 3).await;
+    with_secrets_keys(&w).await;
     let configs = service(&w, true);
     let first = configs
         .set(
@@ -189,6 +198,27 @@ async fn refused_changes_name_what_is_wrong_and_store_nothing() {
         "{e}"
     );
     assert!(e.to_string().contains("token"), "{e}");
+
+    // A version reading a secret runs only where the secrets key is.
+    configs
+        .set(&echo(), patch(&[], &[("token", "x")]), "alice")
+        .await
+        .unwrap();
+    let e = w
+        .orchestrator("cp-1")
+        .create(w.pending(Some("1.0.0"), "3.0.0", canary()))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("capabilities.secrets") && e.to_string().contains("token"),
+        "{e}"
+    );
+    register(&w, "4.0.0", &["greeting"]).await;
+    let d = w.deploy(Some("1.0.0"), "4.0.0", canary()).await;
+    assert_eq!(
+        d.progress.nodes_targeted, 1,
+        "a version reading no secret needs no key"
+    );
 }
 
 #[tokio::test]

@@ -43,6 +43,10 @@ pub struct NodeCapabilities {
     /// The backend of its key-value store (`file`, `redis`), if it has one.
     #[serde(default)]
     pub keyvalue: Option<String>,
+    /// Whether it holds the secrets key, so it can open the secrets of a
+    /// version's configuration.
+    #[serde(default)]
+    pub secrets: bool,
 }
 
 impl NodeCapabilities {
@@ -55,6 +59,7 @@ impl NodeCapabilities {
             memory_bytes,
             wasm_features: super::wasm_features::wasm2(),
             keyvalue: None,
+            secrets: false,
         }
     }
 
@@ -67,6 +72,7 @@ impl NodeCapabilities {
             memory_bytes,
             wasm_features: runtime.wasm_features.clone(),
             keyvalue: None,
+            secrets: false,
         }
     }
 

@@ -55,7 +55,9 @@ pub(crate) async fn run(args: EdgeArgs) -> AppResult<()> {
     }
     let host = Arc::new(host);
     let mut agent = EdgeAgent::new(host.clone(), storage);
-    if let Some(key) = assemble::secrets_key(args.secrets_key_file.as_deref())? {
+    let secrets_key = assemble::secrets_key(args.secrets_key_file.as_deref())?;
+    let has_secrets_key = secrets_key.is_some();
+    if let Some(key) = secrets_key {
         agent = agent.with_secrets_key(key);
     }
     let agent = Arc::new(agent);
@@ -89,6 +91,7 @@ pub(crate) async fn run(args: EdgeArgs) -> AppResult<()> {
             .unwrap_or(1 << 30),
     );
     capabilities.keyvalue = keyvalue.as_ref().map(|s| s.backend().to_owned());
+    capabilities.secrets = has_secrets_key;
     let registration = RegisterNode {
         name: name.clone(),
         region,

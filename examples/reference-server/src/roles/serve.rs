@@ -125,6 +125,7 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
     let mut capabilities =
         NodeCapabilities::of_runtime(&caps, ProcMetrics::total_memory_bytes().unwrap_or(1 << 30));
     capabilities.keyvalue = keyvalue.as_ref().map(|s| s.backend().to_owned());
+    capabilities.secrets = true;
     let mut node = EdgeNode::new(
         LOCAL_NODE,
         Region::new(LOCAL_NODE)?,
