@@ -106,6 +106,15 @@ async fn table(s: &Server) -> Vec<Route> {
         .await
         .unwrap();
     let http_route = http_route["route"]["id"].as_str().unwrap().to_owned();
+    let config = s
+        .http
+        .patch(s.url("/api/v1/wasm/configs/echo"))
+        .bearer_auth(admin())
+        .json(&json!({"values": {"greeting": "hi"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(config.status(), 200);
     let d = |p: &str| format!("/api/v1/wasm/deployments/{dep}{p}");
     let beat = json!({"sent_at": chrono::Utc::now()});
     let register = json!({"name": "eu-0", "region": "eu", "endpoint": "http://eu-0.sim:8080",
@@ -358,6 +367,30 @@ async fn table(s: &Server) -> Vec<Route> {
             None,
             Developer,
             Viewer,
+        ),
+        route(
+            M::GET,
+            "/api/v1/wasm/configs/{module}",
+            "/api/v1/wasm/configs/echo".into(),
+            None,
+            Viewer,
+            Node,
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/wasm/configs/{module}",
+            "/api/v1/wasm/configs/echo".into(),
+            Some(json!({"values": {"greeting": "hello"}})),
+            Developer,
+            Viewer,
+        ),
+        route(
+            M::GET,
+            "/api/v1/wasm/configs/{module}/{revision}",
+            "/api/v1/wasm/configs/echo/1".into(),
+            None,
+            Viewer,
+            Node,
         ),
         public("/healthz"),
         public("/readyz"),
