@@ -54,11 +54,7 @@ impl ConfigService {
         if self.modules.latest(module).await?.is_none() {
             return Err(Error::not_found(ResourceKind::Module, module));
         }
-        let mut next = self
-            .configs
-            .latest(module)
-            .await?
-            .unwrap_or_else(|| ModuleConfig::none(module.clone()));
+        let mut next = self.latest(module).await?;
         next.revision += 1;
         next.created_at = self.clock.now();
         next.created_by = by.to_owned();

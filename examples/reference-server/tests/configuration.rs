@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use hotswap_testkit::http_components::{Handler, handler};
 use hotswap_testkit::upstream::Upstream;
-use support::{Api, HttpTraffic, Proc, eventually, free_port, run_cli, try_cli};
+use support::{Api, HttpTraffic, eventually, run_cli, serve, try_cli};
 
 const SECRET: &str = "sk-live-4f1d2e9b-never-in-the-clear";
 
@@ -66,21 +66,7 @@ async fn a_routed_app_reads_its_config_and_a_denied_canary_rolls_back_to_the_old
     let denied = Upstream::start().await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (port, ingress_port) = (free_port(), free_port());
-    let url = format!("http://127.0.0.1:{port}");
-    let serve = Proc::spawn(
-        "serve",
-        d,
-        &[
-            "serve".into(),
-            "--listen".into(),
-            format!("127.0.0.1:{port}"),
-            "--ingress".into(),
-            format!("127.0.0.1:{ingress_port}"),
-        ],
-        &[],
-    );
-    Api::new(url.clone(), String::new()).wait_up(&serve).await;
+    let (serve, url, ingress_port) = serve(d, &[]).await;
     let env = [("HOTSWAP_URL", url.clone()), ("APP_TOKEN", SECRET.into())];
     let mut outputs = Vec::new();
     std::fs::write(d.join("app.wasm"), handler(&Handler::App)).unwrap();

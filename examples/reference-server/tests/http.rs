@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use hotswap_testkit::http_components::{Handler, handler};
-use support::{Api, HttpTraffic, Proc, eventually, free_port, run_cli, try_cli};
+use support::{HttpTraffic, eventually, run_cli, serve, try_cli};
 
 fn respond(status: u16, body: &str) -> Vec<u8> {
     handler(&Handler::Respond {
@@ -24,28 +24,19 @@ fn respond(status: u16, body: &str) -> Vec<u8> {
 async fn a_canary_to_a_version_answering_500_rolls_back_under_real_http_traffic() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (port, ingress_port) = (free_port(), free_port());
-    let url = format!("http://127.0.0.1:{port}");
-    let ingress = format!("http://127.0.0.1:{ingress_port}");
-    let serve = Proc::spawn(
-        "serve",
+    let (_serve, url, ingress_port) = serve(
         d,
         &[
-            "serve".into(),
-            "--listen".into(),
-            format!("127.0.0.1:{port}"),
-            "--ingress".into(),
-            format!("127.0.0.1:{ingress_port}"),
-            "--version-header".into(),
-            "x-served-by".into(),
-            "--heartbeat-secs".into(),
-            "1".into(),
-            "--tick-ms".into(),
-            "200".into(),
+            "--version-header",
+            "x-served-by",
+            "--heartbeat-secs",
+            "1",
+            "--tick-ms",
+            "200",
         ],
-        &[],
-    );
-    Api::new(url.clone(), String::new()).wait_up(&serve).await;
+    )
+    .await;
+    let ingress = format!("http://127.0.0.1:{ingress_port}");
     let env = [("HOTSWAP_URL", url.clone())];
     std::fs::write(d.join("web-1.wasm"), respond(200, "hello from v1")).unwrap();
     std::fs::write(d.join("web-2.wasm"), respond(500, "broken v2")).unwrap();

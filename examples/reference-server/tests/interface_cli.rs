@@ -10,7 +10,7 @@ mod support;
 
 use std::path::Path;
 
-use support::{Api, Proc, free_port, run_cli, try_cli};
+use support::{run_cli, serve, try_cli};
 
 const IO: &str = "package acme:io@0.2.0;\n\
     interface streams {\n  resource input-stream {\n    read: func(len: u64) -> list<u8>;\n  }\n}\n";
@@ -32,21 +32,7 @@ fn write(dir: &Path, path: &str, text: &str) {
 async fn the_interface_commands_against_hotswap_serve() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let serve = Proc::spawn(
-        "serve",
-        d,
-        &[
-            "serve".into(),
-            "--listen".into(),
-            format!("127.0.0.1:{port}"),
-            "--ingress".into(),
-            "127.0.0.1:0".into(),
-        ],
-        &[],
-    );
-    Api::new(url.clone(), String::new()).wait_up(&serve).await;
+    let (_serve, url, _) = serve(d, &[]).await;
     // The CLI uses the admin token `serve` wrote.
     let env = [("HOTSWAP_URL", url.clone())];
 

@@ -12,23 +12,7 @@ mod support;
 use std::path::Path;
 
 use hotswap_testkit::http_components::{Handler, handler};
-use support::{Api, Proc, free_port, run_cli, try_cli};
-
-async fn serve(d: &Path, extra: &[&str]) -> (Proc, String, u16) {
-    let (port, ingress_port) = (free_port(), free_port());
-    let url = format!("http://127.0.0.1:{port}");
-    let mut args = vec![
-        "serve".to_owned(),
-        "--listen".into(),
-        format!("127.0.0.1:{port}"),
-        "--ingress".into(),
-        format!("127.0.0.1:{ingress_port}"),
-    ];
-    args.extend(extra.iter().map(|a| (*a).to_owned()));
-    let proc = Proc::spawn("serve", d, &args, &[]);
-    Api::new(url.clone(), String::new()).wait_up(&proc).await;
-    (proc, url, ingress_port)
-}
+use support::{free_port, run_cli, serve, try_cli};
 
 fn push(d: &Path, env: &[(&str, String)]) {
     std::fs::write(d.join("kv.wasm"), handler(&Handler::KeyValue)).unwrap();

@@ -10,7 +10,7 @@ mod support;
 
 use hotswap_testkit::http_components::{Handler, handler};
 use hotswap_testkit::upstream::Upstream;
-use support::{Api, Proc, free_port, run_cli, try_cli};
+use support::{run_cli, serve, try_cli};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_routed_component_reaches_only_what_its_version_was_granted() {
@@ -18,21 +18,7 @@ async fn a_routed_component_reaches_only_what_its_version_was_granted() {
     let other = Upstream::start().await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (port, ingress_port) = (free_port(), free_port());
-    let url = format!("http://127.0.0.1:{port}");
-    let serve = Proc::spawn(
-        "serve",
-        d,
-        &[
-            "serve".into(),
-            "--listen".into(),
-            format!("127.0.0.1:{port}"),
-            "--ingress".into(),
-            format!("127.0.0.1:{ingress_port}"),
-        ],
-        &[],
-    );
-    Api::new(url.clone(), String::new()).wait_up(&serve).await;
+    let (serve, url, ingress_port) = serve(d, &[]).await;
     let env = [("HOTSWAP_URL", url.clone())];
     std::fs::write(d.join("fetch.wasm"), handler(&Handler::Fetch)).unwrap();
     let rule = format!("http://127.0.0.1:{}", up.port);

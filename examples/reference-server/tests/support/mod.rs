@@ -111,6 +111,24 @@ impl Drop for Proc {
     }
 }
 
+/// `hotswap serve` in `dir` on free API and ingress ports with `extra`
+/// options, once it answers: the process, its API's URL, its ingress port.
+pub async fn serve(dir: &Path, extra: &[&str]) -> (Proc, String, u16) {
+    let (port, ingress_port) = (free_port(), free_port());
+    let url = format!("http://127.0.0.1:{port}");
+    let mut args = vec![
+        "serve".to_owned(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}"),
+        "--ingress".into(),
+        format!("127.0.0.1:{ingress_port}"),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let proc = Proc::spawn("serve", dir, &args, &[]);
+    Api::new(url.clone(), String::new()).wait_up(&proc).await;
+    (proc, url, ingress_port)
+}
+
 /// Run `hotswap args...` to completion; its stdout, or a panic with its
 /// output when it fails.
 pub fn run_cli(dir: &Path, args: &[&str], env: &[(&str, String)]) -> String {
