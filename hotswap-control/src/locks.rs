@@ -1,7 +1,9 @@
 //! Locks by key inside one control-plane process, so two of its tasks (a
-//! request and the control loop, or two requests) never interleave a
-//! check with the write it guards for the same deployment or module.
-//! Between replicas, leases (deployments) take this role.
+//! request and the control loop, or two requests) never act on the same
+//! deployment at once: a lease is held by a replica, not by a task.
+//! Between replicas, leases take this role; what must hold across
+//! replicas at creation and deletion (one open deployment per module,
+//! held versions) the repositories hold.
 
 use std::collections::HashMap;
 use std::hash::Hash;

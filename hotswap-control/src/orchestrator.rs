@@ -21,8 +21,8 @@ use crate::strategy::{self, Action, Decision, NodeObservation, Observations};
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::{
     ConfigKey, DeploymentEvent, DeploymentId, DeploymentPhase, EdgeNode, EventKind, LoadedVersion,
-    ModuleConfig, ModuleDeployment, ModuleName, NodeId, NodeProgress, NodeStatus, OperatorRequest,
-    ReasonCode, StaleNodePolicy, VersionStats, WasmModule,
+    ModuleConfig, ModuleDeployment, NodeId, NodeProgress, NodeStatus, OperatorRequest, ReasonCode,
+    StaleNodePolicy, VersionStats, WasmModule,
 };
 use hotswap_core::error::{Error, Result};
 use hotswap_core::node::NodeControl;
@@ -131,9 +131,6 @@ pub struct Orchestrator {
     /// the control loop) never act on one deployment at once; the lease
     /// does the same between replicas.
     local: Arc<KeyedLocks<DeploymentId>>,
-    /// One lock per module, so this replica never interleaves the checks
-    /// of two creations, or of a creation and a deletion, of one module.
-    modules_held: Arc<KeyedLocks<ModuleName>>,
 }
 
 /// The target nodes of a deployment with what they report.
@@ -169,7 +166,6 @@ impl Orchestrator {
             clock,
             config,
             local: Arc::default(),
-            modules_held: Arc::default(),
         }
     }
 
@@ -255,9 +251,13 @@ impl Orchestrator {
     /// Store a new pending deployment after checking that its versions
     /// are registered and that no other deployment of the module is still
     /// running.
+    ///
+    /// The repository holds both across replicas: of two creations at
+    /// once, the second to be stored is refused with a `Conflict` naming
+    /// the first, and a version deleted meanwhile is `NotFound`. These
+    /// checks answer first, before the configuration and the targets.
     pub async fn create(&self, mut deployment: ModuleDeployment) -> Result<ModuleDeployment> {
         deployment.validate()?;
-        let _module = self.hold_module(&deployment.module).await;
         for v in strategy::for_config(&deployment.strategy).versions(&deployment) {
             self.module(&deployment, &v).await?;
         }
@@ -266,10 +266,7 @@ impl Orchestrator {
             .all_deployments(&DeploymentFilter::module(deployment.module.clone()))
             .await?;
         if let Some(other) = running.iter().find(|d| !d.phase.is_terminal()) {
-            return Err(Error::conflict(
-                format!("module {}", deployment.module),
-                format!("deployment {} is still {:?}", other.id, other.phase),
-            ));
+            return Err(other.still_open());
         }
         self.bind_config(&mut deployment, &running).await?;
         self.check_targets(&deployment).await?;
@@ -471,12 +468,6 @@ impl Orchestrator {
                 return Ok((d, events));
             }
         }
-    }
-
-    /// Hold `module` in this replica: creations of its deployments, and
-    /// deletions of its versions, run one at a time.
-    pub(crate) async fn hold_module(&self, module: &ModuleName) -> Held<'_, ModuleName> {
-        self.modules_held.hold(module.clone()).await
     }
 
     /// Hold deployment `id`: this replica's lock on it, then its lease.

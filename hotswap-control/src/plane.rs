@@ -19,8 +19,8 @@ use crate::strategy;
 use hotswap_core::ResourceKind;
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::{
-    DeploymentId, DeploymentPhase, Digest, EdgeNode, InterfaceId, ModuleDeployment, ModuleId,
-    ModuleName, NodeId, WasmModule,
+    DeploymentId, Digest, EdgeNode, InterfaceId, ModuleDeployment, ModuleId, ModuleName, NodeId,
+    WasmModule, serving_version,
 };
 use hotswap_core::error::{Error, Result};
 use hotswap_core::inspect::InspectOptions;
@@ -455,38 +455,15 @@ impl ControlPlane {
     pub async fn serving_version(&self, module: &ModuleName) -> Result<Option<Version>> {
         // Lists are in creation order: the last one is the latest.
         let latest = self.deployments_of(module).await?.into_iter().next_back();
-        Ok(latest.and_then(|d| match d.phase {
-            DeploymentPhase::Succeeded => Some(d.to_version),
-            DeploymentPhase::Pending => None,
-            _ => d.from_version,
-        }))
+        Ok(serving_version(latest.as_ref()))
     }
 
     /// Delete module version `id` and, when no other version has the same
-    /// bytes, its blob. Refused with `Conflict` while a deployment that is
-    /// not finished names the version, or while the module serves it.
+    /// bytes, its blob. The repository refuses it with `Conflict` while a
+    /// deployment that is not finished names the version, or while the
+    /// module serves it, whichever replica created that deployment.
     pub async fn delete_module(&self, id: ModuleId) -> Result<WasmModule> {
         let module = self.backends.modules.get(id).await?;
-        // No deployment of the module is created while this checks and
-        // deletes (within this replica).
-        let _held = self.orchestrator.hold_module(&module.name).await;
-        let deployments = self.deployments_of(&module.name).await?;
-        if let Some(d) = deployments.iter().find(|d| {
-            !d.phase.is_terminal()
-                && (d.to_version == module.version
-                    || d.from_version.as_ref() == Some(&module.version))
-        }) {
-            return Err(Error::conflict(
-                format!("module {}", module.reference()),
-                format!("deployment {} ({:?}) uses this version", d.id, d.phase),
-            ));
-        }
-        if self.serving_version(&module.name).await?.as_ref() == Some(&module.version) {
-            return Err(Error::conflict(
-                format!("module {}", module.reference()),
-                "this is the version the module serves now; deploy another one first",
-            ));
-        }
         self.backends.modules.delete(id).await?;
         if self
             .backends

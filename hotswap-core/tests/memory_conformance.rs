@@ -10,9 +10,10 @@ use hotswap_core::repository::memory::{
     MemoryModuleRepository, MemoryNodeRepository,
 };
 use hotswap_core::repository::{
-    ConfigRepository, DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
+    ConfigRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
 };
 use hotswap_core::storage::{Codec, MemoryStorage};
+use hotswap_testkit::deployments::DeploymentStore;
 use hotswap_testkit::storage::StorageHarness;
 
 const MAX_BYTES: usize = 16 * 1024 * 1024;
@@ -46,8 +47,12 @@ async fn nodes() -> Arc<dyn NodeRepository> {
     Arc::new(MemoryNodeRepository::new())
 }
 
-async fn deployments() -> Arc<dyn DeploymentRepository> {
-    Arc::new(MemoryDeploymentRepository::new())
+async fn deployments() -> DeploymentStore {
+    let modules = MemoryModuleRepository::new();
+    DeploymentStore {
+        deployments: Arc::new(MemoryDeploymentRepository::holding(&modules)),
+        modules: Arc::new(modules),
+    }
 }
 
 async fn configs() -> Arc<dyn ConfigRepository> {

@@ -303,6 +303,7 @@ async fn a_backend_that_is_down_is_503_and_not_ready() {
     let fleet = hotswap_testkit::fleet::SimFleet::new();
     let plane = support::plane_over(
         Arc::new(Down),
+        Arc::new(hotswap_core::repository::memory::MemoryDeploymentRepository::new()),
         Arc::new(hotswap_core::repository::memory::MemoryNodeRepository::new()),
         &fleet,
     )

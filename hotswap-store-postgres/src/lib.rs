@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hotswap_core::{Error, Result};
 pub use hotswap_store_sql::SqlStore;
-use hotswap_store_sql::{Dialect, db_error};
+use hotswap_store_sql::{AnyPool, Dialect, db_error};
 use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
 
@@ -145,6 +145,16 @@ impl PostgresConfig {
 
     /// Connect, create the schema if one is set and missing, and migrate.
     pub async fn connect(self) -> Result<SqlStore> {
+        let pool = self.pool().await?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| Error::unavailable("postgres", false, e))?;
+        Ok(SqlStore::new(pool, Dialect::Postgres))
+    }
+
+    /// A pool in the schema, created when missing, not migrated.
+    async fn pool(&self) -> Result<AnyPool> {
         self.validate()?;
         SqlStore::install_drivers();
         // Errors from sqlx can quote the URL; keep the password out of them.
@@ -171,7 +181,7 @@ impl PostgresConfig {
                 .await
                 .map_err(hide)?;
         }
-        let pool = AnyPoolOptions::new()
+        AnyPoolOptions::new()
             .max_connections(self.max_connections)
             .acquire_timeout(self.acquire_timeout)
             .after_connect(move |conn, _| {
@@ -186,18 +196,51 @@ impl PostgresConfig {
             })
             .connect(&self.url)
             .await
-            .map_err(hide)?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| Error::unavailable("postgres", false, e))?;
-        Ok(SqlStore::new(pool, Dialect::Postgres))
+            .map_err(hide)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database written before migration 4 holds, once upgraded, what
+    /// its deployments hold.
+    #[test]
+    fn an_upgrade_holds_what_earlier_deployments_hold() {
+        use std::sync::Arc;
+
+        hotswap_testkit::run(async {
+            let Some(url) = hotswap_testkit::service_env("HOTSWAP_TEST_POSTGRES_URL") else {
+                return;
+            };
+            let schema = format!("hs_test_{}", uuid::Uuid::now_v7().simple());
+            let config = PostgresConfig::new(url).with_schema(schema);
+            let pool = config.pool().await.unwrap();
+            let earlier = hotswap_testkit::deployments::earlier_migrations(
+                std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")),
+                "0004",
+            );
+            let migrator = sqlx::migrate::Migrator::new(earlier.path()).await.unwrap();
+            assert_eq!(migrator.iter().count(), 3);
+            migrator.run(&pool).await.unwrap();
+            let old = SqlStore::new(pool, Dialect::Postgres);
+            let (modules, deployments) = hotswap_testkit::deployments::legacy_rows();
+            old.insert_legacy_rows(&modules, &deployments)
+                .await
+                .unwrap();
+            old.close().await;
+
+            let store = config.connect().await.unwrap();
+            hotswap_testkit::deployments::legacy_holds_are_backfilled(
+                &hotswap_testkit::deployments::DeploymentStore {
+                    deployments: Arc::new(store.clone()),
+                    modules: Arc::new(store),
+                },
+            )
+            .await;
+        });
+    }
 
     #[test]
     fn passwords_are_never_printed() {

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use hotswap_core::interface::InterfaceRegistry;
 use hotswap_core::repository::{
-    ConfigRepository, DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
+    ConfigRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
 };
 use hotswap_store_postgres::{PostgresConfig, SqlStore};
+use hotswap_testkit::deployments::DeploymentStore;
 
 async fn store() -> Option<SqlStore> {
     let url = hotswap_testkit::service_env("HOTSWAP_TEST_POSTGRES_URL")?;
@@ -29,8 +30,12 @@ async fn nodes() -> Option<Arc<dyn NodeRepository>> {
     Some(store().await?.nodes())
 }
 
-async fn deployments() -> Option<Arc<dyn DeploymentRepository>> {
-    Some(store().await?.deployments())
+async fn deployments() -> Option<DeploymentStore> {
+    let store = store().await?;
+    Some(DeploymentStore {
+        deployments: store.deployments(),
+        modules: store.modules(),
+    })
 }
 
 async fn http_routes() -> Option<Arc<dyn HttpRouteRepository>> {

@@ -17,15 +17,19 @@ fn one_replica_drives_a_deployment_until_its_lease_lapses() {
         let schema = format!("hs_test_{}", uuid::Uuid::now_v7().simple());
         let replica = |name: &'static str| {
             let config = PostgresConfig::new(url.clone()).with_schema(schema.clone());
-            async move {
-                (
-                    name,
-                    config.connect().await.expect("connects").deployments(),
-                )
-            }
+            async move { (name, config.connect().await.expect("connects")) }
         };
-        let (a_name, a) = replica("replica-a").await;
+        let (a_name, store) = replica("replica-a").await;
         let (b_name, b) = replica("replica-b").await;
+        let b = b.deployments();
+        for v in ["1.0.0", "2.0.0"] {
+            store
+                .modules()
+                .create(&sample::module("leased", v))
+                .await
+                .expect("register");
+        }
+        let a = store.deployments();
 
         let d = a
             .create(&sample::deployment("leased", "2.0.0"), &[])

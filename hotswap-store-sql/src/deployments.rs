@@ -14,6 +14,7 @@ use hotswap_core::repository::{
 use hotswap_core::{Error, Result};
 use sqlx::{Any, Transaction};
 
+use crate::holds::HoldError;
 use crate::nodes::revision;
 use crate::query::{Row, Sql};
 use crate::{SqlStore, from_doc, is_unique_violation, tag, to_doc};
@@ -88,7 +89,7 @@ impl SqlStore {
 
 /// The columns of a deployment's row (the lease columns are written only
 /// by the lease operations).
-fn row(d: &ModuleDeployment) -> Result<Row> {
+pub(crate) fn row(d: &ModuleDeployment) -> Result<Row> {
     Ok(vec![
         ("id", d.id.to_string().into()),
         ("module", d.module.to_string().into()),
@@ -125,9 +126,23 @@ impl DeploymentRepository for SqlStore {
         match sql.query().execute(&mut *tx).await {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {
-                return Err(Error::already_exists(KIND, deployment.id));
+                drop(tx);
+                if self.deployment_row(deployment.id).await?.is_some() {
+                    return Err(Error::already_exists(KIND, deployment.id));
+                }
+                // deployments_one_open: another deployment of the module
+                // is open.
+                return Err(self.open_conflict(&deployment.module).await?);
             }
             Err(e) => return Err(self.db_error(e)),
+        }
+        match self.write_holds(&mut tx, &stored, true).await {
+            Ok(()) => {}
+            Err(HoldError::Missing) => {
+                drop(tx);
+                return Err(self.missing_version(&stored).await);
+            }
+            Err(HoldError::Db(e)) => return Err(e),
         }
         self.append_events(&mut tx, stored.id, events).await?;
         self.commit(tx).await?;
@@ -199,6 +214,15 @@ impl DeploymentRepository for SqlStore {
                 deployment.revision,
                 current.revision,
             ));
+        }
+        match self.write_holds(&mut tx, &stored, false).await {
+            Ok(()) => {}
+            // What an update holds is what the deployment held already.
+            Err(HoldError::Missing) => {
+                drop(tx);
+                return Err(self.missing_version(&stored).await);
+            }
+            Err(HoldError::Db(e)) => return Err(e),
         }
         self.append_events(&mut tx, stored.id, events).await?;
         self.commit(tx).await?;

@@ -4,8 +4,10 @@
 mod configs;
 mod deployments;
 mod dialect;
+mod holds;
 mod http_routes;
 mod interfaces;
+mod legacy;
 mod modules;
 mod nodes;
 mod query;

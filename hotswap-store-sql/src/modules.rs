@@ -7,7 +7,8 @@ use hotswap_core::repository::{ModuleFilter, ModuleRepository, ModuleUpdate, Pag
 use hotswap_core::{Error, Result};
 use semver::Version;
 
-use crate::query::Sql;
+use crate::holds::is_foreign_key_violation;
+use crate::query::{Row, Sql};
 use crate::{SqlStore, from_doc, tag, to_doc};
 
 const TABLE: &str = "wasm_modules";
@@ -16,22 +17,24 @@ const KIND: ResourceKind = ResourceKind::ModuleVersion;
 /// How often an update re-reads a version another writer changed under it.
 const UPDATE_ATTEMPTS: usize = 16;
 
+/// The columns of a version's row.
+pub(crate) fn row(module: &WasmModule) -> Result<Row> {
+    Ok(vec![
+        ("id", module.id.to_string().into()),
+        ("name", module.name.to_string().into()),
+        ("version", module.version.to_string().into()),
+        ("kind", tag(&module.kind)?.into()),
+        ("digest", module.digest.to_string().into()),
+        ("labels", to_doc(&module.labels)?.into()),
+        ("doc", to_doc(module)?.into()),
+    ])
+}
+
 #[async_trait]
 impl ModuleRepository for SqlStore {
     async fn create(&self, module: &WasmModule) -> Result<()> {
         module.validate()?;
-        let sql = Sql::insert(
-            TABLE,
-            vec![
-                ("id", module.id.to_string().into()),
-                ("name", module.name.to_string().into()),
-                ("version", module.version.to_string().into()),
-                ("kind", tag(&module.kind)?.into()),
-                ("digest", module.digest.to_string().into()),
-                ("labels", to_doc(&module.labels)?.into()),
-                ("doc", to_doc(module)?.into()),
-            ],
-        );
+        let sql = Sql::insert(TABLE, row(module)?);
         self.insert_unique(
             &sql,
             (TABLE, KIND),
@@ -131,7 +134,17 @@ impl ModuleRepository for SqlStore {
     }
 
     async fn delete(&self, id: ModuleId) -> Result<()> {
-        self.delete_by_id((TABLE, KIND), id).await
+        let module = ModuleRepository::get(self, id).await?;
+        let mut sql = Sql::new("DELETE FROM wasm_modules WHERE id = ");
+        let p = sql.arg(id.to_string());
+        sql.push(&p);
+        match sql.query().execute(&self.pool).await {
+            Ok(done) if done.rows_affected() == 0 => Err(Error::not_found(KIND, id)),
+            Ok(_) => Ok(()),
+            // deployment_holds references the version.
+            Err(e) if is_foreign_key_violation(&e) => Err(self.held_conflict(&module).await?),
+            Err(e) => Err(self.db_error(e)),
+        }
     }
 
     async fn count_by_digest(&self, digest: &Digest) -> Result<u64> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hotswap_core::{Error, Result};
 pub use hotswap_store_sql::SqlStore;
-use hotswap_store_sql::{Dialect, db_error};
+use hotswap_store_sql::{AnyPool, Dialect, db_error};
 use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
 
@@ -61,6 +61,16 @@ impl SqliteConfig {
 
     /// Open (creating and migrating as needed) the database.
     pub async fn open(self) -> Result<SqlStore> {
+        let pool = self.pool().await?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| Error::unavailable("sqlite", false, e))?;
+        Ok(SqlStore::new(pool, Dialect::Sqlite))
+    }
+
+    /// A pool on the database, created when missing, not migrated.
+    async fn pool(&self) -> Result<AnyPool> {
         if self.max_connections == 0 {
             return Err(Error::invalid("max_connections", "must be at least 1"));
         }
@@ -68,7 +78,7 @@ impl SqliteConfig {
         SqlStore::install_drivers();
         let url = format!("sqlite://{}?mode=rwc", self.path.display());
         let busy_ms = self.busy_timeout.as_millis();
-        let pool = AnyPoolOptions::new()
+        AnyPoolOptions::new()
             .max_connections(self.max_connections)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
@@ -85,12 +95,7 @@ impl SqliteConfig {
             })
             .connect(&url)
             .await
-            .map_err(|e| db_error(Dialect::Sqlite, e))?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| Error::unavailable("sqlite", false, e))?;
-        Ok(SqlStore::new(pool, Dialect::Sqlite))
+            .map_err(|e| db_error(Dialect::Sqlite, e))
     }
 }
 
@@ -123,6 +128,39 @@ mod tests {
             SqliteConfig::from_vars(&Vars::from_pairs(&[])).path,
             PathBuf::from("hotswap.db")
         );
+    }
+
+    /// A database written before migration 4 holds, once upgraded, what
+    /// its deployments hold.
+    #[tokio::test]
+    async fn an_upgrade_holds_what_earlier_deployments_hold() {
+        use std::sync::Arc;
+
+        let dir = tempfile::tempdir().unwrap();
+        let config = SqliteConfig::new(dir.path().join("old.db"));
+        let pool = config.pool().await.unwrap();
+        let earlier = hotswap_testkit::deployments::earlier_migrations(
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")),
+            "0004",
+        );
+        let migrator = sqlx::migrate::Migrator::new(earlier.path()).await.unwrap();
+        assert_eq!(migrator.iter().count(), 3);
+        migrator.run(&pool).await.unwrap();
+        let old = SqlStore::new(pool, Dialect::Sqlite);
+        let (modules, deployments) = hotswap_testkit::deployments::legacy_rows();
+        old.insert_legacy_rows(&modules, &deployments)
+            .await
+            .unwrap();
+        old.close().await;
+
+        let store = config.open().await.unwrap();
+        hotswap_testkit::deployments::legacy_holds_are_backfilled(
+            &hotswap_testkit::deployments::DeploymentStore {
+                deployments: Arc::new(store.clone()),
+                modules: Arc::new(store),
+            },
+        )
+        .await;
     }
 
     #[tokio::test]

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use hotswap_core::interface::InterfaceRegistry;
 use hotswap_core::repository::{
-    ConfigRepository, DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
+    ConfigRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
 };
 use hotswap_store_sqlite::{SqlStore, SqliteConfig};
+use hotswap_testkit::deployments::DeploymentStore;
 
 async fn store() -> SqlStore {
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -24,8 +25,12 @@ async fn nodes() -> Arc<dyn NodeRepository> {
     store().await.nodes()
 }
 
-async fn deployments() -> Arc<dyn DeploymentRepository> {
-    store().await.deployments()
+async fn deployments() -> DeploymentStore {
+    let store = store().await;
+    DeploymentStore {
+        deployments: store.deployments(),
+        modules: store.modules(),
+    }
 }
 
 async fn http_routes() -> Arc<dyn HttpRouteRepository> {

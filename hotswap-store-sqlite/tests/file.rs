@@ -19,9 +19,9 @@ fn rows_survive_reopening_in_wal_mode() {
             .expect("pragma");
         assert_eq!(mode, "wal");
         let module = sample::module("reopen", "1.0.0");
-        ModuleRepository::create(&store, &module)
-            .await
-            .expect("create");
+        for m in [&module, &sample::module("reopen", "2.0.0")] {
+            ModuleRepository::create(&store, m).await.expect("create");
+        }
         let deployment = sample::deployment("reopen", "2.0.0");
         let events = [sample::event(&deployment, 1, "created")];
         DeploymentRepository::create(&store, &deployment, &events)

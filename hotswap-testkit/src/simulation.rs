@@ -57,11 +57,12 @@ impl Simulation {
     pub async fn new(regions: &[&str], per_region: usize) -> Self {
         let clock = ManualClock::new(sample::time(1_000_000));
         let nodes = Arc::new(MemoryNodeRepository::new());
+        let modules = MemoryModuleRepository::new();
         let w = Self {
-            deployments: Arc::new(MemoryDeploymentRepository::new()),
+            deployments: Arc::new(MemoryDeploymentRepository::holding(&modules)),
             service: NodeService::new(nodes.clone(), Arc::new(clock.clone())),
             nodes,
-            modules: Arc::new(MemoryModuleRepository::new()),
+            modules: Arc::new(modules),
             configs: Arc::new(MemoryConfigRepository::new()),
             fleet: SimFleet::new(),
             members: Vec::new(),

@@ -146,10 +146,12 @@ async fn one_trace_spans_client_control_plane_edge_and_call() {
     let control = HttpNodeControl::new(token(&[Role::ControlPlane]), ClientConfig::default())
         .unwrap()
         .with_storage(storage.clone());
+    let modules = MemoryModuleRepository::new();
+    let deployments = Arc::new(MemoryDeploymentRepository::holding(&modules));
     let backends = Backends::new(
-        Arc::new(MemoryModuleRepository::new()),
+        Arc::new(modules),
         Arc::new(MemoryNodeRepository::new()),
-        Arc::new(MemoryDeploymentRepository::new()),
+        deployments,
         Arc::new(MemoryInterfaceRegistry::new()),
         storage,
         Arc::new(control),

@@ -4,6 +4,7 @@
 mod config;
 mod deployment;
 mod digest;
+pub mod held_versions;
 mod http_route;
 mod ids;
 mod keyvalue;
@@ -34,6 +35,7 @@ pub use deployment::{
     TargetSelector,
 };
 pub use digest::Digest;
+pub use held_versions::{OPEN_PHASES, serving_version, version_in_use};
 pub use http_route::{
     ANY_HOST, HOST_INPUT_PATTERN, HOST_PATTERN, HttpRoute, HttpRouteSet, HttpRouteTable,
     MAX_HOST_LEN, MAX_PATH_PREFIX_LEN, PATH_PREFIX_INPUT_PATTERN, PATH_PREFIX_PATTERN,

@@ -115,6 +115,17 @@ pub struct Lease {
 
 /// Deployments and their append-only event logs. Lists are ordered by id
 /// (creation order).
+///
+/// The store holds what several control-plane replicas must not break
+/// between them (see [`crate::domain::held_versions`]):
+/// - at most one deployment of a module is open (not terminal); creating
+///   a second is a `Conflict` naming the open one;
+/// - a store that keeps module versions too (the SQL stores; the memory
+///   store made [`holding`](memory::MemoryDeploymentRepository::holding)
+///   its module repository) refuses a deployment of a version it lacks
+///   (`NotFound` naming it), and its module repository refuses to delete
+///   a version the module's latest deployment holds (`Conflict` saying
+///   why). Of a creation and a deletion racing, exactly one wins.
 #[async_trait]
 pub trait DeploymentRepository: Send + Sync + fmt::Debug + 'static {
     /// Store a new deployment (validated first) with its first events;

@@ -83,6 +83,7 @@ pub fn admin() -> String {
 /// Backends in memory but those given, a simulated fleet as the nodes.
 pub fn plane_over(
     modules: Arc<dyn hotswap_core::repository::ModuleRepository>,
+    deployments: Arc<dyn hotswap_core::repository::DeploymentRepository>,
     nodes: Arc<dyn hotswap_core::repository::NodeRepository>,
     fleet: &SimFleet,
 ) -> (Arc<ControlPlane>, Backends) {
@@ -90,7 +91,7 @@ pub fn plane_over(
     let backends = Backends::new(
         modules,
         nodes,
-        Arc::new(MemoryDeploymentRepository::new()),
+        deployments,
         Arc::new(MemoryInterfaceRegistry::new()),
         Arc::new(MemoryStorage::new()),
         Arc::new(fleet.clone()),
@@ -123,8 +124,11 @@ pub async fn start_full(
     let (plane, backends) = match plane {
         Some(plane) => (plane, None),
         None => {
+            let modules = MemoryModuleRepository::new();
+            let deployments = Arc::new(MemoryDeploymentRepository::holding(&modules));
             let (plane, backends) = plane_over(
-                Arc::new(MemoryModuleRepository::new()),
+                Arc::new(modules),
+                deployments,
                 Arc::new(MemoryNodeRepository::new()),
                 &fleet,
             );

@@ -1,11 +1,14 @@
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::Table;
-use crate::domain::{DeploymentEvent, DeploymentId, ModuleDeployment};
+use super::{MemoryModuleRepository, Table};
+use crate::domain::{
+    DeploymentEvent, DeploymentId, ModuleDeployment, ModuleId, ModuleName, WasmModule,
+};
 use crate::error::ResourceKind;
 use crate::error::{Error, Result};
 use crate::repository::{
@@ -21,15 +24,55 @@ struct Row {
 }
 
 /// Deployments, event logs and leases in memory.
+///
+/// At most one deployment of a module is open. Made
+/// [`holding`](Self::holding) a module repository, it also refuses a
+/// deployment of a version that repository lacks, and that repository
+/// refuses to delete a version the module's latest deployment holds, as
+/// the SQL stores do.
 #[derive(Debug, Default)]
 pub struct MemoryDeploymentRepository {
     rows: Table<BTreeMap<DeploymentId, Row>>,
+    modules: Option<Link>,
+}
+
+/// What a deployment repository shares with the module repository whose
+/// versions it holds. Locks are taken in the order modules, deployments,
+/// latest, by every method of both.
+#[derive(Debug)]
+struct Link {
+    modules: Arc<Table<BTreeMap<ModuleId, WasmModule>>>,
+    latest: Arc<Table<BTreeMap<ModuleName, ModuleDeployment>>>,
 }
 
 impl MemoryDeploymentRepository {
-    /// An empty repository.
+    /// An empty repository that checks no module versions.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty repository whose deployments hold versions of `modules`.
+    pub fn holding(modules: &MemoryModuleRepository) -> Self {
+        Self {
+            rows: Table::default(),
+            modules: Some(Link {
+                modules: modules.rows.clone(),
+                latest: modules.latest.clone(),
+            }),
+        }
+    }
+}
+
+impl MemoryDeploymentRepository {
+    /// Record `d` as its module's latest deployment: always when it is
+    /// new, else only when it is the latest already.
+    fn set_latest(&self, d: &ModuleDeployment, new: bool) {
+        if let Some(link) = &self.modules {
+            let mut latest = link.latest.write();
+            if new || latest.get(&d.module).is_some_and(|l| l.id == d.id) {
+                latest.insert(d.module.clone(), d.clone());
+            }
+        }
     }
 }
 
@@ -53,12 +96,32 @@ impl DeploymentRepository for MemoryDeploymentRepository {
         events: &[DeploymentEvent],
     ) -> Result<ModuleDeployment> {
         deployment.validate()?;
+        let modules = self.modules.as_ref().map(|l| l.modules.read());
         let mut rows = self.rows.write();
         if rows.contains_key(&deployment.id) {
             return Err(Error::already_exists(
                 ResourceKind::Deployment,
                 deployment.id,
             ));
+        }
+        if let Some(open) = rows
+            .values()
+            .find(|r| r.deployment.module == deployment.module && !r.deployment.phase.is_terminal())
+        {
+            return Err(open.deployment.still_open());
+        }
+        if let Some(modules) = &modules {
+            for version in deployment.held_versions() {
+                if !modules
+                    .values()
+                    .any(|m| m.name == deployment.module && m.version == version)
+                {
+                    return Err(Error::not_found(
+                        ResourceKind::ModuleVersion,
+                        format!("{}@{version}", deployment.module),
+                    ));
+                }
+            }
         }
         let mut stored = deployment.clone();
         stored.revision = 1;
@@ -70,6 +133,7 @@ impl DeploymentRepository for MemoryDeploymentRepository {
                 lease: None,
             },
         );
+        self.set_latest(&stored, true);
         Ok(stored)
     }
 
@@ -119,6 +183,7 @@ impl DeploymentRepository for MemoryDeploymentRepository {
         let last = row.events.last().map_or(0, |e| e.seq);
         row.events.extend(numbered(events, last));
         row.deployment = stored.clone();
+        self.set_latest(&stored, false);
         Ok(stored)
     }
 
@@ -142,11 +207,21 @@ impl DeploymentRepository for MemoryDeploymentRepository {
     }
 
     async fn delete(&self, id: DeploymentId) -> Result<()> {
-        self.rows
+        let row = self
+            .rows
             .write()
             .remove(&id)
-            .map(drop)
-            .ok_or_else(|| Error::not_found(ResourceKind::Deployment, id))
+            .ok_or_else(|| Error::not_found(ResourceKind::Deployment, id))?;
+        if let Some(link) = &self.modules {
+            let mut latest = link.latest.write();
+            if latest
+                .get(&row.deployment.module)
+                .is_some_and(|d| d.id == id)
+            {
+                latest.remove(&row.deployment.module);
+            }
+        }
+        Ok(())
     }
 
     async fn acquire_lease(

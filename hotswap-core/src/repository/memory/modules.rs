@@ -1,10 +1,11 @@
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use semver::Version;
 
 use super::Table;
-use crate::domain::{Digest, ModuleId, ModuleName, WasmModule};
+use crate::domain::{Digest, ModuleDeployment, ModuleId, ModuleName, WasmModule, version_in_use};
 use crate::error::ResourceKind;
 use crate::error::{Error, Result};
 use crate::repository::{
@@ -12,9 +13,17 @@ use crate::repository::{
 };
 
 /// Module versions in memory.
+///
+/// A [`MemoryDeploymentRepository`](super::MemoryDeploymentRepository)
+/// made [`holding`](super::MemoryDeploymentRepository::holding) this one
+/// keeps each module's latest deployment here, and a version that
+/// deployment holds is not deleted: the invariant the SQL stores hold
+/// with a foreign key.
 #[derive(Debug, Default)]
 pub struct MemoryModuleRepository {
-    rows: Table<BTreeMap<ModuleId, WasmModule>>,
+    pub(super) rows: Arc<Table<BTreeMap<ModuleId, WasmModule>>>,
+    /// Each module's latest deployment, kept by the linked deployments.
+    pub(super) latest: Arc<Table<BTreeMap<ModuleName, ModuleDeployment>>>,
 }
 
 impl MemoryModuleRepository {
@@ -92,11 +101,20 @@ impl ModuleRepository for MemoryModuleRepository {
     }
 
     async fn delete(&self, id: ModuleId) -> Result<()> {
-        self.rows
-            .write()
-            .remove(&id)
-            .map(drop)
-            .ok_or_else(|| Error::not_found(ResourceKind::ModuleVersion, id))
+        let mut rows = self.rows.write();
+        let module = rows
+            .get(&id)
+            .ok_or_else(|| Error::not_found(ResourceKind::ModuleVersion, id))?;
+        let latest = self.latest.read();
+        if let Some(e) = version_in_use(
+            &module.reference(),
+            &module.version,
+            latest.get(&module.name),
+        ) {
+            return Err(e);
+        }
+        rows.remove(&id);
+        Ok(())
     }
 
     async fn count_by_digest(&self, digest: &Digest) -> Result<u64> {
