@@ -1,8 +1,8 @@
 //! The control loop: what a running control plane does on its own, every
 //! tick: mark silent nodes, evaluate the deployments that are due, publish
-//! the fleet's gauges, and now and then reconcile every live node with what its modules'
-//! deployments want. A failing tick (a database away) is logged and the
-//! next one tries again.
+//! the fleet's gauges; and beside the ticks, now and then, reconcile every
+//! live node with what its modules' deployments want. A failing tick (a
+//! database away) is logged and the next one tries again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -153,17 +153,32 @@ impl ControlLoop {
         count
     }
 
-    /// Tick forever (until the future is dropped); a failed tick is logged.
+    /// Tick forever (until the future is dropped), and reconcile every
+    /// live node every `reconcile_every` beside the ticks, so a slow node
+    /// never holds up the evaluations and the health monitor; a failed
+    /// tick is logged.
     pub async fn run(self) {
-        let every =
-            (self.config.reconcile_every.as_millis() / self.config.tick.as_millis().max(1)).max(1);
-        let mut n: u128 = 0;
-        loop {
-            if let Err(e) = self.tick(n.is_multiple_of(every)).await {
-                tracing::warn!(error = %e, "control loop tick failed; retrying at the next tick");
+        let ticks = async {
+            loop {
+                if let Err(e) = self.tick(false).await {
+                    tracing::warn!(error = %e, "control loop tick failed; retrying at the next tick");
+                }
+                self.clock.sleep(self.config.tick).await;
             }
-            n += 1;
-            self.clock.sleep(self.config.tick).await;
-        }
+        };
+        let reconciliations = async {
+            loop {
+                match self.nodes.all().await {
+                    Ok(nodes) => {
+                        self.reconcile_all(&nodes).await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reconciliation skipped: nodes unreadable")
+                    }
+                }
+                self.clock.sleep(self.config.reconcile_every).await;
+            }
+        };
+        tokio::join!(ticks, reconciliations);
     }
 }

@@ -58,6 +58,13 @@ impl<K: Hash + Eq + Clone> KeyedLocks<K> {
     }
 }
 
+impl<K: Hash + Eq> Held<'_, K> {
+    /// The key held.
+    pub(crate) fn key(&self) -> &K {
+        &self.key
+    }
+}
+
 impl<K: Hash + Eq> Drop for Held<'_, K> {
     fn drop(&mut self) {
         let mut locks = self.locks.locks.lock().unwrap_or_else(|p| p.into_inner());

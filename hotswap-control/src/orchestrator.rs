@@ -287,8 +287,20 @@ impl Orchestrator {
 
     /// Start a pending deployment and take its first decision.
     pub async fn execute(&self, id: DeploymentId) -> Result<ModuleDeployment> {
-        let _held = self.lease(id).await?;
+        let lease = self.lease(id).await?;
+        let result = self.execute_leased(id).await;
+        self.release(lease).await;
+        result
+    }
+
+    async fn execute_leased(&self, id: DeploymentId) -> Result<ModuleDeployment> {
         let mut d = self.deployments.get(id).await?;
+        if d.phase != DeploymentPhase::Pending {
+            return Err(Error::conflict(
+                format!("deployment {id}"),
+                format!("only a pending deployment starts, and it is {:?}", d.phase),
+            ));
+        }
         let now = self.clock.now();
         let started = d.transition(
             DeploymentPhase::Progressing,
@@ -303,7 +315,13 @@ impl Orchestrator {
 
     /// Evaluate `id` if it is progressing and due; returns its state.
     pub async fn tick(&self, id: DeploymentId) -> Result<ModuleDeployment> {
-        let _held = self.lease(id).await?;
+        let lease = self.lease(id).await?;
+        let result = self.tick_leased(id).await;
+        self.release(lease).await;
+        result
+    }
+
+    async fn tick_leased(&self, id: DeploymentId) -> Result<ModuleDeployment> {
         let d = self.deployments.get(id).await?;
         let due = d
             .progress
@@ -338,13 +356,26 @@ impl Orchestrator {
     }
 
     /// Apply an operator's `operation` by `by`; returns the new state.
+    /// Any replica may take it, unless another is evaluating the
+    /// deployment at that moment (`Conflict` naming it).
     pub async fn operate(
         &self,
         id: DeploymentId,
         operation: Operation,
         by: &str,
     ) -> Result<ModuleDeployment> {
-        let _held = self.lease(id).await?;
+        let lease = self.lease(id).await?;
+        let result = self.operate_leased(id, operation, by).await;
+        self.release(lease).await;
+        result
+    }
+
+    async fn operate_leased(
+        &self,
+        id: DeploymentId,
+        operation: Operation,
+        by: &str,
+    ) -> Result<ModuleDeployment> {
         let mut d = self.deployments.get(id).await?;
         let now = self.clock.now();
         let refuse = |what: &str, d: &ModuleDeployment| {
@@ -470,9 +501,19 @@ impl Orchestrator {
         }
     }
 
-    /// Hold deployment `id`: this replica's lock on it, then its lease.
+    /// Hold deployment `id` for one evaluation or operation: this
+    /// replica's lock on it, then its lease. The lease is given up when
+    /// the work is done ([`Self::release`]), so any replica may take the
+    /// next one; a replica that dies holding it holds it until the lease
+    /// lapses, `lease_ttl` after it was last renewed.
     async fn lease(&self, id: DeploymentId) -> Result<Held<'_, DeploymentId>> {
         let held = self.local.hold(id).await;
+        self.renew(id).await?;
+        Ok(held)
+    }
+
+    /// Take or renew the lease of `id` for another `lease_ttl`.
+    async fn renew(&self, id: DeploymentId) -> Result<()> {
         self.deployments
             .acquire_lease(
                 id,
@@ -480,8 +521,21 @@ impl Orchestrator {
                 self.clock.now(),
                 self.config.lease_ttl,
             )
-            .await?;
-        Ok(held)
+            .await
+            .map(drop)
+    }
+
+    /// Give up what [`Self::lease`] took. A release that fails is logged:
+    /// the lease lapses by itself.
+    async fn release(&self, held: Held<'_, DeploymentId>) {
+        let id = *held.key();
+        if let Err(e) = self
+            .deployments
+            .release_lease(id, &self.config.replica)
+            .await
+        {
+            tracing::warn!(deployment = %id, error = %e, "lease not released; it lapses by itself");
+        }
     }
 
     async fn module(&self, d: &ModuleDeployment, version: &Version) -> Result<WasmModule> {
@@ -668,10 +722,19 @@ impl Orchestrator {
         decision: Decision,
     ) -> Result<ModuleDeployment> {
         let now = self.clock.now();
-        let mut events = vec![decision_event(&d, fleet, &decision, now)];
+        let mut events = vec![decision_event(
+            &d,
+            fleet,
+            &decision,
+            now,
+            &self.config.replica,
+        )];
         let mut failed_loads = Vec::new();
         let mut loads = 0usize;
         for action in &decision.actions {
+            // Each action may take a while over many nodes: keep the lease
+            // for its length, or stop here if another replica took it.
+            self.renew(d.id).await?;
             let (kind, message, data) = match action {
                 Action::Load { nodes, version } => {
                     let module = self.module(&d, version).await?;
@@ -758,13 +821,7 @@ impl Orchestrator {
         if d.phase.is_terminal() {
             d.progress.next_check = None;
         }
-        let d = self.deployments.update(&d, &events).await?;
-        if d.phase.is_terminal() {
-            self.deployments
-                .release_lease(d.id, &self.config.replica)
-                .await?;
-        }
-        Ok(d)
+        self.deployments.update(&d, &events).await
     }
 
     /// Load `module` on `node` and record what the node verified, so the
@@ -801,13 +858,14 @@ impl Orchestrator {
 /// waited for loads that landed.
 const MAX_CHAINED_DECISIONS: usize = 3;
 
-/// The event recording a decision: its note, and the observations it was
-/// made from.
+/// The event recording a decision: its note, the observations it was
+/// made from, and the replica that made it.
 fn decision_event(
     d: &ModuleDeployment,
     fleet: &Fleet,
     decision: &Decision,
     now: DateTime<Utc>,
+    replica: &str,
 ) -> DeploymentEvent {
     let serving = fleet
         .observations
@@ -838,6 +896,7 @@ fn decision_event(
         "serving": serving,
         "stats": stats,
         "next_check": decision.next_check,
+        "replica": replica,
     }))
 }
 

@@ -243,24 +243,36 @@ async fn two_orchestrators_never_both_act_on_one_deployment() {
         ra.is_ok() != rb.is_ok(),
         "exactly one starts it: {ra:?} / {rb:?}"
     );
-    let (winner, loser) = if ra.is_ok() { (&a, &b) } else { (&b, &a) };
-    let e = loser.tick(d.id).await.unwrap_err();
-    assert!(
-        matches!(&e, Error::Conflict { reason, .. } if reason.contains("cp-")),
-        "{e}"
-    );
+    let e = ra.err().or(rb.err()).unwrap();
+    assert!(matches!(e, Error::Conflict { .. }), "{e}");
+    // Between evaluations the lease is free: either replica takes the next.
+    a.tick(d.id).await.unwrap();
+    b.tick(d.id).await.unwrap();
+    // A replica that dies mid-evaluation holds the lease until it lapses.
+    w.deployments
+        .acquire_lease(d.id, "cp-dead", w.clock.now(), Duration::from_secs(30))
+        .await
+        .unwrap();
+    for other in [&a, &b] {
+        let e = other.tick(d.id).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Conflict { reason, .. } if reason.contains("cp-dead")),
+            "{e}"
+        );
+    }
+    let repo = w.deployments.clone();
+    let events = async || repo.events(d.id, 0, 1000).await.unwrap().len();
+    let before = events().await;
+    w.clock.advance(Duration::from_secs(20));
     assert_eq!(
-        loser.run_due().await.unwrap(),
+        b.run_due().await.unwrap(),
         0,
-        "the other replica's deployments are skipped"
+        "skipped while the lease holds"
     );
-    // Once the holder stops renewing, the lease lapses and the other takes over.
-    w.clock.advance(Duration::from_secs(31));
-    loser.tick(d.id).await.unwrap();
-    assert!(matches!(
-        winner.tick(d.id).await.unwrap_err(),
-        Error::Conflict { .. }
-    ));
+    assert_eq!(events().await, before, "nothing was decided meanwhile");
+    w.clock.advance(Duration::from_secs(11));
+    assert_eq!(b.run_due().await.unwrap(), 1, "taken over once it lapsed");
+    assert!(events().await > before);
 }
 
 #[tokio::test]

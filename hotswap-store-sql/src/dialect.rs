@@ -31,6 +31,16 @@ impl Dialect {
         }
     }
 
+    /// What ends a `SELECT` that locks the rows it reads against deletion
+    /// and key changes until the transaction ends (SQLite's write
+    /// transactions lock the whole database already).
+    pub(crate) fn lock_for_key_share(self) -> &'static str {
+        match self {
+            Dialect::Postgres => " FOR KEY SHARE",
+            Dialect::Sqlite => "",
+        }
+    }
+
     /// A condition: the JSON object in `column` holds every key and value of
     /// the JSON object bound as `param`.
     pub(crate) fn labels_contain(self, column: &str, param: &str) -> String {

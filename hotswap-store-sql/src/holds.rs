@@ -31,47 +31,89 @@ pub(crate) enum HoldError {
 }
 
 impl SqlStore {
-    /// Make `d` the holder of its module's versions: drop what the module's
-    /// earlier latest deployment held (`replace_module`) or what `d` held
-    /// before, then hold [`ModuleDeployment::held_versions`].
+    /// Make `d` the holder of its module's versions
+    /// ([`ModuleDeployment::held_versions`]): a deployment just `created`
+    /// takes over from the module's earlier latest deployment; an updated
+    /// one changes only what it holds already (nothing, if it is not its
+    /// module's latest).
+    ///
+    /// The rows of the versions to hold are locked before any hold is
+    /// touched, so a deletion of one of them either finished first (the
+    /// version is missing) or waits for this transaction to commit and is
+    /// then refused; the two never deadlock.
     pub(crate) async fn write_holds(
         &self,
         tx: &mut Transaction<'static, Any>,
         d: &ModuleDeployment,
-        replace_module: bool,
+        created: bool,
     ) -> std::result::Result<(), HoldError> {
-        let (column, key) = if replace_module {
-            ("module", d.module.to_string())
+        let db = |e| HoldError::Db(self.db_error(e));
+        let wanted: Vec<String> = d.held_versions().iter().map(|v| v.to_string()).collect();
+        let held: Vec<String> = if created {
+            Vec::new()
         } else {
-            ("deployment_id", d.id.to_string())
+            let mut sql = Sql::new("SELECT version FROM deployment_holds WHERE deployment_id = ");
+            let p = sql.arg(d.id.to_string());
+            sql.push(&p);
+            sql.scalar::<String>()
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db)?
         };
-        let mut clear = Sql::new(&format!("DELETE FROM deployment_holds WHERE {column} = "));
-        let p = clear.arg(key);
-        clear.push(&p);
-        let cleared = clear
-            .query()
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| HoldError::Db(self.db_error(e)))?
-            .rows_affected();
-        // A deployment that held nothing while finished is not its
-        // module's latest: a newer one holds the module's versions.
-        if !replace_module && cleared == 0 && d.phase.is_terminal() {
+        if !created && held.is_empty() {
+            // Not its module's latest, or one that holds nothing.
             return Ok(());
         }
-        for version in d.held_versions() {
+        let adding: Vec<&String> = wanted.iter().filter(|v| !held.contains(v)).collect();
+        if !adding.is_empty() {
+            let mut sql = Sql::new("SELECT version FROM wasm_modules WHERE name = ");
+            let name = sql.arg(d.module.to_string());
+            let versions: Vec<String> = adding.iter().map(|v| sql.arg(v.as_str())).collect();
+            sql.push(&format!(
+                "{name} AND version IN ({}) ORDER BY version{}",
+                versions.join(", "),
+                self.dialect.lock_for_key_share()
+            ));
+            let found = sql
+                .scalar::<String>()
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db)?;
+            if found.len() < adding.len() {
+                return Err(HoldError::Missing);
+            }
+        }
+        let clear = if created {
+            let mut sql = Sql::new("DELETE FROM deployment_holds WHERE module = ");
+            let p = sql.arg(d.module.to_string());
+            sql.push(&p);
+            Some(sql)
+        } else {
+            let dropped: Vec<&String> = held.iter().filter(|v| !wanted.contains(v)).collect();
+            (!dropped.is_empty()).then(|| {
+                let mut sql = Sql::new("DELETE FROM deployment_holds WHERE deployment_id = ");
+                let id = sql.arg(d.id.to_string());
+                let versions: Vec<String> = dropped.iter().map(|v| sql.arg(v.as_str())).collect();
+                sql.push(&format!("{id} AND version IN ({})", versions.join(", ")));
+                sql
+            })
+        };
+        if let Some(sql) = clear {
+            sql.query().execute(&mut **tx).await.map_err(db)?;
+        }
+        for version in adding {
             let mut sql =
                 Sql::new("INSERT INTO deployment_holds (module, version, deployment_id) VALUES (");
             let params = [
                 sql.arg(d.module.to_string()),
-                sql.arg(version.to_string()),
+                sql.arg(version.as_str()),
                 sql.arg(d.id.to_string()),
             ];
             sql.push(&params.join(", ")).push(")");
             match sql.query().execute(&mut **tx).await {
                 Ok(_) => {}
                 Err(e) if is_foreign_key_violation(&e) => return Err(HoldError::Missing),
-                Err(e) => return Err(HoldError::Db(self.db_error(e))),
+                Err(e) => return Err(db(e)),
             }
         }
         Ok(())

@@ -248,6 +248,18 @@ pub(crate) fn control_plane_config(
         }
         config.orchestrator = config.orchestrator.with_max_in_flight(max);
     }
+    if let Some(secs) = t.lease_ttl_secs {
+        let tick = config.control_loop.tick;
+        if Duration::from_secs(secs) < 2 * tick {
+            return Err(Error::invalid(
+                "lease_ttl_secs",
+                format!("{secs} s is shorter than two control-loop ticks ({tick:?} each)"),
+            ));
+        }
+        config.orchestrator = config
+            .orchestrator
+            .with_lease_ttl(Duration::from_secs(secs));
+    }
     Ok(config)
 }
 
@@ -308,6 +320,29 @@ mod tests {
             Command::Serve(a) => a.timing,
             other => panic!("not a control plane: {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_lease_ttl_reaches_the_orchestrator_and_a_short_one_is_refused() {
+        let t = timing(&["hotswap", "control-plane", "--lease-ttl-secs", "5"]);
+        let config = control_plane_config("cp-1", &t).expect("config");
+        assert_eq!(config.orchestrator.lease_ttl, Duration::from_secs(5));
+        let t = timing(&["hotswap", "serve"]);
+        let config = control_plane_config("serve", &t).expect("config");
+        assert_eq!(config.orchestrator.lease_ttl, Duration::from_secs(30));
+        let t = timing(&[
+            "hotswap",
+            "control-plane",
+            "--lease-ttl-secs",
+            "1",
+            "--tick-ms",
+            "800",
+        ]);
+        let err = control_plane_config("cp-1", &t).expect_err("shorter than two ticks");
+        assert!(
+            matches!(err, Error::Invalid { ref field, .. } if field == "lease_ttl_secs"),
+            "{err}"
+        );
     }
 
     #[test]

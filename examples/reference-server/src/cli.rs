@@ -185,6 +185,11 @@ pub(crate) struct TimingArgs {
     /// Milliseconds between control-loop ticks.
     #[arg(long, env = "HOTSWAP_TICK_MS")]
     pub(crate) tick_ms: Option<u64>,
+    /// Seconds a replica keeps a deployment's lease without renewing it:
+    /// when a replica stops, another takes its deployments over after at
+    /// most this plus one tick (default 30).
+    #[arg(long, env = "HOTSWAP_LEASE_TTL_SECS")]
+    pub(crate) lease_ttl_secs: Option<u64>,
     /// Nodes reporting this many calls in flight or more are left out of
     /// rollouts (no cap when unset).
     #[arg(long, env = "HOTSWAP_MAX_IN_FLIGHT")]
@@ -268,7 +273,8 @@ pub(crate) enum RuntimeChoice {
 
 #[derive(Debug, Args)]
 pub(crate) struct EdgeArgs {
-    /// The control plane's URL.
+    /// The control plane's URL, or its replicas' URLs separated by
+    /// commas (the next is tried when one cannot be reached).
     #[arg(long, env = "HOTSWAP_CONTROL_PLANE")]
     pub(crate) control_plane: Option<String>,
     /// This node's name (DNS-label style); the host name by default.

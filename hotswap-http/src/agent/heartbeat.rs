@@ -1,8 +1,9 @@
 //! An edge node's link to its control plane: register (rejoining under its
 //! old id after a restart), then heartbeat at the interval the control
 //! plane asks for, registering again when the control plane no longer
-//! knows the node. Failures are logged and retried; the loop never ends on
-//! its own.
+//! knows the node. Given several replicas of the control plane, a request
+//! that cannot reach one goes to the next. Failures are logged and
+//! retried; the loop never ends on its own.
 
 use std::fmt;
 use std::sync::Arc;
@@ -24,7 +25,9 @@ pub trait NodeMetricsSource: Send + Sync + fmt::Debug + 'static {
 /// Registers the node and keeps heartbeating.
 #[derive(Debug)]
 pub struct HeartbeatLoop {
-    client: ControlPlaneClient,
+    /// The control plane's replicas; `current` is the one in use.
+    clients: Vec<ControlPlaneClient>,
+    current: usize,
     agent: Arc<EdgeAgent>,
     registration: RegisterNode,
     metrics: Arc<dyn NodeMetricsSource>,
@@ -43,7 +46,8 @@ impl HeartbeatLoop {
         metrics: Arc<dyn NodeMetricsSource>,
     ) -> Self {
         Self {
-            client,
+            clients: vec![client],
+            current: 0,
             agent,
             registration,
             metrics,
@@ -59,6 +63,31 @@ impl HeartbeatLoop {
         self.wake.clone()
     }
 
+    /// Also reach the control plane through `client` (another replica),
+    /// when the ones before it cannot be reached.
+    #[must_use]
+    pub fn with_replica(mut self, client: ControlPlaneClient) -> Self {
+        self.clients.push(client);
+        self
+    }
+
+    /// The replica in use.
+    fn client(&self) -> &ControlPlaneClient {
+        &self.clients[self.current % self.clients.len()]
+    }
+
+    /// After `e`, move on to the next replica if `e` says this one could
+    /// not be reached.
+    fn next_replica_after(&mut self, e: &Error) {
+        if self.clients.len() > 1 && matches!(e, Error::Unavailable { .. }) {
+            self.current = (self.current + 1) % self.clients.len();
+            tracing::warn!(
+                control_plane = self.client().base(),
+                "trying the next control-plane replica"
+            );
+        }
+    }
+
     /// Heartbeat every `interval` whatever the control plane says (tests).
     #[must_use]
     pub fn with_interval(mut self, interval: Duration) -> Self {
@@ -68,9 +97,9 @@ impl HeartbeatLoop {
 
     async fn register(&mut self) -> NodeId {
         loop {
-            match self.client.register_node(&self.registration).await {
+            match self.client().register_node(&self.registration).await {
                 Ok(r) => {
-                    tracing::info!(node = %r.node.name, id = %r.node.id, control_plane = self.client.base(), "registered with the control plane");
+                    tracing::info!(node = %r.node.name, id = %r.node.id, control_plane = self.client().base(), "registered with the control plane");
                     self.interval = self
                         .interval
                         .min(Duration::from_secs(r.heartbeat_interval_secs.max(1)));
@@ -78,6 +107,7 @@ impl HeartbeatLoop {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "registration failed; retrying");
+                    self.next_replica_after(&e);
                     tokio::time::sleep(self.retry).await;
                 }
             }
@@ -89,7 +119,7 @@ impl HeartbeatLoop {
         let beat = self
             .agent
             .heartbeat(chrono::Utc::now(), self.metrics.sample());
-        self.client.heartbeat(id, &beat).await
+        self.client().heartbeat(id, &beat).await
     }
 
     /// Register, then heartbeat until the future is dropped.
@@ -103,7 +133,10 @@ impl HeartbeatLoop {
                     id = self.register().await;
                     continue;
                 }
-                Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "heartbeat failed");
+                    self.next_replica_after(&e);
+                }
             }
             tokio::select! {
                 () = tokio::time::sleep(self.interval) => {}

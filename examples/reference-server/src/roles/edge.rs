@@ -104,13 +104,19 @@ pub(crate) async fn run(args: EdgeArgs) -> AppResult<()> {
         ingress: ingress.as_ref().map(|i| i.url.clone()),
         capabilities,
     };
-    let client = ControlPlaneClient::new(control_plane, token, ClientConfig::default())?;
+    // Several replicas' URLs, separated by commas, are tried in turn.
+    let mut replicas = control_plane.split(',').map(str::trim);
+    let first = replicas.next().unwrap_or_default();
+    let client = |url: &str| ControlPlaneClient::new(url, token.clone(), ClientConfig::default());
     let mut beats = HeartbeatLoop::new(
-        client,
+        client(first)?,
         agent.clone(),
         registration,
         Arc::new(ProcMetrics::new()),
     );
+    for url in replicas {
+        beats = beats.with_replica(client(url)?);
+    }
     if let Some(secs) = args.heartbeat_secs {
         beats = beats.with_interval(Duration::from_secs(secs.max(1)));
     }

@@ -218,6 +218,19 @@ impl Api {
         }
     }
 
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await;
+        match resp {
+            Ok(r) => (r.status().as_u16(), r.json().await.unwrap_or(Value::Null)),
+            Err(_) => (0, Value::Null),
+        }
+    }
+
     /// Wait for `GET /healthz` to answer.
     pub async fn wait_up(&self, who: &Proc) {
         let start = Instant::now();
@@ -252,6 +265,12 @@ pub struct Traffic {
 
 impl Traffic {
     pub fn start(api: &Api, workers: usize) -> Self {
+        Self::start_at(api, "/api/v1/wasm/execute", workers)
+    }
+
+    /// Calls to the execute endpoint at `path` (`/agent/v1/execute` on a
+    /// node).
+    pub fn start_at(api: &Api, path: &'static str, workers: usize) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let ok = Arc::new(AtomicU64::new(0));
         let failed = Arc::new(AtomicU64::new(0));
@@ -265,7 +284,7 @@ impl Traffic {
                         n += 1;
                         let body = json!({"module": "calc", "function": "add", "args": [2, 3],
                                           "key": format!("user-{i}-{n}")});
-                        match api.post("/api/v1/wasm/execute", &body).await.0 {
+                        match api.post(path, &body).await.0 {
                             200 => ok.fetch_add(1, Ordering::Relaxed),
                             _ => failed.fetch_add(1, Ordering::Relaxed),
                         };
