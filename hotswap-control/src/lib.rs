@@ -23,7 +23,7 @@ pub use driver::{ControlLoop, ControlLoopConfig, TickReport};
 pub use hotswap_core::retry::RetryPolicy;
 pub use http_routes::{HttpRouteService, Pushed, RoutesChanged};
 pub use nodes::{AlertHook, NodeHealthConfig, NodeService};
-pub use orchestrator::{Operation, Orchestrator, OrchestratorConfig};
+pub use orchestrator::{DEFAULT_FANOUT, Operation, Orchestrator, OrchestratorConfig};
 pub use orphans::{SweepReport, store_module_version, sweep_orphans};
 pub use plane::{Backends, ControlPlane, ControlPlaneConfig};
 pub use reconcile::{Reconciled, Reconciler};

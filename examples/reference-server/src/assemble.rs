@@ -248,6 +248,12 @@ pub(crate) fn control_plane_config(
         }
         config.orchestrator = config.orchestrator.with_max_in_flight(max);
     }
+    if let Some(fanout) = t.fanout {
+        if fanout == 0 {
+            return Err(Error::invalid("fanout", "must not be zero"));
+        }
+        config.orchestrator = config.orchestrator.with_fanout(fanout);
+    }
     if let Some(secs) = t.lease_ttl_secs {
         let tick = config.control_loop.tick;
         if Duration::from_secs(secs) < 2 * tick {

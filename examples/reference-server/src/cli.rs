@@ -185,6 +185,10 @@ pub(crate) struct TimingArgs {
     /// Milliseconds between control-loop ticks.
     #[arg(long, env = "HOTSWAP_TICK_MS")]
     pub(crate) tick_ms: Option<u64>,
+    /// Requests to nodes a rollout keeps in flight at once per action
+    /// (loads, routing tables; default 64).
+    #[arg(long, env = "HOTSWAP_FANOUT")]
+    pub(crate) fanout: Option<usize>,
     /// Seconds a replica keeps a deployment's lease without renewing it:
     /// when a replica stops, another takes its deployments over after at
     /// most this plus one tick (default 30).

@@ -422,33 +422,39 @@ async fn a_replica_killed_mid_step_is_taken_over_once_its_lease_lapses() {
         (view["deployment"]["progress"]["step"].as_u64() >= Some(1)).then_some(())
     })
     .await;
-    // Freeze the node and ask replica cp-1 for the next step: it takes the
-    // lease, records the request and waits on the node, mid-step. Kill
-    // it, then thaw the node.
+    // Freeze the node and ask replica cp-0, the one the node heartbeats
+    // to, for the next step: it takes the lease, records the request and
+    // waits on the node, mid-step. Kill it, then thaw the node, which
+    // moves its heartbeats to the next replica.
     signal(&p.edge, "STOP");
     let promote = {
-        let api = p.apis[1].clone();
+        let api = p.apis[0].clone();
         let path = format!("{path}/promote");
         tokio::spawn(async move { api.post(&path, &json!({})).await })
     };
     let (holder, expires) = eventually(
-        "cp-1 holding the lease",
+        "cp-0 holding the lease",
         Duration::from_secs(30),
-        || async { lease(&p, &id).filter(|(owner, _)| owner == "cp-1") },
+        || async { lease(&p, &id).filter(|(owner, _)| owner == "cp-0") },
     )
     .await;
     let killed_at: DateTime<Utc> = SystemTime::now().into();
-    p.replicas[1].kill();
+    p.replicas[0].kill();
     signal(&p.edge, "CONT");
-    assert_eq!(promote.await.unwrap().0, 0, "cp-1 died before it answered");
-    let victim = 1;
-    let survivor = &p.apis[(victim + 1) % 3];
+    assert_eq!(promote.await.unwrap().0, 0, "cp-0 died before it answered");
+    let survivor = &p.apis[1];
 
     let view = wait_phase(survivor, &id, "succeeded", Duration::from_secs(90)).await;
     let (ok, failed) = traffic.stop().await;
     assert!(ok > 0, "traffic reached the node");
     assert_eq!(failed, 0, "no call failed while the replicas changed");
     let events = view["events"].as_array().unwrap();
+    assert!(
+        p.edge
+            .log_text()
+            .contains("trying the next control-plane replica"),
+        "the node moved its heartbeats off the dead replica"
+    );
 
     // No gap: 1, 2, 3, ...
     let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();

@@ -84,8 +84,16 @@ pub fn routes(limits: ServerLimits) -> OpenApiRouter<AgentState> {
 /// The agent's router, ready to serve: `/openapi.json`, problem
 /// fallbacks, body limits and the request timeout.
 pub fn router(state: AgentState, limits: ServerLimits) -> Router {
+    server::harden(unstated_router(limits).with_state(state), limits)
+}
+
+/// The agent's routes with `/openapi.json` and the problem fallbacks,
+/// before a state is given. One process serving many agents (a load
+/// harness) builds it once and gives each agent
+/// `server::harden(r.clone().with_state(state), limits)`.
+pub fn unstated_router(limits: ServerLimits) -> Router<AgentState> {
     let (router, doc) = routes(limits).split_for_parts();
-    server::harden(openapi::finish(router, doc).with_state(state), limits)
+    openapi::finish(router, doc)
 }
 
 /// The OpenAPI document of the edge agent.

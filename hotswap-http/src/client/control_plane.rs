@@ -76,6 +76,16 @@ impl ControlPlaneClient {
         })
     }
 
+    /// The same client (and connection pool) sending `token` instead: one
+    /// process acting for many nodes shares one pool.
+    #[must_use]
+    pub fn with_token(&self, token: TokenSource) -> Self {
+        Self {
+            http: self.http.with_token(token),
+            base: self.base.clone(),
+        }
+    }
+
     /// The control plane's base URL.
     pub fn base(&self) -> &str {
         &self.base

@@ -109,6 +109,15 @@ impl Http {
         })
     }
 
+    /// The same transport sending `token`.
+    pub(crate) fn with_token(&self, token: TokenSource) -> Self {
+        Self {
+            client: self.client.clone(),
+            token,
+            config: self.config.clone(),
+        }
+    }
+
     pub(crate) fn client(&self) -> &reqwest::Client {
         &self.client
     }
