@@ -15,9 +15,11 @@ use semver::Version;
 use serde_json::json;
 use tracing::Instrument;
 
+use super::analysis;
 use super::distribution::load_with_retries;
 use crate::locks::{Held, KeyedLocks};
 use crate::strategy::{self, Action, Decision, NodeObservation, Observations};
+use hotswap_core::analysis::AnalysisProvider;
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::{
     ConfigKey, DeploymentEvent, DeploymentId, DeploymentPhase, EdgeNode, EventKind, LoadedVersion,
@@ -147,6 +149,8 @@ pub struct Orchestrator {
     /// the control loop) never act on one deployment at once; the lease
     /// does the same between replicas.
     local: Arc<KeyedLocks<DeploymentId>>,
+    /// Reads the values of deployments' analysis checks.
+    analysis: Option<Arc<dyn AnalysisProvider>>,
 }
 
 /// The target nodes of a deployment with what they report.
@@ -182,7 +186,16 @@ impl Orchestrator {
             clock,
             config,
             local: Arc::default(),
+            analysis: None,
         }
+    }
+
+    /// Run deployments' analysis checks through `provider` (without one,
+    /// every check is inconclusive).
+    #[must_use]
+    pub fn with_analysis(mut self, provider: Arc<dyn AnalysisProvider>) -> Self {
+        self.analysis = Some(provider);
+        self
     }
 
     /// Take the modules' configuration revisions from `configs` (by
@@ -482,7 +495,7 @@ impl Orchestrator {
                 } else {
                     strategy::abort(&d, &fleet.observations, now, format!("aborted by {by}"))
                 };
-                self.apply(d, &fleet, decision).await
+                self.apply(d, &fleet, decision, Vec::new()).await
             }
         }
     }
@@ -640,13 +653,16 @@ impl Orchestrator {
             .collect();
         Ok(Fleet {
             nodes,
-            observations: Observations::new(observed, stats.into_values().collect()),
+            observations: Observations::new(observed, stats.into_values().collect())
+                .with_analysis(analysis::verdict(d)),
         })
     }
 
-    /// One evaluation of a progressing deployment.
-    async fn step(&self, d: ModuleDeployment) -> Result<ModuleDeployment> {
+    /// One evaluation of a progressing deployment: its due analysis
+    /// checks, then its strategy's decision.
+    async fn step(&self, mut d: ModuleDeployment) -> Result<ModuleDeployment> {
         let now = self.clock.now();
+        let mut analysed = analysis::run_due(self.analysis.as_deref(), &mut d, now).await;
         let fleet = self.fleet(&d).await?;
         if d.stale_nodes == StaleNodePolicy::Pause {
             let stale: Vec<&str> = fleet
@@ -664,7 +680,8 @@ impl Orchestrator {
                 );
                 let e =
                     d.transition(DeploymentPhase::Paused, ReasonCode::NodeUnhealthy, why, now)?;
-                return self.deployments.update(&d, &[e]).await;
+                analysed.push(e);
+                return self.deployments.update(&d, &analysed).await;
             }
         }
         let decision = strategy::decide(&d, &fleet.observations, now)?;
@@ -674,7 +691,7 @@ impl Orchestrator {
             None => decision.loads(),
             Some(_) => Vec::new(),
         };
-        let mut d = self.apply(d, &fleet, decision).await?;
+        let mut d = self.apply(d, &fleet, decision, analysed).await?;
         // A first deployment goes on at once when every load landed (the
         // nodes' records say so) instead of at the next check, so it routes
         // as soon as its version is loaded.
@@ -695,18 +712,20 @@ impl Orchestrator {
             }
             let decision = strategy::decide(&d, &fleet.observations, self.clock.now())?;
             loading = decision.loads();
-            d = self.apply(d, &fleet, decision).await?;
+            d = self.apply(d, &fleet, decision, Vec::new()).await?;
         }
         Ok(d)
     }
 
-    /// Carry out `decision` on the nodes and store it with its events,
-    /// inside a `deployment.step` span that is a child of the deployment's.
+    /// Carry out `decision` on the nodes and store it with its events
+    /// after `earlier` ones (the analysis runs it was made after), inside
+    /// a `deployment.step` span that is a child of the deployment's.
     async fn apply(
         &self,
         d: ModuleDeployment,
         fleet: &Fleet,
         decision: Decision,
+        earlier: Vec<DeploymentEvent>,
     ) -> Result<ModuleDeployment> {
         let span = tracing::info_span!("deployment.step", deployment = %d.id, module = %d.module,
             to_version = %d.to_version, strategy = d.strategy.name(), step = decision.progress.step,
@@ -717,7 +736,7 @@ impl Orchestrator {
         }
         let strategy = d.strategy.name();
         let result = self
-            .apply_in(d, fleet, decision)
+            .apply_in(d, fleet, decision, earlier)
             .instrument(span.clone())
             .await;
         span.record("outcome", hotswap_core::observe::outcome(&result));
@@ -736,15 +755,12 @@ impl Orchestrator {
         mut d: ModuleDeployment,
         fleet: &Fleet,
         decision: Decision,
+        earlier: Vec<DeploymentEvent>,
     ) -> Result<ModuleDeployment> {
         let now = self.clock.now();
-        let mut events = vec![decision_event(
-            &d,
-            fleet,
-            &decision,
-            now,
-            &self.config.replica,
-        )];
+        let mut events = earlier;
+        let replica = &self.config.replica;
+        events.push(decision_event(&d, fleet, &decision, now, replica));
         let mut failed_loads = Vec::new();
         let mut loads = 0usize;
         for action in &decision.actions {
@@ -814,8 +830,13 @@ impl Orchestrator {
             };
             events.push(DeploymentEvent::new(kind, d.phase, message, now).with_data(data));
         }
+        let window = analysis::window_start(&d.progress);
         d.progress = decision.progress;
         d.progress.next_check = decision.next_check;
+        if analysis::window_start(&d.progress) != window {
+            // A new step: its checks start afresh.
+            d.progress.analysis.clear();
+        }
         d.updated_at = now.max(d.updated_at);
         if loads > 0 && failed_loads.len() == loads && decision.transition.is_none() {
             let e = d.transition(
@@ -833,6 +854,11 @@ impl Orchestrator {
         }
         if d.phase.is_terminal() {
             d.progress.next_check = None;
+        } else if d.phase == DeploymentPhase::Progressing
+            && let Some(due) = analysis::next_due(&d)
+        {
+            // Evaluate again when the next check is due, too.
+            d.progress.next_check = Some(d.progress.next_check.map_or(due, |at| at.min(due)));
         }
         self.deployments.update(&d, &events).await
     }

@@ -17,6 +17,7 @@ use super::{
 use crate::interface::InterfaceService;
 use crate::strategy;
 use hotswap_core::ResourceKind;
+use hotswap_core::analysis::AnalysisProvider;
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::{
     DeploymentId, Digest, EdgeNode, InterfaceId, ModuleDeployment, ModuleId, ModuleName, NodeId,
@@ -122,6 +123,9 @@ pub struct ControlPlaneConfig {
     pub alerts: Vec<Arc<dyn AlertHook>>,
     /// Seals configuration secrets; without one, secrets are refused.
     pub secrets_key: Option<Arc<SecretsKey>>,
+    /// Reads deployments' analysis checks; without one, every check is
+    /// inconclusive.
+    pub analysis: Option<Arc<dyn AnalysisProvider>>,
 }
 
 impl ControlPlaneConfig {
@@ -134,7 +138,15 @@ impl ControlPlaneConfig {
             max_module_bytes: InspectOptions::default().max_bytes,
             alerts: Vec::new(),
             secrets_key: None,
+            analysis: None,
         }
+    }
+
+    /// Run deployments' analysis checks through `provider`.
+    #[must_use]
+    pub fn with_analysis(mut self, provider: Arc<dyn AnalysisProvider>) -> Self {
+        self.analysis = Some(provider);
+        self
     }
 
     /// Seal configuration secrets with `key`.
@@ -219,7 +231,7 @@ impl ControlPlane {
         for hook in &config.alerts {
             nodes = nodes.with_alerts(hook.clone());
         }
-        let orchestrator = Orchestrator::new(
+        let mut orchestrator = Orchestrator::new(
             b.deployments.clone(),
             b.nodes.clone(),
             b.modules.clone(),
@@ -228,6 +240,9 @@ impl ControlPlane {
             config.orchestrator.clone(),
         )
         .with_configs(b.configs.clone());
+        if let Some(provider) = &config.analysis {
+            orchestrator = orchestrator.with_analysis(provider.clone());
+        }
         let configs = ConfigService::new(
             b.configs.clone(),
             b.modules.clone(),

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hotswap_control::analysis::HttpAnalysis;
 use hotswap_control::{Backends, ControlLoopConfig, ControlPlaneConfig, NodeHealthConfig};
 use hotswap_core::clock::SystemClock;
 use hotswap_core::keyvalue::KeyValueStore;
@@ -18,7 +19,7 @@ use hotswap_store_s3::{Backend, ObjectStorageConfig};
 use hotswap_store_sql::SqlStore;
 use zeroize::Zeroizing;
 
-use crate::cli::{AuthArgs, RuntimeChoice, StorageArgs, TimingArgs};
+use crate::cli::{AuthArgs, DeliveryArgs, RuntimeChoice, StorageArgs, TimingArgs};
 
 /// The key-value store `spec` names (`file:PATH`, `redis://...`,
 /// `redis+unix://...`, `none`), or `default` when absent.
@@ -268,6 +269,19 @@ pub(crate) fn control_plane_config(
     }
     Ok(config)
 }
+
+/// `config` with what rollouts reach outside the fleet: analysis checks
+/// run over HTTP (Prometheus queries default to `--prometheus-url`).
+pub(crate) fn delivery(
+    config: ControlPlaneConfig,
+    args: &DeliveryArgs,
+) -> Result<ControlPlaneConfig> {
+    let analysis = HttpAnalysis::new(args.prometheus_url.clone(), ANALYSIS_TIMEOUT)?;
+    Ok(config.with_analysis(Arc::new(analysis)))
+}
+
+/// How long one analysis query may take before it counts as inconclusive.
+const ANALYSIS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The control plane's backends over a SQL database and a blob store: the
 /// same for `serve` and `control-plane`, which differ in how they reach

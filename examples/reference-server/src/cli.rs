@@ -200,6 +200,16 @@ pub(crate) struct TimingArgs {
     pub(crate) max_in_flight: Option<u64>,
 }
 
+/// What rollouts reach outside the fleet: metric analysis, webhooks,
+/// notifications.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct DeliveryArgs {
+    /// The Prometheus server analysis checks query when they name none
+    /// (`http://prometheus:9090`).
+    #[arg(long, env = "HOTSWAP_PROMETHEUS_URL")]
+    pub(crate) prometheus_url: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
     /// Address to listen on.
@@ -226,6 +236,8 @@ pub(crate) struct ServeArgs {
     pub(crate) auth: AuthArgs,
     #[command(flatten)]
     pub(crate) timing: TimingArgs,
+    #[command(flatten)]
+    pub(crate) delivery: DeliveryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -262,6 +274,8 @@ pub(crate) struct ControlPlaneArgs {
     pub(crate) auth: AuthArgs,
     #[command(flatten)]
     pub(crate) timing: TimingArgs,
+    #[command(flatten)]
+    pub(crate) delivery: DeliveryArgs,
 }
 
 /// Which wasm runtime an edge node uses.

@@ -9,12 +9,11 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use hotswap_core::observe::METRICS;
 use serde_json::{Value, json};
-use support::{Api, Proc, eventually, free_port, promtool_check, run_cli, tool};
+use support::{Api, Proc, Prometheus, eventually, free_port, promtool_check, run_cli};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -212,53 +211,19 @@ async fn metrics_pass_promtool_feed_the_dashboard_and_reach_prometheus() {
 
     // A real Prometheus scrapes the server; the counter comes back through
     // its HTTP API.
-    let Some(prometheus) = tool("prometheus") else {
+    let Some(prometheus) = Prometheus::start(d, &[format!("127.0.0.1:{port}")]) else {
         return;
     };
-    let prom_port = free_port();
-    let config = d.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: hotswap\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
-        ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(d.join("prometheus.log")).unwrap();
-    let mut prom = Command::new(prometheus)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", d.join("tsdb").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let prom_url = format!("http://127.0.0.1:{prom_port}");
     for _ in 0..20 {
         assert_eq!(api.post("/api/v1/wasm/execute", &call).await.0, 200);
     }
-    let query = format!(
-        "{prom_url}/api/v1/query?query={}",
-        "sum(wasm_functions_invoked_total%7Bmodule%3D%22calc%22%2Coutcome%3D%22ok%22%7D)"
-    );
+    let query = r#"sum(wasm_functions_invoked_total{module="calc",outcome="ok"})"#;
     let seen = eventually(
         "Prometheus to have scraped 25 calls",
         Duration::from_secs(60),
-        || {
-            let query = query.clone();
-            async move {
-                let body: Value = reqwest::get(&query).await.ok()?.json().await.ok()?;
-                let value: f64 = body["data"]["result"][0]["value"][1]
-                    .as_str()?
-                    .parse()
-                    .ok()?;
-                (value >= 25.0).then_some(value)
-            }
-        },
+        || async { prometheus.value(query).await.filter(|v| *v >= 25.0) },
     )
     .await;
     assert_eq!(seen, 25.0);
-    let _ = prom.kill();
-    let _ = prom.wait();
     drop(serve);
 }

@@ -99,7 +99,7 @@ pub(crate) fn steps(mut plan: Plan<'_>, weights: &[u8], period: u64) -> Decision
                 format!("step {} at {weight} % is being evaluated", step + 1),
             )
         }
-        HealthVerdict::Inconclusive { samples } => plan.inconclusive(samples),
+        HealthVerdict::Inconclusive { samples, reason } => plan.inconclusive(samples, reason),
         HealthVerdict::Healthy => {
             next_step(plan, &old, weights, step, period, ReasonCode::StepAdvanced)
         }

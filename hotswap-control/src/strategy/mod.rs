@@ -23,8 +23,8 @@ pub use regional::Regional;
 pub use rolling::Rolling;
 
 use hotswap_core::domain::{
-    DeploymentPhase, DeploymentProgress, ModuleDeployment, NodeId, NodeStatus, ReasonCode, Region,
-    RoutingTable, StrategyConfig, VersionStats,
+    DeploymentPhase, DeploymentProgress, HealthVerdict, ModuleDeployment, NodeId, NodeStatus,
+    ReasonCode, Region, RoutingTable, StrategyConfig, VersionStats,
 };
 use hotswap_core::error::Result;
 
@@ -68,13 +68,27 @@ pub struct Observations {
     /// Cumulative statistics of each version of the module, merged over
     /// the target nodes.
     pub stats: Vec<VersionStats>,
+    /// What the deployment's analysis checks say of the current step
+    /// (`None`: it has none, or no step is under way).
+    pub analysis: Option<HealthVerdict>,
 }
 
 impl Observations {
     /// Observations of `nodes` (sorted here by id) with `stats`.
     pub fn new(mut nodes: Vec<NodeObservation>, stats: Vec<VersionStats>) -> Self {
         nodes.sort_by_key(|n| n.node);
-        Self { nodes, stats }
+        Self {
+            nodes,
+            stats,
+            analysis: None,
+        }
+    }
+
+    /// With the analysis checks' verdict.
+    #[must_use]
+    pub fn with_analysis(mut self, analysis: Option<HealthVerdict>) -> Self {
+        self.analysis = analysis;
+        self
     }
 
     /// The merged statistics of `version`, if any node counted calls.
@@ -92,6 +106,7 @@ impl Observations {
                 .cloned()
                 .collect(),
             stats: self.stats.clone(),
+            analysis: self.analysis.clone(),
         }
     }
 }

@@ -135,18 +135,25 @@ impl<'a> Plan<'a> {
     }
 
     /// The health of `version` over the step's window, compared with the
-    /// deployment's old version on the same nodes.
+    /// deployment's old version on the same nodes; for the new version, and
+    /// the deployment's analysis checks' verdict too.
     pub(crate) fn verdict_of(&self, version: &Version) -> HealthVerdict {
-        let Some(new) = self.window(version) else {
-            return HealthVerdict::Inconclusive { samples: 0 };
+        let stats = match self.window(version) {
+            None => HealthVerdict::too_few(0),
+            Some(new) => {
+                let stable = self
+                    .d
+                    .from_version
+                    .as_ref()
+                    .filter(|v| *v != version)
+                    .and_then(|v| self.window(v));
+                self.d.health.judge(&new, stable.as_ref())
+            }
         };
-        let stable = self
-            .d
-            .from_version
-            .as_ref()
-            .filter(|v| *v != version)
-            .and_then(|v| self.window(v));
-        self.d.health.judge(&new, stable.as_ref())
+        match &self.obs.analysis {
+            Some(analysis) if *version == self.d.to_version => stats.and(analysis.clone()),
+            _ => stats,
+        }
     }
 
     /// The health of the new version.
@@ -214,12 +221,15 @@ impl<'a> Plan<'a> {
         self.end(DeploymentPhase::Succeeded, code, note)
     }
 
-    /// Act on an inconclusive verdict per the deployment's policy.
-    pub(crate) fn inconclusive(self, samples: u64) -> Decision {
-        let why = format!(
-            "only {samples} calls on {} in the evaluation window, {} needed",
-            self.d.to_version, self.d.health.min_samples
-        );
+    /// Act on an inconclusive verdict (`samples` calls seen, or `reason`)
+    /// per the deployment's policy.
+    pub(crate) fn inconclusive(self, samples: u64, reason: Option<String>) -> Decision {
+        let why = reason.unwrap_or_else(|| {
+            format!(
+                "only {samples} calls on {} in the evaluation window, {} needed",
+                self.d.to_version, self.d.health.min_samples
+            )
+        });
         match self.d.health.on_inconclusive {
             InconclusivePolicy::Pause => {
                 self.end(DeploymentPhase::Paused, ReasonCode::Inconclusive, why)
@@ -301,6 +311,8 @@ pub fn restart_step(
         progress.step_started_at = Some(now);
         progress.baseline = observations.stats.clone();
     }
+    // The analysis checks judge the new window afresh.
+    progress.analysis.clear();
     if let StrategyState::Regional(RegionalState {
         inner: Some(inner), ..
     }) = &mut progress.state

@@ -69,7 +69,9 @@ impl DeploymentStrategy for Rolling {
                     let end = plan.step_ends(cfg.evaluation_period_secs);
                     return Ok(plan.go_on(end, format!("batch {done} is being evaluated")));
                 }
-                HealthVerdict::Inconclusive { samples } => return Ok(plan.inconclusive(samples)),
+                HealthVerdict::Inconclusive { samples, reason } => {
+                    return Ok(plan.inconclusive(samples, reason));
+                }
                 HealthVerdict::Healthy => {}
             }
         }

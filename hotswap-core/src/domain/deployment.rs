@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
+use super::analysis::{AnalysisCheck, AnalysisProgress, validate_checks};
 use super::module::validate_actor;
 use super::{
     DeploymentId, EdgeNode, Labels, ModuleName, NodeId, NodeStatus, Region, StrategyConfig,
@@ -124,6 +125,8 @@ pub enum ReasonCode {
     /// The stored progress does not fit the strategy (a step past its
     /// last, say): rolled back rather than guessed at.
     InvalidProgress,
+    /// A gating webhook did not allow the next step; it is asked again.
+    HookRejected,
 }
 
 /// Why a deployment is in its phase.
@@ -180,11 +183,36 @@ pub enum HealthVerdict {
         /// Which criterion failed, with figures.
         reason: String,
     },
-    /// Fewer calls than the minimum sample size.
+    /// Fewer calls than the minimum sample size, or an analysis check
+    /// without a conclusive value.
     Inconclusive {
         /// How many calls were seen.
         samples: u64,
+        /// What was inconclusive, when it was not the call count.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
+}
+
+impl HealthVerdict {
+    /// Too few calls: `samples` were seen.
+    pub fn too_few(samples: u64) -> Self {
+        Self::Inconclusive {
+            samples,
+            reason: None,
+        }
+    }
+
+    /// Both verdicts at once: unhealthy if either is, else inconclusive if
+    /// either is, else healthy.
+    #[must_use]
+    pub fn and(self, other: HealthVerdict) -> HealthVerdict {
+        match (self, other) {
+            (u @ Self::Unhealthy { .. }, _) | (_, u @ Self::Unhealthy { .. }) => u,
+            (i @ Self::Inconclusive { .. }, _) | (_, i @ Self::Inconclusive { .. }) => i,
+            _ => Self::Healthy,
+        }
+    }
 }
 
 /// When a new version counts as healthy.
@@ -208,6 +236,9 @@ pub struct HealthCriteria {
     pub max_p99_ratio: f64,
     /// What to do when inconclusive at the end of a step.
     pub on_inconclusive: InconclusivePolicy,
+    /// Metric checks that must pass too (Prometheus queries, web values).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub analysis: Vec<AnalysisCheck>,
 }
 
 impl Default for HealthCriteria {
@@ -219,6 +250,7 @@ impl Default for HealthCriteria {
             max_error_rate_increase: 0.01,
             max_p99_ratio: 2.0,
             on_inconclusive: InconclusivePolicy::Pause,
+            analysis: Vec::new(),
         }
     }
 }
@@ -252,15 +284,13 @@ impl HealthCriteria {
                 format!("{} must be a number of at least 1.0", self.max_p99_ratio),
             ));
         }
-        Ok(())
+        validate_checks(&self.analysis)
     }
 
     /// Judge `stats` (merged across the nodes that ran the version).
     pub fn evaluate(&self, stats: &VersionStats) -> HealthVerdict {
         if stats.calls < self.min_samples {
-            return HealthVerdict::Inconclusive {
-                samples: stats.calls,
-            };
+            return HealthVerdict::too_few(stats.calls);
         }
         let rate = stats.error_rate();
         if rate > self.max_error_rate {
@@ -386,6 +416,9 @@ pub struct DeploymentProgress {
     pub next_check: Option<DateTime<Utc>>,
     /// What only the deployment's strategy keeps.
     pub state: StrategyState,
+    /// How each analysis check has fared in the current step.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub analysis: Vec<AnalysisProgress>,
 }
 
 impl DeploymentProgress {
@@ -660,6 +693,11 @@ pub enum EventKind {
     HealthEvaluated,
     /// A routing table was applied to nodes.
     RoutingApplied,
+    /// An analysis check ran: its query, value and verdict.
+    Analysis,
+    /// A webhook was called: its point, answer and whether it let the
+    /// deployment go on.
+    Hook,
     /// Anything else worth recording.
     Note,
 }
@@ -835,7 +873,7 @@ mod tests {
         };
         let mut s = VersionStats::new(ModuleName::new("m").unwrap(), Version::new(1, 0, 0));
         s.calls = 5;
-        assert_eq!(c.evaluate(&s), HealthVerdict::Inconclusive { samples: 5 });
+        assert_eq!(c.evaluate(&s), HealthVerdict::too_few(5));
         s.calls = 100;
         s.errors = 5;
         s.latency = LatencyHistogram::new();

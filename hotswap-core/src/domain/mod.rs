@@ -1,6 +1,7 @@
 //! Domain types: module versions, limits, nodes, deployments, routing and
 //! call values. Every type validates itself and has stable snake_case JSON.
 
+pub mod analysis;
 mod config;
 mod deployment;
 mod digest;
@@ -24,6 +25,10 @@ pub mod value_numbers;
 mod value_path;
 pub mod wasm_features;
 
+pub use analysis::{
+    AnalysisCheck, AnalysisProgress, AnalysisResult, AnalysisSource, AnalysisVerdict, Comparison,
+    PassCondition, ShortName, TemplateVars, ValueRange,
+};
 pub use config::{
     ConfigPatch, ConfigValues, ConfigView, MAX_CONFIG_ENTRIES, MAX_CONFIG_VALUE_BYTES,
     ModuleConfig, SealedSecret, SecretInfo, SecretValue,

@@ -246,6 +246,23 @@ impl utoipa::ToSchema for ModuleName {
     }
 }
 
+impl utoipa::PartialSchema for super::ShortName {
+    fn schema() -> RefOr<Schema> {
+        text(
+            super::analysis::SHORT_NAME_PATTERN,
+            Some(super::analysis::MAX_SHORT_NAME_LEN),
+            "A short name: lowercase letters and digits in words joined by single `-`, starting with a letter",
+        )
+        .into()
+    }
+}
+
+impl utoipa::ToSchema for super::ShortName {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ShortName")
+    }
+}
+
 impl utoipa::PartialSchema for BucketName {
     fn schema() -> RefOr<Schema> {
         text(

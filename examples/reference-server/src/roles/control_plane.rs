@@ -53,7 +53,8 @@ pub(crate) async fn run(args: ControlPlaneArgs) -> AppResult<()> {
     );
     let control =
         HttpNodeControl::new(token, ClientConfig::default())?.with_storage(storage.clone());
-    let mut config = assemble::control_plane_config(replica.clone(), &args.timing)?;
+    let config = assemble::control_plane_config(replica.clone(), &args.timing)?;
+    let mut config = assemble::delivery(config, &args.delivery)?;
     if let Some(key) = assemble::secrets_key(args.secrets_key_file.as_deref())? {
         config = config.with_secrets_key(key);
     }

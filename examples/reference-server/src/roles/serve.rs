@@ -117,6 +117,7 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
     let mut timing = args.timing.clone();
     timing.heartbeat_secs = timing.heartbeat_secs.or(Some(LOCAL_HEARTBEAT_SECS));
     let config = assemble::control_plane_config("serve", &timing)?.with_secrets_key(secrets_key);
+    let config = assemble::delivery(config, &args.delivery)?;
     let backends = assemble::sql_backends(&db, storage, Arc::new(local));
     let plane = Arc::new(ControlPlane::new(backends, config));
 

@@ -347,6 +347,69 @@ pub async fn wait_phase(api: &Api, id: &str, want: &str, limit: Duration) -> Val
     .await
 }
 
+/// A Prometheus server (Debian's package) on a free port, scraping
+/// `targets` (`host:port`) every second; killed on drop.
+pub struct Prometheus {
+    pub url: String,
+    child: Child,
+}
+
+impl Prometheus {
+    /// Start it with its files in `dir`; `None` when the binary is missing
+    /// (a skip, or a failure under `CI=true`).
+    pub fn start(dir: &Path, targets: &[String]) -> Option<Prometheus> {
+        let binary = tool("prometheus")?;
+        let port = free_port();
+        let config = dir.join("prometheus.yml");
+        let targets: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: hotswap\n    static_configs:\n      - targets: [{}]\n",
+                targets.join(", ")
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+        let child = Command::new(binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        Some(Prometheus {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+        })
+    }
+
+    /// The value of instant query `query`, when it has one.
+    pub async fn value(&self, query: &str) -> Option<f64> {
+        let body: Value = reqwest::Client::new()
+            .get(format!("{}/api/v1/query", self.url))
+            .query(&[("query", query)])
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        body["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// `name` on the PATH; missing is a skip, or a failure under `CI=true`.
 pub fn tool(name: &str) -> Option<std::path::PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
