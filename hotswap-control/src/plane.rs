@@ -14,14 +14,16 @@ use super::{
     HttpRouteService, ModuleRegistrar, NodeHealthConfig, NodeService, Orchestrator,
     OrchestratorConfig, Reconciler,
 };
+use crate::hooks::WebhookSender;
 use crate::interface::InterfaceService;
+use crate::notify::NodeAlerts;
 use crate::strategy;
 use hotswap_core::ResourceKind;
 use hotswap_core::analysis::AnalysisProvider;
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::{
-    DeploymentId, Digest, EdgeNode, InterfaceId, ModuleDeployment, ModuleId, ModuleName, NodeId,
-    WasmModule, serving_version,
+    DeploymentId, DeploymentPolicy, Digest, EdgeNode, Environment, InterfaceId, ModuleDeployment,
+    ModuleId, ModuleName, NodeId, StrategyConfig, Unset, WasmModule, serving_version,
 };
 use hotswap_core::error::{Error, Result};
 use hotswap_core::inspect::InspectOptions;
@@ -29,11 +31,13 @@ use hotswap_core::interface::{
     CompatibilityMode, InterfaceFilter, InterfaceRegistry, PackageName, WitInterface,
 };
 use hotswap_core::node::{Execution, NodeControl};
+use hotswap_core::notify::Notifier;
 use hotswap_core::observe::TraceLink;
 use hotswap_core::repository::{
     ConfigRepository, DeploymentFilter, DeploymentRepository, DeploymentRepositoryExt,
     HttpRouteRepository, ModuleFilter, ModuleRepository, NodeFilter, NodeRepository, Page,
-    PageRequest, memory::MemoryConfigRepository, memory::MemoryHttpRouteRepository,
+    PageRequest, PolicyRepository, memory::MemoryConfigRepository,
+    memory::MemoryHttpRouteRepository, memory::MemoryPolicyRepository,
 };
 use hotswap_core::secrets::SecretsKey;
 use hotswap_core::storage::ModuleStorage;
@@ -63,6 +67,9 @@ pub struct Backends {
     /// Configuration revisions (in memory unless set with
     /// [`with_configs`](Self::with_configs)).
     pub configs: Arc<dyn ConfigRepository>,
+    /// Deployment policies (in memory unless set with
+    /// [`with_policies`](Self::with_policies)).
+    pub policies: Arc<dyn PolicyRepository>,
 }
 
 impl Backends {
@@ -86,7 +93,15 @@ impl Backends {
             clock,
             http_routes: Arc::new(MemoryHttpRouteRepository::new()),
             configs: Arc::new(MemoryConfigRepository::new()),
+            policies: Arc::new(MemoryPolicyRepository::new()),
         }
+    }
+
+    /// Keep deployment policies in `policies`.
+    #[must_use]
+    pub fn with_policies(mut self, policies: Arc<dyn PolicyRepository>) -> Self {
+        self.policies = policies;
+        self
     }
 
     /// Keep configuration revisions in `configs`.
@@ -126,6 +141,10 @@ pub struct ControlPlaneConfig {
     /// Reads deployments' analysis checks; without one, every check is
     /// inconclusive.
     pub analysis: Option<Arc<dyn AnalysisProvider>>,
+    /// Calls deployments' webhooks; without one, hooks are refused.
+    pub webhooks: Option<Arc<WebhookSender>>,
+    /// Told about deployment and node events.
+    pub notifier: Option<Arc<dyn Notifier>>,
 }
 
 impl ControlPlaneConfig {
@@ -139,7 +158,24 @@ impl ControlPlaneConfig {
             alerts: Vec::new(),
             secrets_key: None,
             analysis: None,
+            webhooks: None,
+            notifier: None,
         }
+    }
+
+    /// Call deployments' webhooks through `sender`.
+    #[must_use]
+    pub fn with_webhooks(mut self, sender: WebhookSender) -> Self {
+        self.webhooks = Some(Arc::new(sender));
+        self
+    }
+
+    /// Tell `notifier` about deployment events and nodes going unhealthy
+    /// or offline.
+    #[must_use]
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
     }
 
     /// Run deployments' analysis checks through `provider`.
@@ -214,6 +250,8 @@ pub struct ControlPlane {
     configs: ConfigService,
     control_loop: ControlLoop,
     trace: Arc<dyn TraceLink>,
+    /// Whether deployments may have webhooks (a secret signs them).
+    webhooks: bool,
 }
 
 impl ControlPlane {
@@ -231,6 +269,9 @@ impl ControlPlane {
         for hook in &config.alerts {
             nodes = nodes.with_alerts(hook.clone());
         }
+        if let Some(notifier) = &config.notifier {
+            nodes = nodes.with_alerts(Arc::new(NodeAlerts(notifier.clone())));
+        }
         let mut orchestrator = Orchestrator::new(
             b.deployments.clone(),
             b.nodes.clone(),
@@ -242,6 +283,12 @@ impl ControlPlane {
         .with_configs(b.configs.clone());
         if let Some(provider) = &config.analysis {
             orchestrator = orchestrator.with_analysis(provider.clone());
+        }
+        if let Some(sender) = &config.webhooks {
+            orchestrator = orchestrator.with_webhooks(sender.clone());
+        }
+        if let Some(notifier) = &config.notifier {
+            orchestrator = orchestrator.with_notifier(notifier.clone());
         }
         let configs = ConfigService::new(
             b.configs.clone(),
@@ -285,6 +332,7 @@ impl ControlPlane {
             control_loop,
             backends,
             trace: config.orchestrator.trace,
+            webhooks: config.webhooks.is_some(),
         }
     }
 
@@ -422,17 +470,75 @@ impl ControlPlane {
     }
 
     async fn check_and_create(&self, d: ModuleDeployment) -> Result<ModuleDeployment> {
+        self.check_periods(&d.strategy)
+            .map_err(|e| e.within("strategy"))?;
+        self.orchestrator.create(d).await
+    }
+
+    /// Refuse a strategy whose health evaluations last less than two
+    /// heartbeat intervals (the field named without `strategy.`).
+    fn check_periods(&self, s: &StrategyConfig) -> Result<()> {
         let beat = self.nodes.config().heartbeat_interval.as_secs();
-        let periods = strategy::for_config(&d.strategy).evaluation_periods();
+        let periods = strategy::for_config(s).evaluation_periods();
         if let Some((field, secs)) = periods.into_iter().find(|(_, secs)| *secs < 2 * beat) {
             return Err(Error::invalid(
-                format!("strategy.{field}"),
+                field,
                 format!(
                     "{secs} s is shorter than two heartbeat intervals (2 x {beat} s): the nodes' statistics would not arrive in time to judge it"
                 ),
             ));
         }
-        self.orchestrator.create(d).await
+        Ok(())
+    }
+
+    /// Create `d` under its module's policy for its environment: what the
+    /// request left unset (`unset`) the policy fills, and its hooks come
+    /// before `d`'s (see [`Self::create_deployment`]).
+    pub async fn create_deployment_under_policy(
+        &self,
+        mut d: ModuleDeployment,
+        unset: Unset,
+    ) -> Result<ModuleDeployment> {
+        if let Some(policy) = self.backends.policies.get(&d.module, d.environment).await? {
+            policy.apply(&mut d, &unset)?;
+        }
+        self.create_deployment(d).await
+    }
+
+    /// The policy of `module` in `environment`, if one is set.
+    pub async fn policy(
+        &self,
+        module: &ModuleName,
+        environment: Environment,
+    ) -> Result<Option<DeploymentPolicy>> {
+        self.backends.policies.get(module, environment).await
+    }
+
+    /// Every deployment policy, by module, then environment.
+    pub async fn policies(&self) -> Result<Vec<DeploymentPolicy>> {
+        self.backends.policies.list().await
+    }
+
+    /// Set a deployment policy (replacing its module's in its
+    /// environment). Hooks are refused when this control plane cannot
+    /// sign them, and each evaluation period must last two heartbeats.
+    pub async fn set_policy(&self, policy: &DeploymentPolicy) -> Result<()> {
+        policy.validate()?;
+        if !policy.hooks.is_empty() && !self.webhooks {
+            return Err(Error::invalid(
+                "hooks",
+                "this control plane signs webhooks with a secret it was not given (--webhook-secret-file)",
+            ));
+        }
+        if let Some(s) = &policy.strategy {
+            self.check_periods(s).map_err(|e| e.within("strategy"))?;
+        }
+        self.backends.policies.put(policy).await
+    }
+
+    /// Remove the policy of `module` in `environment`.
+    pub async fn delete_policy(&self, module: &ModuleName, environment: Environment) -> Result<()> {
+        self.backends.policies.delete(module, environment).await
     }
 
     /// Whether each backend answers: the module and node repositories and

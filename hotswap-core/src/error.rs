@@ -88,6 +88,8 @@ named_kinds! {
         HttpRoute => "http route",
         /// One revision of a module's configuration.
         ConfigRevision => "configuration revision",
+        /// A module's deployment policy in an environment.
+        DeploymentPolicy => "deployment policy",
         /// A position in a list, named by a `cursor` the list did not hand
         /// out (or one from another list).
         PageCursor => "page cursor",

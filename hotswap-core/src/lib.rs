@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod interface;
 pub mod keyvalue;
 pub mod node;
+pub mod notify;
 pub mod observe;
 pub mod repository;
 pub mod retry;

@@ -7,10 +7,10 @@ use hotswap_core::domain::Digest;
 use hotswap_core::interface::{InterfaceRegistry, MemoryInterfaceRegistry};
 use hotswap_core::repository::memory::{
     MemoryConfigRepository, MemoryDeploymentRepository, MemoryHttpRouteRepository,
-    MemoryModuleRepository, MemoryNodeRepository,
+    MemoryModuleRepository, MemoryNodeRepository, MemoryPolicyRepository,
 };
 use hotswap_core::repository::{
-    ConfigRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
+    ConfigRepository, HttpRouteRepository, ModuleRepository, NodeRepository, PolicyRepository,
 };
 use hotswap_core::storage::{Codec, MemoryStorage};
 use hotswap_testkit::deployments::DeploymentStore;
@@ -73,7 +73,12 @@ hotswap_testkit::node_repository_suite!(nodes);
 hotswap_testkit::http_route_repository_suite!(http_routes);
 hotswap_testkit::config_repository_suite!(configs);
 hotswap_testkit::deployment_repository_suite!(deployments);
+async fn policies() -> Arc<dyn PolicyRepository> {
+    Arc::new(MemoryPolicyRepository::new())
+}
+
 hotswap_testkit::interface_registry_suite!(interfaces);
+hotswap_testkit::policy_repository_suite!(policies);
 
 /// A storage whose every call fails, as an unreachable server's would.
 #[derive(Debug)]

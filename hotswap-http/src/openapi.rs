@@ -26,6 +26,7 @@ use crate::problem::{PROBLEM_JSON, Problem};
         (name = "execute", description = "Function calls"),
         (name = "routes", description = "HTTP routes of the edge ingress"),
         (name = "configs", description = "Module configuration and secrets (write-only)"),
+        (name = "policies", description = "Deployment policies per module and environment"),
         (name = "agent", description = "An edge node's agent"),
         (name = "system", description = "Health, readiness, metrics"),
     )

@@ -7,7 +7,7 @@ use hotswap_core::domain::{
     Int64Json, KeyValueGrants, Labels, LoadedVersion, MAX_LABELS, ModuleConfig, ModuleDeployment,
     ModuleKind, ModuleName, NodeCapabilities, NodeMetrics, NodeProgress, NodeStatus,
     OutboundGrants, Region, ResourceLimits, RouteReason, StaleNodePolicy, StrategyConfig,
-    TargetSelector, VersionStats, WasmModule,
+    TargetSelector, VersionStats, WasmModule, Webhook,
 };
 use hotswap_core::interface::Finding;
 use hotswap_core::interface::{CompatibilityMode, PackageName, Protects};
@@ -185,18 +185,25 @@ pub struct CreateDeployment {
     #[serde(default)]
     #[schema(schema_with = hotswap_core::domain::schema::semver_or_null)]
     pub from_version: Option<String>,
-    /// How (canary with its defaults when absent).
+    /// How; when absent, the module's deployment policy for the
+    /// environment says, else a canary with its defaults.
     #[serde(default)]
-    pub strategy: StrategyConfig,
-    /// Where.
+    pub strategy: Option<StrategyConfig>,
+    /// Where (the policy's, else every node, when absent).
     #[serde(default)]
-    pub target: TargetSelector,
-    /// When the new version counts as healthy.
+    pub target: Option<TargetSelector>,
+    /// When the new version counts as healthy (the policy's, else the
+    /// defaults, when absent).
     #[serde(default)]
-    pub health: HealthCriteria,
-    /// What to do with nodes that go stale mid-rollout.
+    pub health: Option<HealthCriteria>,
+    /// What to do with nodes that go stale mid-rollout (the policy's, else
+    /// exclude them, when absent).
     #[serde(default)]
-    pub stale_nodes: StaleNodePolicy,
+    pub stale_nodes: Option<StaleNodePolicy>,
+    /// Webhooks called at points of the rollout (gates hold it while they
+    /// refuse), after the policy's.
+    #[serde(default)]
+    pub hooks: Vec<Webhook>,
     /// Environment (development when absent).
     #[serde(default = "development")]
     pub environment: Environment,
@@ -207,6 +214,23 @@ pub struct CreateDeployment {
     /// Start at once (as `POST /deployments/{id}/execute` would).
     #[serde(default)]
     pub start: bool,
+}
+
+/// `PUT /policies/{module}/{environment}`: what the module's deployments
+/// to that environment take when their creation leaves it unset.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyBody {
+    /// The strategy.
+    pub strategy: Option<StrategyConfig>,
+    /// The health criteria (analysis checks included).
+    pub health: Option<HealthCriteria>,
+    /// The target nodes.
+    pub target: Option<TargetSelector>,
+    /// What to do with nodes that go stale.
+    pub stale_nodes: Option<StaleNodePolicy>,
+    /// Webhooks every deployment calls, before its own.
+    pub hooks: Vec<Webhook>,
 }
 
 fn development() -> Environment {

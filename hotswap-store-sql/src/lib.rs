@@ -10,6 +10,7 @@ mod interfaces;
 mod legacy;
 mod modules;
 mod nodes;
+mod policies;
 mod query;
 
 use std::fmt;
@@ -20,6 +21,7 @@ use hotswap_core::ResourceKind;
 use hotswap_core::interface::InterfaceRegistry;
 use hotswap_core::repository::{
     ConfigRepository, DeploymentRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
+    PolicyRepository,
 };
 use hotswap_core::{Error, Result};
 use serde::Serialize;
@@ -81,6 +83,11 @@ impl SqlStore {
 
     /// This store as a configuration repository.
     pub fn configs(&self) -> Arc<dyn ConfigRepository> {
+        Arc::new(self.clone())
+    }
+
+    /// This store as a deployment-policy repository.
+    pub fn policies(&self) -> Arc<dyn PolicyRepository> {
         Arc::new(self.clone())
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use hotswap_core::interface::InterfaceRegistry;
 use hotswap_core::repository::{
-    ConfigRepository, HttpRouteRepository, ModuleRepository, NodeRepository,
+    ConfigRepository, HttpRouteRepository, ModuleRepository, NodeRepository, PolicyRepository,
 };
 use hotswap_store_sqlite::{SqlStore, SqliteConfig};
 use hotswap_testkit::deployments::DeploymentStore;
@@ -50,4 +50,9 @@ hotswap_testkit::node_repository_suite!(nodes);
 hotswap_testkit::http_route_repository_suite!(http_routes);
 hotswap_testkit::config_repository_suite!(configs);
 hotswap_testkit::deployment_repository_suite!(deployments);
+async fn policies() -> Arc<dyn PolicyRepository> {
+    store().await.policies()
+}
+
 hotswap_testkit::interface_registry_suite!(interfaces);
+hotswap_testkit::policy_repository_suite!(policies);

@@ -19,6 +19,8 @@ pub mod long_calls;
 pub mod modules;
 pub mod nodes;
 pub mod orphans;
+pub mod policies;
+pub mod receiver;
 pub mod runtime;
 pub mod sample;
 pub mod simulation;

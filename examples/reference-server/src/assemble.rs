@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hotswap_control::analysis::HttpAnalysis;
+use hotswap_control::hooks::{WebhookSecret, WebhookSender};
+use hotswap_control::notify::{SinkConfig, Sinks};
 use hotswap_control::{Backends, ControlLoopConfig, ControlPlaneConfig, NodeHealthConfig};
 use hotswap_core::clock::SystemClock;
 use hotswap_core::keyvalue::KeyValueStore;
@@ -271,13 +273,54 @@ pub(crate) fn control_plane_config(
 }
 
 /// `config` with what rollouts reach outside the fleet: analysis checks
-/// run over HTTP (Prometheus queries default to `--prometheus-url`).
+/// run over HTTP (Prometheus queries default to `--prometheus-url`),
+/// webhooks signed with the secret of `--webhook-secret-file`, and the
+/// notification sinks of `--notifications-file`.
 pub(crate) fn delivery(
     config: ControlPlaneConfig,
     args: &DeliveryArgs,
 ) -> Result<ControlPlaneConfig> {
     let analysis = HttpAnalysis::new(args.prometheus_url.clone(), ANALYSIS_TIMEOUT)?;
-    Ok(config.with_analysis(Arc::new(analysis)))
+    let mut config = config.with_analysis(Arc::new(analysis));
+    let secret = match &args.webhook_secret_file {
+        Some(path) => {
+            let bytes = read("webhook_secret_file", path)?;
+            let text = String::from_utf8_lossy(&bytes);
+            Some(
+                WebhookSecret::new(text.trim().as_bytes().to_vec())
+                    .map_err(|e| e.within("webhook_secret_file"))?,
+            )
+        }
+        None => None,
+    };
+    if let Some(secret) = &secret {
+        config = config.with_webhooks(WebhookSender::new(secret.clone())?);
+    }
+    if let Some(path) = &args.notifications_file {
+        let sinks = notification_sinks(path)?;
+        config = config.with_notifier(Arc::new(Sinks::start(sinks, secret)?));
+    }
+    Ok(config)
+}
+
+/// The sinks of a notifications file; a bad file is refused naming it,
+/// and the line and key.
+fn notification_sinks(path: &Path) -> Result<Vec<SinkConfig>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(default)]
+        sink: Vec<SinkConfig>,
+    }
+    let bytes = read("notifications_file", path)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let file: File = toml::from_str(&text).map_err(|e| {
+        Error::invalid(
+            "notifications_file",
+            format!("{}: {}", path.display(), e.to_string().trim()),
+        )
+    })?;
+    Ok(file.sink)
 }
 
 /// How long one analysis query may take before it counts as inconclusive.
@@ -302,6 +345,7 @@ pub(crate) fn sql_backends(
     )
     .with_http_routes(db.http_routes())
     .with_configs(db.configs())
+    .with_policies(db.policies())
 }
 
 /// The secrets key in `path` (64 hex digits), if one is given.

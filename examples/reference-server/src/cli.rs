@@ -208,6 +208,15 @@ pub(crate) struct DeliveryArgs {
     /// (`http://prometheus:9090`).
     #[arg(long, env = "HOTSWAP_PROMETHEUS_URL")]
     pub(crate) prometheus_url: Option<String>,
+    /// File holding the secret (16 bytes or more) webhook payloads and
+    /// generic notifications are signed with (HMAC-SHA256); without one,
+    /// deployments with hooks are refused.
+    #[arg(long, env = "HOTSWAP_WEBHOOK_SECRET_FILE")]
+    pub(crate) webhook_secret_file: Option<PathBuf>,
+    /// TOML file of notification sinks (`[[sink]]` with name, kind
+    /// `webhook` or `slack`, url, events).
+    #[arg(long, env = "HOTSWAP_NOTIFICATIONS_FILE")]
+    pub(crate) notifications_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -615,9 +624,10 @@ pub(crate) struct DeployArgs {
     pub(crate) module: String,
     /// The version to roll out.
     pub(crate) version: String,
-    /// Strategy.
-    #[arg(long, value_enum, default_value = "canary")]
-    pub(crate) strategy: StrategyChoice,
+    /// Strategy (the module's policy for the environment, else a
+    /// canary, when no strategy option is given).
+    #[arg(long, value_enum)]
+    pub(crate) strategy: Option<StrategyChoice>,
     /// The version to replace (the one serving now by default).
     #[arg(long)]
     pub(crate) from: Option<String>,

@@ -5,6 +5,7 @@ use semver::Version;
 use serde::{Deserialize, Serialize};
 
 use super::analysis::{AnalysisCheck, AnalysisProgress, validate_checks};
+use super::hooks::{HookPoint, Webhook, validate_hooks};
 use super::module::validate_actor;
 use super::{
     DeploymentId, EdgeNode, Labels, ModuleName, NodeId, NodeStatus, Region, StrategyConfig,
@@ -419,6 +420,10 @@ pub struct DeploymentProgress {
     /// How each analysis check has fared in the current step.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub analysis: Vec<AnalysisProgress>,
+    /// The gating point whose webhooks hold the deployment paused, asked
+    /// again at `next_check`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_at: Option<HookPoint>,
 }
 
 impl DeploymentProgress {
@@ -542,6 +547,9 @@ pub struct ModuleDeployment {
     /// What to do when a target node goes stale mid-rollout.
     #[serde(default)]
     pub stale_nodes: StaleNodePolicy,
+    /// Webhooks called at points of the rollout.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<Webhook>,
     /// Environment.
     pub environment: Environment,
     /// Where it stands.
@@ -588,6 +596,7 @@ impl ModuleDeployment {
             target: TargetSelector::default(),
             health: HealthCriteria::default(),
             stale_nodes: StaleNodePolicy::default(),
+            hooks: Vec::new(),
             environment,
             phase: DeploymentPhase::Pending,
             reason: PhaseReason {
@@ -633,6 +642,7 @@ impl ModuleDeployment {
             ));
         }
         self.health.validate().map_err(|e| e.within("health"))?;
+        validate_hooks(&self.hooks)?;
         validate_actor("created_by", &self.created_by)?;
         if self.updated_at < self.created_at {
             return Err(Error::invalid("updated_at", "is before created_at"));

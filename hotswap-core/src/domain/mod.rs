@@ -6,6 +6,7 @@ mod config;
 mod deployment;
 mod digest;
 pub mod held_versions;
+pub mod hooks;
 mod http_route;
 mod ids;
 mod keyvalue;
@@ -15,6 +16,7 @@ mod module;
 pub(crate) mod names;
 mod node;
 mod outbound;
+mod policy;
 mod routing;
 #[cfg(feature = "openapi")]
 pub mod schema;
@@ -41,6 +43,7 @@ pub use deployment::{
 };
 pub use digest::Digest;
 pub use held_versions::{OPEN_PHASES, serving_version, version_in_use};
+pub use hooks::{HookPoint, Webhook};
 pub use http_route::{
     ANY_HOST, HOST_INPUT_PATTERN, HOST_PATTERN, HttpRoute, HttpRouteSet, HttpRouteTable,
     MAX_HOST_LEN, MAX_PATH_PREFIX_LEN, PATH_PREFIX_INPUT_PATTERN, PATH_PREFIX_PATTERN,
@@ -67,6 +70,7 @@ pub use node::{
     MAX_ZONE_LEN, NodeCapabilities, NodeMetrics, NodeStatus, RuntimeKind,
 };
 pub use outbound::{Denial, Destination, MAX_OUTBOUND_RULES, OutboundGrants, OutboundRule};
+pub use policy::{DeploymentPolicy, Unset};
 pub use routing::{
     BUCKETS, RouteContext, RouteMatch, RouteReason, RouteRule, RoutingTable, WeightedVersion,
 };

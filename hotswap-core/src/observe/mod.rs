@@ -44,6 +44,17 @@ pub const HTTP_REQUEST_DURATION: &str = "http_request_duration_seconds";
 /// sends one, so it is not in [`METRICS`].
 pub const OUTBOUND_REQUESTS: &str = "wasm_outbound_requests_total";
 
+/// Counter: notifications by `sink` and `outcome` (`sent`, `failed` after
+/// its retries, `dropped` when the sink's queue was full). It appears once
+/// a notification is delivered or fails, so it is not in [`METRICS`].
+pub const NOTIFICATIONS: &str = "wasm_notifications_total";
+
+/// Counter: webhook calls of deployments, by `point` (`step`, ...) and
+/// `outcome` (`allowed`, `refused` for a gate's non-2xx, `answered`,
+/// `failed` with no answer). It appears once a hook is called, so it is
+/// not in [`METRICS`].
+pub const WEBHOOK_CALLS: &str = "wasm_webhook_calls_total";
+
 /// Every metric above that a running server exposes from its start.
 pub const METRICS: &[&str] = &[
     MODULES_REGISTERED,
@@ -153,6 +164,14 @@ pub fn describe() {
     describe_gauge!(
         MODULES_DEPLOYED_PER_NODE,
         "Module versions loaded on each edge node, by node and region."
+    );
+    describe_counter!(
+        NOTIFICATIONS,
+        "Notifications, by sink and outcome (sent, failed, dropped)."
+    );
+    describe_counter!(
+        WEBHOOK_CALLS,
+        "Webhook calls of deployments, by point and outcome (allowed, refused, answered, failed)."
     );
     describe_counter!(
         HTTP_REQUESTS,

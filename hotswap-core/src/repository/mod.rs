@@ -34,8 +34,9 @@ pub use paging::{
 };
 
 use crate::domain::{
-    DeploymentEvent, DeploymentId, Digest, EdgeNode, HttpRoute, HttpRouteSet, Labels, ModuleConfig,
-    ModuleDeployment, ModuleId, ModuleName, NodeId, ResourceLimits, RouteId, WasmModule,
+    DeploymentEvent, DeploymentId, DeploymentPolicy, Digest, EdgeNode, Environment, HttpRoute,
+    HttpRouteSet, Labels, ModuleConfig, ModuleDeployment, ModuleId, ModuleName, NodeId,
+    ResourceLimits, RouteId, WasmModule,
 };
 use crate::error::{Error, Result};
 
@@ -224,6 +225,45 @@ pub trait ConfigRepository: Send + Sync + fmt::Debug + 'static {
 
     /// The latest revision, if any.
     async fn latest(&self, module: &ModuleName) -> Result<Option<ModuleConfig>>;
+}
+
+/// Deployment policies: at most one per module and environment.
+#[async_trait]
+pub trait PolicyRepository: Send + Sync + fmt::Debug + 'static {
+    /// Store `policy` (validated first), replacing the one of its module
+    /// and environment.
+    async fn put(&self, policy: &DeploymentPolicy) -> Result<()>;
+
+    /// The policy of `module` in `environment`, if one is set.
+    async fn get(
+        &self,
+        module: &ModuleName,
+        environment: Environment,
+    ) -> Result<Option<DeploymentPolicy>>;
+
+    /// Every policy, by module, then environment.
+    async fn list(&self) -> Result<Vec<DeploymentPolicy>>;
+
+    /// Remove the policy of `module` in `environment`; `NotFound` when
+    /// none is set.
+    async fn delete(&self, module: &ModuleName, environment: Environment) -> Result<()>;
+}
+
+/// The `NotFound` of the policy of `module` in `environment`.
+pub fn policy_not_found(module: &ModuleName, environment: Environment) -> Error {
+    Error::not_found(
+        crate::ResourceKind::DeploymentPolicy,
+        format!("{module} in {}", environment_name(environment)),
+    )
+}
+
+/// `environment` as JSON and the API's paths write it (`production`).
+pub fn environment_name(environment: Environment) -> &'static str {
+    match environment {
+        Environment::Development => "development",
+        Environment::Staging => "staging",
+        Environment::Production => "production",
+    }
 }
 
 /// The `Conflict` of storing configuration revision `given` of `module`

@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hotswap_control::Operation;
 use hotswap_core::Error;
-use hotswap_core::domain::{DeploymentId, Environment, ModuleDeployment};
+use hotswap_core::domain::{DeploymentId, Environment, ModuleDeployment, Unset};
 use hotswap_core::repository::DeploymentFilter;
 
 use super::{API_PREFIX, ApiState};
@@ -25,7 +25,7 @@ fn version(field: &str, text: &str) -> ApiResult<semver::Version> {
 }
 
 /// The role driving a deployment of `environment` forward needs.
-fn driving_role(environment: Environment) -> Role {
+pub(crate) fn driving_role(environment: Environment) -> Role {
     if environment == Environment::Production {
         Role::Admin
     } else {
@@ -55,18 +55,25 @@ pub(crate) async fn create(
         Some(v) => Some(version("from_version", v)?),
         None => s.plane.serving_version(&req.module).await?,
     };
+    let unset = Unset {
+        strategy: req.strategy.is_none(),
+        health: req.health.is_none(),
+        target: req.target.is_none(),
+        stale_nodes: req.stale_nodes.is_none(),
+    };
     let mut d = ModuleDeployment::new(
         req.module,
         from,
         to,
-        req.strategy,
+        req.strategy.unwrap_or_default(),
         req.environment,
         who.subject.clone(),
         s.plane.now(),
     );
-    d.target = req.target;
-    d.health = req.health;
-    d.stale_nodes = req.stale_nodes;
+    d.target = req.target.unwrap_or_default();
+    d.health = req.health.unwrap_or_default();
+    d.stale_nodes = req.stale_nodes.unwrap_or_default();
+    d.hooks = req.hooks;
     if let Some(revision) = req.config_revision {
         if revision == 0 {
             return Err(Error::invalid(
@@ -77,7 +84,7 @@ pub(crate) async fn create(
         }
         d.config_revision = revision;
     }
-    let mut d = s.plane.create_deployment(d).await?;
+    let mut d = s.plane.create_deployment_under_policy(d, unset).await?;
     tracing::info!(deployment = %d.id, module = %d.module, to = %d.to_version, strategy = d.strategy.name(), by = %who.subject, "deployment created");
     if req.start {
         d = s.plane.orchestrator().execute(d.id).await?;

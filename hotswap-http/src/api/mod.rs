@@ -8,6 +8,7 @@ mod http_routes;
 mod interfaces;
 mod modules;
 mod nodes;
+mod policies;
 mod wit_body;
 
 use std::sync::Arc;
@@ -85,6 +86,8 @@ pub fn routes(limits: ServerLimits) -> OpenApiRouter<ApiState> {
         .routes(routes!(execute::execute))
         .routes(routes!(configs::latest, configs::change))
         .routes(routes!(configs::revision))
+        .routes(routes!(policies::list))
+        .routes(routes!(policies::get, policies::put, policies::delete))
         .routes(routes!(http_routes::create, http_routes::list))
         .routes(routes!(http_routes::get, http_routes::delete))
         .routes(routes!(system::healthz))

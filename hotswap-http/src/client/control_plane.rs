@@ -2,12 +2,15 @@
 //! heartbeat) and for tools such as the CLI (everything else).
 
 use bytes::Bytes;
-use hotswap_core::domain::{ConfigPatch, ConfigView, InterfaceId, ModuleName};
+use hotswap_core::domain::{
+    ConfigPatch, ConfigView, DeploymentPolicy, Environment, InterfaceId, ModuleName,
+};
 use hotswap_core::domain::{
     DeploymentId, EdgeNode, Heartbeat, HttpRouteSet, ModuleDeployment, ModuleId, NodeId, RouteId,
     WasmModule,
 };
 use hotswap_core::interface::{CompatibilityMode, WitInterface};
+use hotswap_core::repository::environment_name;
 use hotswap_core::{Error, Result};
 use serde::Serialize;
 
@@ -17,9 +20,9 @@ use crate::auth::TokenSource;
 use crate::wire::{
     CreateDeployment, CreateRoute, DeploymentListQuery, DeploymentView, ExecuteRequest,
     ExecuteResponse, InterfaceListQuery, ModuleListQuery, ModuleMetadata, NodeHealth,
-    NodeListQuery, NodeRegistered, PackageMode, Paged, PromoteRequest, RegisterInterface,
-    RegisterInterfaceQuery, RegisterNode, RouteChanged, RouteListQuery, SetPackageMode,
-    ValidationReport,
+    NodeListQuery, NodeRegistered, PackageMode, Paged, PolicyBody, PromoteRequest,
+    RegisterInterface, RegisterInterfaceQuery, RegisterNode, RouteChanged, RouteListQuery,
+    SetPackageMode, ValidationReport,
 };
 use crate::wit_payload::{TAR_GZIP, WitPayload, pack};
 
@@ -119,6 +122,55 @@ impl ControlPlaneClient {
             .send(SERVICE, Retry::OnConnect, |c| c.post(&url).json(body))
             .await?;
         json(SERVICE, resp).await
+    }
+
+    /// Every deployment policy.
+    pub async fn policies(&self) -> Result<Vec<DeploymentPolicy>> {
+        self.get("/policies", &()).await
+    }
+
+    /// The policy of `module` in `environment`; `None` when none is set.
+    pub async fn policy(
+        &self,
+        module: &ModuleName,
+        environment: Environment,
+    ) -> Result<Option<DeploymentPolicy>> {
+        let path = format!("/policies/{module}/{}", environment_name(environment));
+        match self.get(&path, &()).await {
+            Ok(p) => Ok(Some(p)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Set the policy of `module` in `environment`.
+    pub async fn put_policy(
+        &self,
+        module: &ModuleName,
+        environment: Environment,
+        body: &PolicyBody,
+    ) -> Result<DeploymentPolicy> {
+        let url = self.url(&format!(
+            "/policies/{module}/{}",
+            environment_name(environment)
+        ));
+        let resp = self
+            .http
+            .send(SERVICE, Retry::Idempotent, |c| c.put(&url).json(body))
+            .await?;
+        json(SERVICE, resp).await
+    }
+
+    /// Remove the policy of `module` in `environment`.
+    pub async fn delete_policy(&self, module: &ModuleName, environment: Environment) -> Result<()> {
+        let url = self.url(&format!(
+            "/policies/{module}/{}",
+            environment_name(environment)
+        ));
+        self.http
+            .send(SERVICE, Retry::Idempotent, |c| c.delete(&url))
+            .await
+            .map(drop)
     }
 
     /// Register (or rejoin as) a node.

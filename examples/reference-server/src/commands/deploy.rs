@@ -9,8 +9,17 @@ use crate::AppResult;
 use crate::cli::{DeployArgs, StrategyChoice};
 
 /// The strategy the options describe, as the API's JSON, so its checks
-/// name the option at fault.
-fn strategy(a: &DeployArgs, from: Option<&str>) -> AppResult<StrategyConfig> {
+/// name the option at fault; `None` when no strategy option is given (the
+/// module's policy decides).
+fn strategy(a: &DeployArgs, from: Option<&str>) -> AppResult<Option<StrategyConfig>> {
+    let given = a.strategy.is_some()
+        || !a.steps.is_empty()
+        || a.period_secs.is_some()
+        || a.batch.is_some()
+        || a.split.is_some();
+    if !given {
+        return Ok(None);
+    }
     let period = a.period_secs;
     let canary = || {
         let mut c = json!({"type": "canary"});
@@ -22,7 +31,7 @@ fn strategy(a: &DeployArgs, from: Option<&str>) -> AppResult<StrategyConfig> {
         }
         c
     };
-    let value = match a.strategy {
+    let value = match a.strategy.unwrap_or(StrategyChoice::Canary) {
         StrategyChoice::Canary => canary(),
         StrategyChoice::BlueGreen => {
             let mut c = json!({"type": "blue_green", "preview": false});
@@ -56,36 +65,49 @@ fn strategy(a: &DeployArgs, from: Option<&str>) -> AppResult<StrategyConfig> {
                 {"name": "b", "version": a.version, "weight": split}]})
         }
     };
-    serde_json::from_value(value).map_err(|e| format!("strategy: {e}").into())
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|e| format!("strategy: {e}").into())
 }
 
 pub(crate) async fn run(a: DeployArgs) -> AppResult<()> {
     let c = client(&a.client)?;
-    let mut health = HealthCriteria::default();
-    if let Some(r) = a.max_error_rate {
-        health.max_error_rate = r;
-    }
-    if let Some(n) = a.min_samples {
-        health.min_samples = n;
-    }
-    if let Some(r) = a.max_p99_ratio {
-        health.max_p99_ratio = r;
-    }
-    if a.rollback_when_inconclusive {
-        health.on_inconclusive = InconclusivePolicy::Rollback;
-    }
-    let mut target = json!({});
-    if !a.regions.is_empty() {
-        target["regions"] = json!(a.regions);
-    }
+    // Health and target only when an option says so: the policy decides
+    // otherwise.
+    let health_given = a.max_error_rate.is_some()
+        || a.min_samples.is_some()
+        || a.max_p99_ratio.is_some()
+        || a.rollback_when_inconclusive;
+    let health = health_given.then(|| {
+        let mut health = HealthCriteria::default();
+        if let Some(r) = a.max_error_rate {
+            health.max_error_rate = r;
+        }
+        if let Some(n) = a.min_samples {
+            health.min_samples = n;
+        }
+        if let Some(r) = a.max_p99_ratio {
+            health.max_p99_ratio = r;
+        }
+        if a.rollback_when_inconclusive {
+            health.on_inconclusive = InconclusivePolicy::Rollback;
+        }
+        health
+    });
+    let target = if a.regions.is_empty() {
+        None
+    } else {
+        Some(serde_json::from_value(json!({"regions": a.regions}))?)
+    };
     let req = CreateDeployment {
         module: hotswap_core::domain::ModuleName::new(a.module.clone())?,
         to_version: a.version.clone(),
         from_version: a.from.clone(),
         strategy: strategy(&a, a.from.as_deref())?,
-        target: serde_json::from_value(target)?,
+        target,
         health,
-        stale_nodes: Default::default(),
+        stale_nodes: None,
+        hooks: Vec::new(),
         environment: serde_json::from_value(json!(a.environment)).map_err(|_| {
             format!(
                 "{:?} is not development, staging or production",

@@ -6,6 +6,7 @@ mod deployments;
 mod http_routes;
 mod modules;
 mod nodes;
+mod policies;
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -14,6 +15,7 @@ pub use deployments::MemoryDeploymentRepository;
 pub use http_routes::MemoryHttpRouteRepository;
 pub use modules::MemoryModuleRepository;
 pub use nodes::MemoryNodeRepository;
+pub use policies::MemoryPolicyRepository;
 
 /// A lock whose poisoning is ignored: every write in these repositories
 /// checks first and then mutates in one step, so a panic cannot leave a

@@ -15,19 +15,24 @@ use semver::Version;
 use serde_json::json;
 use tracing::Instrument;
 
+mod announce;
+mod gates;
+
 use super::analysis;
 use super::distribution::load_with_retries;
+use crate::hooks::WebhookSender;
 use crate::locks::{Held, KeyedLocks};
 use crate::strategy::{self, Action, Decision, NodeObservation, Observations};
 use hotswap_core::analysis::AnalysisProvider;
 use hotswap_core::clock::Clock;
 use hotswap_core::domain::{
-    ConfigKey, DeploymentEvent, DeploymentId, DeploymentPhase, EdgeNode, EventKind, LoadedVersion,
-    ModuleConfig, ModuleDeployment, NodeId, NodeProgress, NodeStatus, OperatorRequest, ReasonCode,
-    StaleNodePolicy, VersionStats, WasmModule,
+    ConfigKey, DeploymentEvent, DeploymentId, DeploymentPhase, EdgeNode, EventKind, HookPoint,
+    LoadedVersion, ModuleConfig, ModuleDeployment, NodeId, NodeProgress, NodeStatus,
+    OperatorRequest, ReasonCode, StaleNodePolicy, VersionStats, WasmModule,
 };
 use hotswap_core::error::{Error, Result};
 use hotswap_core::node::NodeControl;
+use hotswap_core::notify::{NotificationEvent, Notifier};
 use hotswap_core::observe::{NoTraceLink, TraceLink};
 use hotswap_core::repository::memory::MemoryConfigRepository;
 use hotswap_core::repository::{
@@ -151,6 +156,10 @@ pub struct Orchestrator {
     local: Arc<KeyedLocks<DeploymentId>>,
     /// Reads the values of deployments' analysis checks.
     analysis: Option<Arc<dyn AnalysisProvider>>,
+    /// Calls deployments' webhooks, signed.
+    hooks: Option<Arc<WebhookSender>>,
+    /// Tells people what rollouts do.
+    notifier: Option<Arc<dyn Notifier>>,
 }
 
 /// The target nodes of a deployment with what they report.
@@ -187,7 +196,24 @@ impl Orchestrator {
             config,
             local: Arc::default(),
             analysis: None,
+            hooks: None,
+            notifier: None,
         }
+    }
+
+    /// Call deployments' webhooks through `sender`; without one, a
+    /// deployment with hooks is refused.
+    #[must_use]
+    pub fn with_webhooks(mut self, sender: Arc<WebhookSender>) -> Self {
+        self.hooks = Some(sender);
+        self
+    }
+
+    /// Tell `notifier` what rollouts do.
+    #[must_use]
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
     }
 
     /// Run deployments' analysis checks through `provider` (without one,
@@ -287,6 +313,12 @@ impl Orchestrator {
     /// checks answer first, before the configuration and the targets.
     pub async fn create(&self, mut deployment: ModuleDeployment) -> Result<ModuleDeployment> {
         deployment.validate()?;
+        if !deployment.hooks.is_empty() && self.hooks.is_none() {
+            return Err(Error::invalid(
+                "hooks",
+                "this control plane signs webhooks with a secret it was not given (--webhook-secret-file)",
+            ));
+        }
         for v in strategy::for_config(&deployment.strategy).versions(&deployment) {
             self.module(&deployment, &v).await?;
         }
@@ -338,8 +370,16 @@ impl Orchestrator {
             now,
         )?;
         d.progress.next_check = Some(now);
-        let d = self.deployments.update(&d, &[started]).await?;
-        self.step(d).await
+        let d = self.store(&d, vec![started]).await?;
+        self.tell(&d, NotificationEvent::DeploymentStarted, "started");
+        let fleet = self.fleet(&d).await?;
+        let (events, refused) = self
+            .gate(&d, HookPoint::PreRollout, gates::step_of(&d, None), &fleet)
+            .await;
+        match refused {
+            Some(refusal) => self.hold(d, HookPoint::PreRollout, refusal, events).await,
+            None => self.step(d, None, events).await,
+        }
     }
 
     /// Evaluate `id` if it is progressing and due; returns its state.
@@ -352,26 +392,33 @@ impl Orchestrator {
 
     async fn tick_leased(&self, id: DeploymentId) -> Result<ModuleDeployment> {
         let d = self.deployments.get(id).await?;
-        let due = d
-            .progress
-            .next_check
-            .is_some_and(|at| at <= self.clock.now());
+        let now = self.clock.now();
+        if let Some(point) = gates::held_due(&d, now) {
+            return self.recheck(d, point).await;
+        }
+        let due = d.progress.next_check.is_some_and(|at| at <= now);
         if d.phase != DeploymentPhase::Progressing || !due {
             return Ok(d);
         }
-        self.step(d).await
+        self.step(d, None, Vec::new()).await
     }
 
-    /// Evaluate every progressing deployment that is due; returns how many
+    /// Evaluate every progressing deployment that is due, and ask the
+    /// hooks holding paused ones again when they are due; returns how many
     /// were evaluated. Deployments another replica holds are skipped.
     pub async fn run_due(&self) -> Result<usize> {
-        let progressing = self
+        let mut due = self
             .deployments
             .all_deployments(&DeploymentFilter::phase(DeploymentPhase::Progressing))
             .await?;
+        let paused = self
+            .deployments
+            .all_deployments(&DeploymentFilter::phase(DeploymentPhase::Paused))
+            .await?;
+        due.extend(paused.into_iter().filter(|d| d.progress.held_at.is_some()));
         let now = self.clock.now();
         let mut evaluated = 0;
-        for d in progressing {
+        for d in due {
             if d.progress.next_check.is_none_or(|at| at > now) {
                 continue;
             }
@@ -421,7 +468,8 @@ impl Orchestrator {
                     format!("paused by {by}"),
                     now,
                 )?;
-                self.deployments.update(&d, &[e]).await
+                d.progress.held_at = None;
+                self.store(&d, vec![e]).await
             }
             Operation::Resume => {
                 if d.phase != DeploymentPhase::Paused {
@@ -436,8 +484,9 @@ impl Orchestrator {
                 )?;
                 strategy::restart_step(&mut d.progress, &fleet.observations, now);
                 d.progress.next_check = Some(now);
-                let d = self.deployments.update(&d, &[e]).await?;
-                self.step(d).await
+                d.progress.held_at = None;
+                let d = self.store(&d, vec![e]).await?;
+                self.step(d, None, Vec::new()).await
             }
             Operation::Promote { .. } | Operation::PromoteVariant(_) => {
                 if d.phase.is_terminal() || d.phase == DeploymentPhase::Pending {
@@ -476,8 +525,9 @@ impl Orchestrator {
                 }
                 d.progress.request = Some(request);
                 d.progress.next_check = Some(now);
-                let d = self.deployments.update(&d, &events).await?;
-                self.step(d).await
+                d.progress.held_at = None;
+                let d = self.store(&d, events).await?;
+                self.step(d, None, Vec::new()).await
             }
             Operation::Rollback | Operation::Abort => {
                 if d.phase.is_terminal() {
@@ -659,10 +709,17 @@ impl Orchestrator {
     }
 
     /// One evaluation of a progressing deployment: its due analysis
-    /// checks, then its strategy's decision.
-    async fn step(&self, mut d: ModuleDeployment) -> Result<ModuleDeployment> {
+    /// checks, then its strategy's decision, held back when a gate's hooks
+    /// refuse it (`passed`: the gate whose hooks just allowed it). The
+    /// events are stored after `earlier` ones.
+    async fn step(
+        &self,
+        mut d: ModuleDeployment,
+        passed: Option<HookPoint>,
+        mut analysed: Vec<DeploymentEvent>,
+    ) -> Result<ModuleDeployment> {
         let now = self.clock.now();
-        let mut analysed = analysis::run_due(self.analysis.as_deref(), &mut d, now).await;
+        analysed.extend(analysis::run_due(self.analysis.as_deref(), &mut d, now).await);
         let fleet = self.fleet(&d).await?;
         if d.stale_nodes == StaleNodePolicy::Pause {
             let stale: Vec<&str> = fleet
@@ -681,7 +738,7 @@ impl Orchestrator {
                 let e =
                     d.transition(DeploymentPhase::Paused, ReasonCode::NodeUnhealthy, why, now)?;
                 analysed.push(e);
-                return self.deployments.update(&d, &analysed).await;
+                return self.store(&d, analysed).await;
             }
         }
         let decision = strategy::decide(&d, &fleet.observations, now)?;
@@ -691,7 +748,9 @@ impl Orchestrator {
             None => decision.loads(),
             Some(_) => Vec::new(),
         };
-        let mut d = self.apply(d, &fleet, decision, analysed).await?;
+        let mut d = self
+            .apply_gated(d, &fleet, decision, analysed, passed)
+            .await?;
         // A first deployment goes on at once when every load landed (the
         // nodes' records say so) instead of at the next check, so it routes
         // as soon as its version is loaded.
@@ -712,9 +771,50 @@ impl Orchestrator {
             }
             let decision = strategy::decide(&d, &fleet.observations, self.clock.now())?;
             loading = decision.loads();
-            d = self.apply(d, &fleet, decision, Vec::new()).await?;
+            d = self
+                .apply_gated(d, &fleet, decision, Vec::new(), None)
+                .await?;
         }
         Ok(d)
+    }
+
+    /// [`Self::apply`] `decision`, unless it reaches a gate (not `passed`)
+    /// whose hooks refuse it: then hold the deployment there.
+    async fn apply_gated(
+        &self,
+        d: ModuleDeployment,
+        fleet: &Fleet,
+        decision: Decision,
+        mut earlier: Vec<DeploymentEvent>,
+        passed: Option<HookPoint>,
+    ) -> Result<ModuleDeployment> {
+        if let Some(point) = gates::gate_point(&d, &decision).filter(|p| Some(*p) != passed) {
+            let step = gates::step_of(&d, Some(&decision));
+            let (events, refused) = self.gate(&d, point, step, fleet).await;
+            earlier.extend(events);
+            if let Some(refusal) = refused {
+                return self.hold(d, point, refusal, earlier).await;
+            }
+        }
+        self.apply(d, fleet, decision, earlier).await
+    }
+
+    /// Store `d` with `events` (compare-and-set), tell the notifier what
+    /// they mean, and call the hooks of an ending.
+    pub(super) async fn store(
+        &self,
+        d: &ModuleDeployment,
+        events: Vec<DeploymentEvent>,
+    ) -> Result<ModuleDeployment> {
+        let stored = self.deployments.update(d, &events).await?;
+        self.announce(&stored, &events);
+        if events
+            .iter()
+            .any(|e| e.kind == EventKind::PhaseChanged && e.phase.is_terminal())
+        {
+            self.after_end(&stored);
+        }
+        Ok(stored)
     }
 
     /// Carry out `decision` on the nodes and store it with its events
@@ -860,7 +960,7 @@ impl Orchestrator {
             // Evaluate again when the next check is due, too.
             d.progress.next_check = Some(d.progress.next_check.map_or(due, |at| at.min(due)));
         }
-        self.deployments.update(&d, &events).await
+        self.store(&d, events).await
     }
 
     /// Run `requests` (one per node), at most `fanout` at once; their
@@ -906,15 +1006,9 @@ impl Orchestrator {
 /// waited for loads that landed.
 const MAX_CHAINED_DECISIONS: usize = 3;
 
-/// The event recording a decision: its note, the observations it was
-/// made from, and the replica that made it.
-fn decision_event(
-    d: &ModuleDeployment,
-    fleet: &Fleet,
-    decision: &Decision,
-    now: DateTime<Utc>,
-    replica: &str,
-) -> DeploymentEvent {
+/// What `fleet` shows, as a decision's event and a hook's payload record
+/// it: the nodes, those serving, each version's statistics.
+fn observed(fleet: &Fleet) -> serde_json::Value {
     let serving = fleet
         .observations
         .nodes
@@ -927,6 +1021,18 @@ fn decision_event(
         .iter()
         .map(|s| json!({"version": s.version.to_string(), "calls": s.calls, "errors": s.errors, "p99_us": s.latency.quantile_us(0.99)}))
         .collect();
+    json!({"nodes": fleet.observations.nodes.len(), "serving": serving, "stats": stats})
+}
+
+/// The event recording a decision: its note, the observations it was
+/// made from, and the replica that made it.
+fn decision_event(
+    d: &ModuleDeployment,
+    fleet: &Fleet,
+    decision: &Decision,
+    now: DateTime<Utc>,
+    replica: &str,
+) -> DeploymentEvent {
     let kind = if decision.progress.step != d.progress.step
         || decision.progress.stage() != d.progress.stage()
     {
@@ -936,16 +1042,13 @@ fn decision_event(
     } else {
         EventKind::HealthEvaluated
     };
-    DeploymentEvent::new(kind, d.phase, decision.note.clone(), now).with_data(json!({
-        "step": decision.progress.step,
-        "stage": decision.progress.stage(),
-        "traffic_percent": decision.progress.traffic_percent,
-        "nodes": fleet.observations.nodes.len(),
-        "serving": serving,
-        "stats": stats,
-        "next_check": decision.next_check,
-        "replica": replica,
-    }))
+    let mut data = observed(fleet);
+    data["step"] = json!(decision.progress.step);
+    data["stage"] = json!(decision.progress.stage());
+    data["traffic_percent"] = json!(decision.progress.traffic_percent);
+    data["next_check"] = json!(decision.next_check);
+    data["replica"] = json!(replica);
+    DeploymentEvent::new(kind, d.phase, decision.note.clone(), now).with_data(data)
 }
 
 /// Why one node refused an action, as recorded in the event log.
