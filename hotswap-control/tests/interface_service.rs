@@ -67,7 +67,11 @@ fn breaking_versions_are_refused_unless_an_admin_overrides() {
             "1.2.0",
             "  greet: func(name: string) -> string;\n  wave: func();",
         );
-        let findings = service.validate(breaking.as_str().into()).await.unwrap().1;
+        let findings = service
+            .validate(breaking.as_str().into())
+            .await
+            .unwrap()
+            .findings;
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].rule, "removed_import");
         assert!(findings[0].path.ends_with("api#count"), "{}", findings[0]);

@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 use hotswap_core::domain::{
     ConfigKey, DeploymentEvent, DeploymentPhase, EdgeNode, Environment, HealthCriteria, HttpRoute,
-    Int64Json, KeyValueGrants, Labels, LoadedVersion, MAX_LABELS, ModuleConfig, ModuleDeployment,
-    ModuleKind, ModuleName, NodeCapabilities, NodeMetrics, NodeProgress, NodeStatus,
-    OutboundGrants, Region, ResourceLimits, RouteReason, StaleNodePolicy, StrategyConfig,
-    TargetSelector, VersionStats, WasmModule, Webhook,
+    Int64Json, InterfaceId, KeyValueGrants, Labels, LoadedVersion, MAX_LABELS, ModuleConfig,
+    ModuleDeployment, ModuleKind, ModuleName, NodeCapabilities, NodeMetrics, NodeProgress,
+    NodeStatus, OutboundGrants, Region, ResourceLimits, RouteReason, StaleNodePolicy,
+    StrategyConfig, TargetSelector, VersionStats, WasmModule, Webhook,
 };
 use hotswap_core::interface::Finding;
 use hotswap_core::interface::{CompatibilityMode, PackageName, Protects};
@@ -233,6 +233,17 @@ pub struct PolicyBody {
     pub hooks: Vec<Webhook>,
 }
 
+impl PolicyBody {
+    /// Refuse an inconsistent policy, naming the field.
+    pub fn validate(&self) -> hotswap_core::Result<()> {
+        hotswap_core::domain::validate_policy_rules(
+            self.strategy.as_ref(),
+            self.health.as_ref(),
+            &self.hooks,
+        )
+    }
+}
+
 fn development() -> Environment {
     Environment::Development
 }
@@ -322,6 +333,21 @@ pub struct ValidationReport {
     pub protects: Vec<Protects>,
     /// Every incompatibility.
     pub findings: Vec<Finding>,
+    /// The version already registered under the candidate's name, if any
+    /// (registering the candidate again is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered: Option<RegisteredVersion>,
+}
+
+/// A version already registered under a candidate's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RegisteredVersion {
+    /// Its id.
+    #[schema(value_type = String)]
+    pub id: InterfaceId,
+    /// Whether its text is the candidate's (flattened with its
+    /// dependencies).
+    pub same_text: bool,
 }
 
 /// `GET|PUT /interfaces/packages/{package}/mode`: a package's mode.

@@ -1,7 +1,8 @@
 //! WIT packages uploaded over real HTTP in every form `POST /interfaces`
 //! takes (a tar.gz of a directory with `deps/`, a multipart form of its
 //! files, a wasm-encoded package, WIT text, JSON), dependencies from
-//! registered versions, the refusals, and a package's mode read and set.
+//! registered versions, the refusals, a registered version validated
+//! again, and a package's mode read and set.
 
 #![allow(clippy::unwrap_used)]
 
@@ -139,6 +140,20 @@ async fn a_wasm_encoded_package_and_plain_text_register() {
     let resp = post(&s, "/api/v1/wasm/interfaces", "text/plain", TYPES.into()).await;
     let http = answer(resp, 201).await;
     assert_eq!(packages(&http["wit"]), ["acme:http@1.0.0", "acme:io@0.2.0"]);
+
+    // Validating a registered version says so, and whether the text is
+    // the registered one (as `hotswap apply` needs to know).
+    let validate = "/api/v1/wasm/interfaces/validate";
+    let resp = post(&s, validate, "text/plain", TYPES.into()).await;
+    let same = answer(resp, 200).await;
+    assert_eq!(same["registered"]["id"], http["id"]);
+    assert_eq!(same["registered"]["same_text"], true);
+    let changed = TYPES.replace("record request {", "record request { id: u32,");
+    let resp = post(&s, validate, "text/plain", changed.into()).await;
+    assert_eq!(answer(resp, 200).await["registered"]["same_text"], false);
+    let next = TYPES.replace("@1.0.0;", "@1.1.0;");
+    let resp = post(&s, validate, "text/plain", next.into()).await;
+    assert!(answer(resp, 200).await.get("registered").is_none());
 }
 
 #[tokio::test]

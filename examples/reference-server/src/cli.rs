@@ -51,6 +51,13 @@ pub(crate) enum Command {
     /// deployments roll out.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Make the fleet match desired-state files (TOML or YAML): modules,
+    /// interfaces, routes and deployment policies; a module whose version
+    /// changed rolls out under its policy.
+    Apply(ApplyArgs),
+    /// Show how the fleet differs from desired-state files; exits 1 when
+    /// it does.
+    Diff(DiffArgs),
     /// Mint a token with the configured HS256 secret or signing key.
     Token(TokenArgs),
 }
@@ -81,6 +88,8 @@ impl Command {
             Command::Interface(InterfaceCommand::Mode(_)) => "hotswap interface mode",
             Command::Config(ConfigCommand::Set(_)) => "hotswap config set",
             Command::Config(ConfigCommand::Show(_)) => "hotswap config show",
+            Command::Apply(_) => "hotswap apply",
+            Command::Diff(_) => "hotswap diff",
             Command::Token(_) => "hotswap token",
         }
     }
@@ -672,6 +681,28 @@ pub(crate) struct DeployArgs {
     /// Follow the rollout with progress bars until it ends.
     #[arg(long)]
     pub(crate) watch: bool,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    /// A desired-state file, or a directory of them (`.toml`, `.yaml`,
+    /// `.yml`, searched below); repeat for more.
+    #[arg(short = 'f', long = "file", required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    /// Print the changes without making them.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// A desired-state file, or a directory of them; repeat for more.
+    #[arg(short = 'f', long = "file", required = true)]
+    pub(crate) files: Vec<PathBuf>,
     #[command(flatten)]
     pub(crate) client: ClientArgs,
 }

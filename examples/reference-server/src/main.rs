@@ -6,6 +6,7 @@
 mod assemble;
 mod cli;
 mod commands;
+mod desired;
 mod node_metrics;
 mod roles;
 mod settings;
@@ -83,6 +84,8 @@ async fn dispatch(command: Command) -> AppResult<()> {
         Command::Nodes(a) => commands::nodes::run(a).await,
         Command::Route(c) => commands::route::run(c).await,
         Command::Config(c) => commands::config::run(c).await,
+        Command::Apply(a) => commands::apply::apply(a).await,
+        Command::Diff(a) => commands::apply::diff(a).await,
         Command::Token(a) => commands::token::run(a),
     }
 }

@@ -9,7 +9,7 @@ mod service;
 mod wit;
 
 pub use package::{WitFile, WitUpload};
-pub use service::{Caller, InterfaceService, Override};
+pub use service::{Caller, InterfaceService, Override, Registered, Validation};
 pub use wit::{ParsedWit, extract_wit, parse_wit};
 
 use hotswap_core::interface::{

@@ -12,7 +12,7 @@ use super::{
     Approval, CompatibilityMode, InterfaceFilter, InterfaceRegistry, PackageName, ParsedWit,
     WitInterface, parse_wit,
 };
-use hotswap_core::domain::{ModuleKind, WasmModule};
+use hotswap_core::domain::{InterfaceId, ModuleKind, WasmModule};
 use hotswap_core::error::{Error, ResourceKind, Result};
 use hotswap_core::interface::InterfaceRegistryExt;
 
@@ -31,6 +31,26 @@ pub struct Caller {
 pub struct Override {
     /// Why.
     pub reason: String,
+}
+
+/// What validating a candidate found.
+#[derive(Debug)]
+pub struct Validation {
+    /// The candidate, flattened with its dependencies and parsed.
+    pub candidate: ParsedWit,
+    /// What it breaks of its package's earlier versions.
+    pub findings: Vec<Finding>,
+    /// The version registered under the candidate's name, if any.
+    pub registered: Option<Registered>,
+}
+
+/// A version already registered under a candidate's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Registered {
+    /// Its id.
+    pub id: InterfaceId,
+    /// Whether its text is the candidate's, flattened.
+    pub same_text: bool,
 }
 
 /// The registry service over an [`InterfaceRegistry`].
@@ -83,13 +103,26 @@ impl InterfaceService {
 
     /// What registering `upload` would find against its package's earlier
     /// versions under the package's mode, without storing anything: the
-    /// flattened text and the findings.
-    pub async fn validate(&self, upload: WitUpload) -> Result<(ParsedWit, Vec<Finding>)> {
-        let candidate = parse_wit(&self.flatten(upload).await?)?;
-        let (package, _) = candidate.name()?;
+    /// parsed candidate, the findings, and the version already registered
+    /// under the candidate's name, if any.
+    pub async fn validate(&self, upload: WitUpload) -> Result<Validation> {
+        let wit = self.flatten(upload).await?;
+        let candidate = parse_wit(&wit)?;
+        let (package, version) = candidate.name()?;
         let stored = self.stored(&package).await?;
         let findings = self.findings(&candidate, &package, &stored).await?;
-        Ok((candidate, findings))
+        let registered = stored
+            .into_iter()
+            .find(|i| i.version == version)
+            .map(|i| Registered {
+                same_text: i.wit == wit,
+                id: i.id,
+            });
+        Ok(Validation {
+            candidate,
+            findings,
+            registered,
+        })
     }
 
     /// What `candidate` breaks of `stored`, the package's versions, under

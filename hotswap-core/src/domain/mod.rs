@@ -70,7 +70,7 @@ pub use node::{
     MAX_ZONE_LEN, NodeCapabilities, NodeMetrics, NodeStatus, RuntimeKind,
 };
 pub use outbound::{Denial, Destination, MAX_OUTBOUND_RULES, OutboundGrants, OutboundRule};
-pub use policy::{DeploymentPolicy, Unset};
+pub use policy::{DeploymentPolicy, Unset, validate_policy_rules};
 pub use routing::{
     BUCKETS, RouteContext, RouteMatch, RouteReason, RouteRule, RoutingTable, WeightedVersion,
 };

@@ -13,6 +13,21 @@ use super::{
 };
 use crate::error::{Error, Result};
 
+/// Refuse inconsistent rules of a policy, naming the field.
+pub fn validate_policy_rules(
+    strategy: Option<&StrategyConfig>,
+    health: Option<&HealthCriteria>,
+    hooks: &[Webhook],
+) -> Result<()> {
+    if let Some(s) = strategy {
+        s.validate()?;
+    }
+    if let Some(h) = health {
+        h.validate().map_err(|e| e.within("health"))?;
+    }
+    validate_hooks(hooks)
+}
+
 /// The rollout policy of a module in an environment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -68,13 +83,7 @@ impl DeploymentPolicy {
 
     /// Refuse an inconsistent policy, naming the field.
     pub fn validate(&self) -> Result<()> {
-        if let Some(s) = &self.strategy {
-            s.validate().map_err(|e| e.within("strategy"))?;
-        }
-        if let Some(h) = &self.health {
-            h.validate().map_err(|e| e.within("health"))?;
-        }
-        validate_hooks(&self.hooks)?;
+        validate_policy_rules(self.strategy.as_ref(), self.health.as_ref(), &self.hooks)?;
         validate_actor("updated_by", &self.updated_by)
     }
 

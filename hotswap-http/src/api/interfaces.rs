@@ -17,7 +17,7 @@ use crate::extract::{JsonBody, Query, path_param};
 use crate::problem::{ApiResult, Problem};
 use crate::wire::{
     InterfaceListQuery, PackageMode, PageQuery, Paged, RegisterInterface, RegisterInterfaceQuery,
-    SetPackageMode, ValidateInterface, ValidationReport,
+    RegisteredVersion, SetPackageMode, ValidateInterface, ValidationReport,
 };
 
 /// Register a WIT package version with its dependencies: JSON
@@ -80,16 +80,20 @@ pub(crate) async fn validate_package(
 }
 
 async fn report(s: &ApiState, upload: WitUpload) -> ApiResult<Json<ValidationReport>> {
-    let (candidate, findings) = s.plane.interfaces().validate(upload).await?;
-    let (package, version) = candidate.name()?;
+    let checked = s.plane.interfaces().validate(upload).await?;
+    let (package, version) = checked.candidate.name()?;
     let mode = s.plane.compatibility_mode(&package).await?;
     Ok(Json(ValidationReport {
         package,
         version,
-        compatible: findings.is_empty(),
+        compatible: checked.findings.is_empty(),
         mode,
         protects: mode.protects().to_vec(),
-        findings,
+        findings: checked.findings,
+        registered: checked.registered.map(|r| RegisteredVersion {
+            id: r.id,
+            same_text: r.same_text,
+        }),
     }))
 }
 

@@ -1,5 +1,6 @@
 //! The client commands: talk to a control plane over its API.
 
+pub(crate) mod apply;
 pub(crate) mod call;
 pub(crate) mod config;
 pub(crate) mod deploy;
@@ -12,8 +13,10 @@ pub(crate) mod token;
 
 use std::path::Path;
 
+use hotswap_core::domain::WasmModule;
 use hotswap_http::auth::TokenSource;
 use hotswap_http::client::{ClientConfig, ControlPlaneClient};
+use hotswap_http::wire::ModuleListQuery;
 use serde::Serialize;
 
 use crate::AppResult;
@@ -35,6 +38,22 @@ pub(crate) fn client(args: &ClientArgs) -> AppResult<ControlPlaneClient> {
         token,
         ClientConfig::default(),
     )?)
+}
+
+/// Every module version `query` matches, page after page.
+pub(crate) async fn all_modules(
+    c: &ControlPlaneClient,
+    mut query: ModuleListQuery,
+) -> AppResult<Vec<WasmModule>> {
+    let mut all = Vec::new();
+    loop {
+        let page = c.list_modules(&query).await?;
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(next) => query.cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
 }
 
 /// Print `value` as pretty JSON.

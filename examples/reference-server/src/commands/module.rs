@@ -3,7 +3,7 @@
 use hotswap_core::domain::{ConfigKey, KeyValueGrants, OutboundGrants, ResourceLimits};
 use hotswap_http::wire::{ModuleListQuery, ModuleMetadata, parse_labels};
 
-use super::{client, print_json, print_table};
+use super::{all_modules, client, print_json, print_table};
 use crate::AppResult;
 use crate::cli::{IdArgs, ListModulesArgs, ModuleCommand, ModuleRefArgs, PushArgs};
 
@@ -111,19 +111,11 @@ async fn push(a: PushArgs) -> AppResult<()> {
 
 async fn list(a: ListModulesArgs) -> AppResult<()> {
     let c = client(&a.client)?;
-    let mut query = ModuleListQuery {
+    let query = ModuleListQuery {
         name: a.name,
         ..ModuleListQuery::default()
     };
-    let mut all = Vec::new();
-    loop {
-        let page = c.list_modules(&query).await?;
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(next) => query.cursor = Some(next),
-            None => break,
-        }
-    }
+    let all = all_modules(&c, query).await?;
     if a.client.json {
         return print_json(&all);
     }
