@@ -105,3 +105,23 @@ start_redis() {
     redis-cli -p "$port" ping | grep -q PONG || { echo "redis-server did not start" >&2; return 1; }
     export HOTSWAP_TEST_REDIS_URL="redis://127.0.0.1:$port"
 }
+
+# Headless Chromium and chromedriver from Debian's packages, for the
+# console's browser test (examples/reference-server/tests/console.rs),
+# which drives it over the W3C WebDriver protocol.
+start_chromedriver() {
+    if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
+            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+    fi
+    local port=9515 log=/var/tmp/hotswap-ci-chromedriver.log
+    chromedriver --port="$port" --allowed-ips=127.0.0.1 >"$log" 2>&1 &
+    STARTED+=("kill $!")
+    for _ in $(seq 50); do
+        curl -s "http://127.0.0.1:$port/status" | grep -q '"ready": *true' && break
+        sleep 0.2
+    done
+    curl -s "http://127.0.0.1:$port/status" | grep -q '"ready": *true' \
+        || { echo "chromedriver did not start" >&2; cat "$log" >&2; return 1; }
+    export HOTSWAP_TEST_WEBDRIVER_URL="http://127.0.0.1:$port"
+}

@@ -11,6 +11,8 @@ pub mod agent;
 pub mod api;
 pub mod auth;
 pub mod client;
+#[cfg(feature = "control-plane")]
+mod console;
 pub mod extract;
 #[cfg(any(feature = "control-plane", feature = "edge"))]
 pub mod ingress;
@@ -45,6 +47,7 @@ pub fn combined_router(
     let (agent_router, agent_doc) = agent::agent_routes(limits).split_for_parts();
     doc.merge(agent_doc);
     let router = api_router
+        .merge(console::routes())
         .with_state(api)
         .merge(agent_router.with_state(agent));
     server::harden(openapi::finish(router, doc), limits)

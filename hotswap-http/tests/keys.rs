@@ -233,3 +233,43 @@ fn a_remembered_token_still_expires() {
     assert_eq!(p.status, 401);
     assert!(p.detail.contains("expired"), "{}", p.detail);
 }
+
+/// Two replicas verifying tokens under public keys: with one session
+/// secret each opens the other's console sessions; without one, each
+/// keeps its own. A short session secret is refused by name.
+#[test]
+fn replicas_sharing_a_session_secret_share_console_sessions() {
+    let (private, public) = ed25519();
+    let replica = |session: Option<&[u8]>| {
+        let mut config = AuthConfig::new().with_key(VerifyKey::EdDsa {
+            kid: None,
+            pem: public.clone(),
+        });
+        if let Some(s) = session {
+            config = config.with_session_secret(s.to_vec());
+        }
+        config.build().unwrap()
+    };
+    let token = TokenSigner::ed25519_pem(private.as_bytes())
+        .unwrap()
+        .issue("ann", &[Role::Developer], Duration::from_secs(60))
+        .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let shared = b"a session secret of 32 bytes or more";
+    let (a, b) = (replica(Some(shared)), replica(Some(shared)));
+    let (session, cookie) = a.sign_in(&token, now).unwrap();
+    assert_eq!(b.session(&cookie, now).unwrap(), session);
+    let (c, d) = (replica(None), replica(None));
+    let (_, cookie) = c.sign_in(&token, now).unwrap();
+    assert!(c.session(&cookie, now).is_ok());
+    assert_eq!(d.session(&cookie, now).unwrap_err().status, 401);
+    let e = AuthConfig::new()
+        .with_key(VerifyKey::EdDsa {
+            kid: None,
+            pem: public,
+        })
+        .with_session_secret(b"short".to_vec())
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("auth.session_secret"), "{e}");
+}

@@ -111,17 +111,22 @@ fn read(field: &str, path: &Path) -> Result<Vec<u8>> {
         .map_err(|e| Error::invalid(field, format!("cannot read {}: {e}", path.display())))
 }
 
+/// A secret file's bytes, without the trailing newline an editor adds.
+fn read_secret(field: &str, path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = read(field, path)?;
+    while bytes.last().is_some_and(u8::is_ascii_whitespace) {
+        bytes.pop();
+    }
+    Ok(bytes)
+}
+
 /// The HS256 secret the options give (inline or in a file), else `fallback`.
 pub(crate) fn secret(args: &AuthArgs, fallback: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
     if let Some(s) = &args.jwt_secret {
         return Ok(Some(s.as_bytes().to_vec()));
     }
     if let Some(path) = &args.jwt_secret_file {
-        let mut bytes = read("jwt_secret_file", path)?;
-        while bytes.last().is_some_and(u8::is_ascii_whitespace) {
-            bytes.pop();
-        }
-        return Ok(Some(bytes));
+        return read_secret("jwt_secret_file", path).map(Some);
     }
     Ok(fallback.map(<[u8]>::to_vec))
 }
@@ -159,6 +164,9 @@ pub(crate) fn authenticator(args: &AuthArgs, secret: Option<&[u8]>) -> Result<Ar
     }
     if let Some(aud) = &args.jwt_audience {
         config = config.with_audience(aud.clone());
+    }
+    if let Some(path) = &args.session_secret_file {
+        config = config.with_session_secret(read_secret("session_secret_file", path)?);
     }
     Ok(Arc::new(config.build()?))
 }

@@ -118,6 +118,11 @@ pub(crate) struct AuthArgs {
     /// Required token audience.
     #[arg(long, env = "HOTSWAP_JWT_AUDIENCE")]
     pub(crate) jwt_audience: Option<String>,
+    /// File holding the secret (32 bytes at least) that signs the web
+    /// console's session cookies; give replicas the same one. Default:
+    /// derived from the HS256 secret, else a new one per process.
+    #[arg(long, env = "HOTSWAP_SESSION_SECRET_FILE")]
+    pub(crate) session_secret_file: Option<PathBuf>,
 }
 
 /// Storage of module binaries.

@@ -133,7 +133,7 @@ pub(crate) async fn get(
     Ok(Json(view(&s, id).await?))
 }
 
-async fn view(s: &ApiState, id: DeploymentId) -> ApiResult<DeploymentView> {
+pub(super) async fn view(s: &ApiState, id: DeploymentId) -> ApiResult<DeploymentView> {
     let (deployment, events) = s.plane.orchestrator().status(id).await?;
     let nodes = s.plane.orchestrator().node_progress(id).await?;
     Ok(DeploymentView {

@@ -4,6 +4,7 @@
 mod configs;
 mod deployments;
 mod execute;
+mod follow;
 mod http_routes;
 mod interfaces;
 mod modules;
@@ -62,6 +63,7 @@ pub fn routes(limits: ServerLimits) -> OpenApiRouter<ApiState> {
         .routes(routes!(modules::get, modules::delete))
         .routes(routes!(deployments::create, deployments::list))
         .routes(routes!(deployments::get))
+        .routes(routes!(follow::stream))
         .routes(routes!(deployments::execute))
         .routes(routes!(deployments::rollback))
         .routes(routes!(deployments::pause))
@@ -99,6 +101,7 @@ pub fn routes(limits: ServerLimits) -> OpenApiRouter<ApiState> {
 /// fallbacks, body limits and the request timeout.
 pub fn router(state: ApiState, limits: ServerLimits) -> Router {
     let (router, doc) = routes(limits).split_for_parts();
+    let router = router.merge(crate::console::routes());
     server::harden(openapi::finish(router, doc).with_state(state), limits)
 }
 

@@ -8,7 +8,8 @@ use std::sync::RwLock;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 
-use super::{Claims, Principal};
+use super::session::{SESSION_TTL_SECS, Session, SessionKey, csrf_token};
+use super::{Claims, Principal, Role};
 use crate::problem::Problem;
 use hotswap_core::{Error, Result};
 
@@ -68,6 +69,11 @@ pub struct AuthConfig {
     pub audience: Option<String>,
     /// Clock skew allowed on `exp` and `nbf`, in seconds.
     pub leeway_secs: u64,
+    /// The secret that signs the console's session cookies (32 bytes at
+    /// least). Replicas given the same one accept each other's sessions.
+    /// Unset: derived from the first HS256 secret, else random for this
+    /// process (then a session works only on the replica that made it).
+    pub session_secret: Option<Vec<u8>>,
 }
 
 impl AuthConfig {
@@ -97,6 +103,14 @@ impl AuthConfig {
     #[must_use]
     pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());
+        self
+    }
+
+    /// Sign console sessions with `secret` (see
+    /// [`session_secret`](Self::session_secret)).
+    #[must_use]
+    pub fn with_session_secret(mut self, secret: Vec<u8>) -> Self {
+        self.session_secret = Some(secret);
         self
     }
 
@@ -149,12 +163,32 @@ impl AuthConfig {
                 decoding,
             });
         }
+        // Replicas sharing a session secret, or else an HS256 secret,
+        // accept each other's sessions.
+        let sessions = match &self.session_secret {
+            Some(secret) if secret.len() < MIN_SECRET_BYTES => {
+                return Err(Error::invalid(
+                    "auth.session_secret",
+                    format!("a session secret needs at least {MIN_SECRET_BYTES} bytes"),
+                ));
+            }
+            Some(secret) => SessionKey::derived_from(secret),
+            None => self
+                .keys
+                .iter()
+                .find_map(|k| match k {
+                    VerifyKey::Hs256 { secret, .. } => Some(SessionKey::derived_from(secret)),
+                    _ => None,
+                })
+                .unwrap_or_else(SessionKey::random),
+        };
         Ok(Authenticator {
             keys,
             issuer: self.issuer,
             audience: self.audience,
             leeway_secs: self.leeway_secs,
             verified: RwLock::default(),
+            sessions,
         })
     }
 }
@@ -174,6 +208,8 @@ pub struct Authenticator {
     /// Tokens whose signature and claims were checked, until they expire:
     /// a client sending one token many times pays for the check once.
     verified: RwLock<HashMap<String, (Principal, i64)>>,
+    /// Signs the console's session cookies.
+    sessions: SessionKey,
 }
 
 /// The most tokens remembered as verified (then the memory starts over).
@@ -215,6 +251,37 @@ impl Authenticator {
             verified.insert(token.to_owned(), (principal.clone(), claims.exp));
         }
         Ok(principal)
+    }
+
+    /// Exchange `token` for a console session: checked as a bearer token
+    /// is, it must hold a person's role; the session lasts
+    /// [`SESSION_TTL_SECS`] at most, and never beyond the token. Returns
+    /// the session and its sealed cookie value.
+    pub fn sign_in(&self, token: &str, now: i64) -> Result<(Session, String), Problem> {
+        let claims = self.check(token)?;
+        let person = claims
+            .roles
+            .iter()
+            .any(|r| matches!(r, Role::Viewer | Role::Developer | Role::Admin));
+        if !person {
+            return Err(Problem::forbidden(
+                "sign in to the console",
+                "viewer, developer or admin",
+            ));
+        }
+        let session = Session {
+            subject: claims.sub,
+            roles: claims.roles,
+            expires_at: claims.exp.min(now + SESSION_TTL_SECS),
+            csrf: csrf_token(),
+        };
+        let sealed = self.sessions.seal(&session);
+        Ok((session, sealed))
+    }
+
+    /// The session a cookie holds at `now`, or 401 saying why not.
+    pub fn session(&self, cookie: &str, now: i64) -> Result<Session, Problem> {
+        self.sessions.open(cookie, now)
     }
 
     /// Check a token's signature and claims.

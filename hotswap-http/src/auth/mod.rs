@@ -7,6 +7,7 @@
 //! person role includes the lower ones; service roles include nothing else.
 
 mod keys;
+pub(crate) mod session;
 mod signer;
 
 use axum::extract::{FromRef, FromRequestParts};
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 
 pub use keys::{AuthConfig, Authenticator, MIN_SECRET_BYTES, VerifyKey};
+pub use session::{CSRF_HEADER, SESSION_COOKIE, SESSION_TTL_SECS, Session, SessionKey};
 pub use signer::{Minted, TokenSigner, TokenSource};
 
 use crate::problem::Problem;
@@ -152,9 +154,14 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
         let auth = Arc::<Authenticator>::from_ref(state);
-        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            Problem::unauthorized("missing bearer token: send Authorization: Bearer <token>")
-        })?;
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return match session::cookie_value(&parts.headers) {
+                Some(cookie) => from_session(&auth, cookie, parts),
+                None => Err(Problem::unauthorized(
+                    "missing bearer token: send Authorization: Bearer <token> (or sign in at /ui)",
+                )),
+            };
+        };
         let token = value
             .to_str()
             .ok()
@@ -169,4 +176,25 @@ where
             })?;
         auth.verify(token)
     }
+}
+
+/// The caller a session cookie names. A request that may change something
+/// (anything but GET and HEAD) must carry the session's CSRF token too.
+fn from_session(auth: &Authenticator, cookie: &str, parts: &Parts) -> Result<Principal, Problem> {
+    let session = auth.session(cookie, chrono::Utc::now().timestamp())?;
+    let reads = matches!(parts.method, http::Method::GET | http::Method::HEAD);
+    let echoed = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+    if !reads && echoed != Some(session.csrf.as_str()) {
+        let mut p = Problem::new(
+            http::StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("a request made with the session cookie needs its {CSRF_HEADER} header"),
+        );
+        p.field = Some(CSRF_HEADER.to_owned());
+        return Err(p);
+    }
+    Ok(Principal {
+        subject: session.subject,
+        roles: session.roles,
+    })
 }

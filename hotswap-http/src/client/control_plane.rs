@@ -2,6 +2,7 @@
 //! heartbeat) and for tools such as the CLI (everything else).
 
 use bytes::Bytes;
+use futures::Stream;
 use hotswap_core::domain::{
     ConfigPatch, ConfigView, DeploymentPolicy, Environment, InterfaceId, ModuleName,
 };
@@ -27,6 +28,9 @@ use crate::wire::{
 use crate::wit_payload::{TAR_GZIP, WitPayload, pack};
 
 const SERVICE: &str = "control plane";
+
+/// The longest a followed deployment is followed.
+const FOLLOW_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// What an operator asks of a deployment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -247,6 +251,26 @@ impl ControlPlaneClient {
     /// A deployment with its progress and events.
     pub async fn deployment(&self, id: DeploymentId) -> Result<DeploymentView> {
         self.get(&format!("/deployments/{id}"), &()).await
+    }
+
+    /// Follow a deployment: its view now and at each change, until it ends
+    /// (`GET /deployments/{id}/stream`, server-sent events). The stream
+    /// fails when the server is silent for [`super::IDLE_LIMIT`].
+    pub async fn follow(
+        &self,
+        id: DeploymentId,
+    ) -> Result<impl Stream<Item = Result<DeploymentView>> + Send + Unpin + use<>> {
+        let url = self.url(&format!("/deployments/{id}/stream"));
+        let resp = self
+            .http
+            .send(SERVICE, Retry::OnConnect, |c| {
+                c.get(&url)
+                    .header(reqwest::header::ACCEPT, "text/event-stream")
+                    // The stream lasts as long as the rollout.
+                    .timeout(FOLLOW_TIMEOUT)
+            })
+            .await?;
+        Ok(super::sse::events(SERVICE, resp.bytes_stream(), "view"))
     }
 
     /// Act on a deployment.

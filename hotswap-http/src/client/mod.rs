@@ -6,6 +6,9 @@
 mod control_plane;
 mod forward;
 mod node;
+mod sse;
+
+pub use sse::IDLE_LIMIT;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,8 +1,7 @@
 //! `hotswap rollout status|pause|resume|promote|abort|rollback ID`, and
 //! the progress display `deploy --watch` and `status --watch` share.
 
-use std::time::Duration;
-
+use futures::StreamExt;
 use hotswap_core::domain::{DeploymentId, DeploymentPhase};
 use hotswap_http::client::{ControlPlaneClient, DeploymentAction};
 use hotswap_http::wire::{DeploymentView, PromoteRequest};
@@ -121,8 +120,8 @@ fn print_status(v: &DeploymentView) {
     }
 }
 
-/// Follow deployment `id` until it ends; the exit is an error unless it
-/// succeeded.
+/// Follow deployment `id` until it ends, from the control plane's event
+/// stream; the exit is an error unless it succeeded.
 pub(crate) async fn watch(c: &ControlPlaneClient, id: DeploymentId) -> AppResult<()> {
     let bar = ProgressBar::new(100);
     bar.set_style(
@@ -130,8 +129,9 @@ pub(crate) async fn watch(c: &ControlPlaneClient, id: DeploymentId) -> AppResult
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut seen = 0usize;
-    loop {
-        let v = c.deployment(id).await?;
+    let mut views = c.follow(id).await?;
+    while let Some(v) = views.next().await {
+        let v = v?;
         for e in v.events.iter().skip(seen) {
             let line = format!("{} {:?}: {}", e.at.format("%H:%M:%S"), e.kind, e.message);
             if bar.is_hidden() {
@@ -158,6 +158,6 @@ pub(crate) async fn watch(c: &ControlPlaneClient, id: DeploymentId) -> AppResult
                 .into()),
             };
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    Err(format!("the control plane closed the stream of deployment {id} before it ended").into())
 }
