@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use hotswap_testkit::fixtures;
 use serde_json::{Value, json};
-use support::{Api, Prometheus, Traffic, eventually, failing_wat, run_cli, serve, wait_phase};
+use support::{
+    Api, Prometheus, Traffic, eventually, failing_wat, push_module, run_cli, serve, wait_phase,
+};
 
 /// The share of calc@{{version}}'s calls over the step that did not end
 /// `ok`.
@@ -83,19 +85,7 @@ async fn a_canary_failing_its_prometheus_check_rolls_back() {
     for v in 1..=3 {
         let file = format!("calc-{v}.wat");
         let version = format!("{v}.0.0");
-        run_cli(
-            d,
-            &[
-                "module",
-                "push",
-                &file,
-                "--name",
-                "calc",
-                "--version",
-                &version,
-            ],
-            &env,
-        );
+        push_module(d, &file, "calc", &version, &env);
     }
     let out = run_cli(d, &["deploy", "calc", "1.0.0", "--watch"], &env);
     assert!(out.contains("Succeeded"), "{out}");

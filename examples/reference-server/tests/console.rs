@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use hotswap_testkit::fixtures;
 use serde_json::{Value, json};
-use support::{Api, Traffic, run_cli, serve};
+use support::{Api, Traffic, eventually, push_module, run_cli, serve};
 use webdriver::{Browser, Driver, Key};
 
 fn shots() -> PathBuf {
@@ -43,16 +43,29 @@ async fn create(api: &Api, body: &Value) -> String {
 async fn sign_in(b: &Browser, url: &str, token: &str) {
     b.goto(&format!("{url}/ui/")).await;
     b.find("#token").await;
-    let focused = b
-        .wait_for(Duration::from_secs(5), || async {
+    eventually(
+        "the sign-in page to focus its field",
+        Duration::from_secs(5),
+        || async {
             let id = b.eval("return document.activeElement.id;", vec![]).await;
             (id == "token").then_some(())
-        })
-        .await;
-    assert!(focused.is_some(), "the sign-in page focuses its field");
+        },
+    )
+    .await;
     b.type_keys(token).await;
     b.press(Key::Enter).await;
     b.find("#subject").await;
+}
+
+/// Open deployment `id`'s page, once its canary is at 20 %.
+async fn open_at_20(b: &Browser, id: &str) {
+    b.eval(
+        "location.hash = arguments[0];",
+        vec![json!(format!("#/deployments/{id}"))],
+    )
+    .await;
+    b.text_until("#live", Duration::from_secs(30), |t| t.contains("20 %"))
+        .await;
 }
 
 /// Press Tab until the focus is on `css` (at most 20 times).
@@ -92,19 +105,7 @@ async fn an_operator_watches_a_canary_live_and_acts_as_their_role_allows() {
         let file = format!("calc-{v}.wat");
         std::fs::write(d.join(&file), fixtures::numeric_wat(v)).unwrap();
         let version = format!("{v}.0.0");
-        run_cli(
-            d,
-            &[
-                "module",
-                "push",
-                &file,
-                "--name",
-                "calc",
-                "--version",
-                &version,
-            ],
-            &env,
-        );
+        push_module(d, &file, "calc", &version, &env);
     }
     run_cli(d, &["deploy", "calc", "1.0.0", "--watch"], &env);
     let secret = d.join("hotswap-data/dev-secret");
@@ -168,13 +169,7 @@ async fn an_operator_watches_a_canary_live_and_acts_as_their_role_allows() {
 
     // An admin aborts a canary from its page.
     let id = create(&api, &canary("3.0.0", 60)).await;
-    b.eval(
-        "location.hash = arguments[0];",
-        vec![json!(format!("#/deployments/{id}"))],
-    )
-    .await;
-    b.text_until("#live", Duration::from_secs(30), |t| t.contains("20 %"))
-        .await;
+    open_at_20(&b, &id).await;
     // From the keyboard: Tab to the button, Enter to press it.
     tab_to(&b, "#actions button[data-op='abort']").await;
     b.press(Key::Enter).await;
@@ -197,13 +192,7 @@ async fn an_operator_watches_a_canary_live_and_acts_as_their_role_allows() {
     b.find("#token").await;
     sign_in(&b, &url, viewer.trim()).await;
     let id = create(&api, &canary("4.0.0", 60)).await;
-    b.eval(
-        "location.hash = arguments[0];",
-        vec![json!(format!("#/deployments/{id}"))],
-    )
-    .await;
-    b.text_until("#live", Duration::from_secs(30), |t| t.contains("20 %"))
-        .await;
+    open_at_20(&b, &id).await;
     assert_eq!(
         b.count("#actions button").await,
         0,

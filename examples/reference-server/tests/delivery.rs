@@ -17,7 +17,7 @@ use hotswap_control::hooks::WebhookSecret;
 use hotswap_testkit::fixtures;
 use hotswap_testkit::receiver::Receiver;
 use serde_json::json;
-use support::{Api, Traffic, eventually, free_port, run_cli, serve, wait_phase};
+use support::{Api, Traffic, eventually, free_port, push_module, run_cli, serve, wait_phase};
 
 const SECRET: &str = "the secret hooks and notifications are signed with";
 
@@ -72,19 +72,7 @@ url = "{unreachable}"
         std::fs::write(d.join(format!("calc-{v}.wat")), fixtures::numeric_wat(v)).unwrap();
         let file = format!("calc-{v}.wat");
         let version = format!("{v}.0.0");
-        run_cli(
-            d,
-            &[
-                "module",
-                "push",
-                &file,
-                "--name",
-                "calc",
-                "--version",
-                &version,
-            ],
-            &env,
-        );
+        push_module(d, &file, "calc", &version, &env);
     }
     let out = run_cli(d, &["deploy", "calc", "1.0.0", "--watch"], &env);
     assert!(out.contains("Succeeded"), "{out}");

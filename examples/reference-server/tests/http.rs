@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use hotswap_testkit::http_components::{Handler, handler};
-use support::{HttpTraffic, eventually, run_cli, serve, try_cli};
+use support::{HttpTraffic, eventually, push_module, run_cli, serve, try_cli};
 
 fn respond(status: u16, body: &str) -> Vec<u8> {
     handler(&Handler::Respond {
@@ -43,19 +43,7 @@ async fn a_canary_to_a_version_answering_500_rolls_back_under_real_http_traffic(
     for v in 1..=2 {
         let file = format!("web-{v}.wasm");
         let version = format!("{v}.0.0");
-        let out = run_cli(
-            d,
-            &[
-                "module",
-                "push",
-                &file,
-                "--name",
-                "web",
-                "--version",
-                &version,
-            ],
-            &env,
-        );
+        let out = push_module(d, &file, "web", &version, &env);
         assert!(
             out.contains("wasi:http/incoming-handler@0.2.0"),
             "push shows the export: {out}"

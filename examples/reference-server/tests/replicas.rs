@@ -23,7 +23,9 @@ use chrono::{DateTime, Utc};
 use hotswap_http::auth::Role;
 use hotswap_testkit::fixtures;
 use serde_json::{Value, json};
-use support::{Api, Proc, SECRET, Traffic, eventually, free_port, run_cli, token, wait_phase};
+use support::{
+    Api, Proc, SECRET, Traffic, eventually, free_port, push_module, run_cli, token, wait_phase,
+};
 
 type Env = Vec<(&'static str, String)>;
 
@@ -132,19 +134,7 @@ impl Platform {
         std::fs::write(self.dir.path().join(&file), fixtures::numeric_wat(1)).unwrap();
         let mut env = self.cli_env.clone();
         env[0].1 = self.apis[via].base.clone();
-        let out = run_cli(
-            self.dir.path(),
-            &[
-                "module",
-                "push",
-                &file,
-                "--name",
-                "calc",
-                "--version",
-                version,
-            ],
-            &env,
-        );
+        let out = push_module(self.dir.path(), &file, "calc", version, &env);
         assert!(out.contains(&format!("registered calc@{version}")), "{out}");
         out.split_whitespace()
             .skip_while(|w| *w != "id")

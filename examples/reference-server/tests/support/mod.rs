@@ -138,6 +138,29 @@ pub fn run_cli(dir: &Path, args: &[&str], env: &[(&str, String)]) -> String {
 }
 
 /// Run `hotswap args...`; (success, stdout, stderr).
+/// `hotswap module push FILE --name MODULE --version VERSION`; its output.
+pub fn push_module(
+    dir: &Path,
+    file: &str,
+    module: &str,
+    version: &str,
+    env: &[(&str, String)],
+) -> String {
+    run_cli(
+        dir,
+        &[
+            "module",
+            "push",
+            file,
+            "--name",
+            module,
+            "--version",
+            version,
+        ],
+        env,
+    )
+}
+
 pub fn try_cli(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (bool, String, String) {
     let mut cmd = Command::new(bin());
     cmd.args(args).current_dir(dir).env_remove("RUST_BACKTRACE");

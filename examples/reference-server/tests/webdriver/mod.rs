@@ -120,24 +120,6 @@ impl Browser {
             .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
-    /// Wait until `check` gives `Some`, polling; `None` after `limit`.
-    pub async fn wait_for<T, F, Fut>(&self, limit: Duration, mut check: F) -> Option<T>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Option<T>>,
-    {
-        let start = Instant::now();
-        loop {
-            if let Some(v) = check().await {
-                return Some(v);
-            }
-            if start.elapsed() > limit {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
     /// The text `css` shows, once it satisfies `ok` (panics naming what it
     /// last showed after `limit`).
     pub async fn text_until(
