@@ -275,6 +275,51 @@ async fn two_orchestrators_never_both_act_on_one_deployment() {
     assert!(events().await > before);
 }
 
+/// An operator's request through one replica while another evaluates the
+/// deployment waits for that evaluation, then applies; one that never
+/// ends (a replica that died holding the lease) is refused after the
+/// wait, naming the holder.
+#[tokio::test]
+async fn an_operator_waits_for_another_replicas_evaluation() {
+    let w = World::new(&["eu"], 2).await;
+    let a = Orchestrator::new(
+        w.deployments.clone(),
+        w.nodes.clone(),
+        w.modules.clone(),
+        Arc::new(w.fleet.clone()),
+        Arc::new(w.clock.clone()),
+        OrchestratorConfig::new("cp-a").with_operator_wait(Duration::from_secs(2)),
+    );
+    let d = a
+        .create(w.pending(Some("1.0.0"), "2.0.0", canary()))
+        .await
+        .unwrap();
+    a.execute(d.id).await.unwrap();
+    let ttl = Duration::from_secs(30);
+    w.deployments
+        .acquire_lease(d.id, "cp-b", w.clock.now(), ttl)
+        .await
+        .unwrap();
+    let repo = w.deployments.clone();
+    let evaluation = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        repo.release_lease(d.id, "cp-b").await.unwrap();
+    });
+    let paused = a.operate(d.id, Operation::Pause, "ops").await.unwrap();
+    assert_eq!(paused.phase, DeploymentPhase::Paused);
+    evaluation.await.unwrap();
+
+    w.deployments
+        .acquire_lease(d.id, "cp-dead", w.clock.now(), ttl)
+        .await
+        .unwrap();
+    let e = a.operate(d.id, Operation::Resume, "ops").await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Conflict { reason, .. } if reason.contains("cp-dead")),
+        "{e}"
+    );
+}
+
 #[tokio::test]
 async fn unregistered_versions_and_overlapping_deployments_are_refused() {
     let w = World::new(&["eu"], 1).await;

@@ -61,6 +61,11 @@ pub struct OrchestratorConfig {
     /// Requests to nodes in flight at once for one action (a load, a
     /// routing table) of a rollout.
     pub fanout: usize,
+    /// How long an operator's request waits for another replica's
+    /// evaluation of the same deployment to end before it is refused
+    /// (`Conflict`). An evaluation takes one tick's work; a replica that
+    /// died holding the lease holds it for `lease_ttl`.
+    pub operator_wait: Duration,
 }
 
 /// Requests to nodes a rollout's action keeps in flight at once by default:
@@ -78,6 +83,7 @@ impl OrchestratorConfig {
             max_in_flight: None,
             trace: Arc::new(NoTraceLink),
             fanout: DEFAULT_FANOUT,
+            operator_wait: Duration::from_secs(10),
         }
     }
 }
@@ -115,6 +121,14 @@ impl OrchestratorConfig {
     #[must_use]
     pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = ttl;
+        self
+    }
+
+    /// Set how long an operator's request waits for another replica's
+    /// evaluation.
+    #[must_use]
+    pub fn with_operator_wait(mut self, wait: Duration) -> Self {
+        self.operator_wait = wait;
         self
     }
 }
@@ -432,15 +446,27 @@ impl Orchestrator {
     }
 
     /// Apply an operator's `operation` by `by`; returns the new state.
-    /// Any replica may take it, unless another is evaluating the
-    /// deployment at that moment (`Conflict` naming it).
+    /// Any replica may take it; while another replica evaluates the
+    /// deployment, it waits for the lease up to
+    /// [`operator_wait`](OrchestratorConfig::operator_wait), then is refused
+    /// (`Conflict` naming the holder).
     pub async fn operate(
         &self,
         id: DeploymentId,
         operation: Operation,
         by: &str,
     ) -> Result<ModuleDeployment> {
-        let lease = self.lease(id).await?;
+        let waited = std::time::Instant::now();
+        let mut pause = Duration::from_millis(10);
+        let lease = loop {
+            match self.lease(id).await {
+                Err(Error::Conflict { .. }) if waited.elapsed() < self.config.operator_wait => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(200));
+                }
+                other => break other?,
+            }
+        };
         let result = self.operate_leased(id, operation, by).await;
         self.release(lease).await;
         result

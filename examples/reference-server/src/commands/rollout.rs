@@ -120,44 +120,78 @@ fn print_status(v: &DeploymentView) {
     }
 }
 
+/// Times in a row the event stream may break (or fail to open) before
+/// `--watch` gives up; each view that arrives starts the count again.
+const STREAM_RETRIES: u32 = 5;
+
 /// Follow deployment `id` until it ends, from the control plane's event
-/// stream; the exit is an error unless it succeeded.
+/// stream, following it again when it breaks (a replica restarting behind
+/// a load balancer); the exit is an error unless it succeeded.
 pub(crate) async fn watch(c: &ControlPlaneClient, id: DeploymentId) -> AppResult<()> {
     let bar = ProgressBar::new(100);
     bar.set_style(
         ProgressStyle::with_template("{bar:30.cyan/blue} {pos:>3}% {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    let say = |line: String| {
+        if bar.is_hidden() {
+            println!("{line}");
+        } else {
+            bar.println(line);
+        }
+    };
     let mut seen = 0usize;
-    let mut views = c.follow(id).await?;
-    while let Some(v) = views.next().await {
-        let v = v?;
-        for e in v.events.iter().skip(seen) {
-            let line = format!("{} {:?}: {}", e.at.format("%H:%M:%S"), e.kind, e.message);
-            if bar.is_hidden() {
-                println!("{line}");
-            } else {
-                bar.println(line);
-            }
+    let mut broken = 0u32;
+    loop {
+        let why = match c.follow(id).await {
+            Err(e) => e,
+            Ok(mut views) => loop {
+                match views.next().await {
+                    None => {
+                        break hotswap_core::Error::unavailable(
+                            "control plane",
+                            true,
+                            "the event stream closed before the deployment ended",
+                        );
+                    }
+                    Some(Err(e)) => break e,
+                    Some(Ok(v)) => {
+                        broken = 0;
+                        for e in v.events.iter().skip(seen) {
+                            say(format!(
+                                "{} {:?}: {}",
+                                e.at.format("%H:%M:%S"),
+                                e.kind,
+                                e.message
+                            ));
+                        }
+                        seen = v.events.len();
+                        bar.set_position(u64::from(v.percent));
+                        let health = health(&v).map(|h| format!(" · {h}")).unwrap_or_default();
+                        bar.set_message(format!("{}{health}", summary(&v)));
+                        if v.deployment.phase.is_terminal() {
+                            bar.finish();
+                            if bar.is_hidden() {
+                                println!("{}", summary(&v));
+                            }
+                            return match v.deployment.phase {
+                                DeploymentPhase::Succeeded => Ok(()),
+                                phase => Err(format!(
+                                    "the deployment ended {phase:?}: {}",
+                                    v.deployment.reason.message
+                                )
+                                .into()),
+                            };
+                        }
+                    }
+                }
+            },
+        };
+        broken += 1;
+        if !why.is_temporary() || broken > STREAM_RETRIES {
+            return Err(why.into());
         }
-        seen = v.events.len();
-        bar.set_position(u64::from(v.percent));
-        let health = health(&v).map(|h| format!(" · {h}")).unwrap_or_default();
-        bar.set_message(format!("{}{health}", summary(&v)));
-        if v.deployment.phase.is_terminal() {
-            bar.finish();
-            if bar.is_hidden() {
-                println!("{}", summary(&v));
-            }
-            return match v.deployment.phase {
-                DeploymentPhase::Succeeded => Ok(()),
-                phase => Err(format!(
-                    "the deployment ended {phase:?}: {}",
-                    v.deployment.reason.message
-                )
-                .into()),
-            };
-        }
+        eprintln!("{why}; following deployment {id} again");
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
-    Err(format!("the control plane closed the stream of deployment {id} before it ended").into())
 }
