@@ -63,7 +63,11 @@ pub fn routes(limits: ServerLimits) -> OpenApiRouter<ApiState> {
         .routes(routes!(modules::get, modules::delete))
         .routes(routes!(deployments::create, deployments::list))
         .routes(routes!(deployments::get))
-        .routes(routes!(follow::stream))
+        .routes(
+            routes!(follow::stream).layer(axum::Extension(std::sync::Arc::new(
+                follow::Followed::default(),
+            ))),
+        )
         .routes(routes!(deployments::execute))
         .routes(routes!(deployments::rollback))
         .routes(routes!(deployments::pause))
