@@ -1,9 +1,10 @@
 //! The web console in a real browser: headless Chromium (Debian's
 //! package) driven through chromedriver with fantoccini, against `hotswap
 //! serve`. It signs in from the keyboard by pasting the admin token,
-//! watches a canary go from 20 % to 100 % live without reloading, aborts
-//! another as an admin, sees no button as a viewer (and the server refuses
-//! the viewer's action anyway), and stays within a 375 px wide window.
+//! watches a canary go from 20 % to 100 % live without reloading, pauses
+//! another (and reads why it paused) and aborts it as an admin, sees no
+//! button as a viewer (and the server refuses the viewer's action
+//! anyway), and stays within a 375 px wide window.
 //! Screenshots land in `$CARGO_TARGET_TMPDIR/console-screenshots`.
 
 #![allow(clippy::unwrap_used)]
@@ -170,7 +171,16 @@ async fn an_operator_watches_a_canary_live_and_acts_as_their_role_allows() {
     // An admin aborts a canary from its page.
     let id = create(&api, &canary("3.0.0", 60)).await;
     open_at_20(&b, &id).await;
-    // From the keyboard: Tab to the button, Enter to press it.
+    // From the keyboard: Tab to a button, Enter to press it. Paused, the
+    // page says why and offers to resume.
+    tab_to(&b, "#actions button[data-op='pause']").await;
+    b.press(Key::Enter).await;
+    b.text_until("#reason", Duration::from_secs(15), |t| {
+        t.contains("paused by dev-admin")
+    })
+    .await;
+    b.find("#actions button[data-op='resume']").await;
+    b.screenshot(&shots().join("paused.png")).await;
     tab_to(&b, "#actions button[data-op='abort']").await;
     b.press(Key::Enter).await;
     b.text_until("#view h1", Duration::from_secs(15), |t| {
