@@ -84,6 +84,18 @@ async fn a_token_becomes_a_session_that_acts_only_with_its_csrf_token_and_roles(
         .await
         .unwrap();
     assert_eq!(r.status(), 415);
+    let problem: Value = r.json().await.unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("JSON"),
+        "{problem}"
+    );
+    let r = sign_in(&s, json!({"tokn": admin()}), &[]).await;
+    assert_eq!(r.status(), 400);
+    let problem: Value = r.json().await.unwrap();
+    assert!(
+        problem.to_string().contains("tokn"),
+        "names the field: {problem}"
+    );
     let r = sign_in(&s, json!({"token": "not.a.token"}), &[]).await;
     assert_eq!(r.status(), 401);
     let r = sign_in(&s, json!({"token": token("edge-1", &[Role::Node])}), &[]).await;

@@ -4,10 +4,11 @@
 //! HMAC-SHA256. Requests that change something must echo the CSRF token
 //! in [`CSRF_HEADER`]; a cookie alone never does more than read.
 //!
-//! The signing key is derived from the HS256 secret when there is one, so
-//! every replica accepts the sessions of the others; with public keys
-//! only, each process makes its own (sign in again after a restart, or
-//! keep a browser on one replica).
+//! The signing key is derived from the session secret when one is given
+//! ([`AuthConfig::with_session_secret`](super::AuthConfig::with_session_secret)),
+//! else from the HS256 secret, so every replica accepts the sessions of
+//! the others; with neither, each process makes its own (sign in again
+//! after a restart, or keep a browser on one replica).
 
 use std::fmt;
 
@@ -57,7 +58,8 @@ impl fmt::Debug for SessionKey {
 }
 
 impl SessionKey {
-    /// A key of this process alone.
+    /// A key of this process alone (244 bits from the system's random
+    /// source, through two version-4 UUIDs).
     pub fn random() -> Self {
         let mut key = [0u8; 32];
         key[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());

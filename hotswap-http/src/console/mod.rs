@@ -22,6 +22,7 @@ use serde::Deserialize;
 
 use crate::api::ApiState;
 use crate::auth::{Principal, SESSION_COOKIE, Session};
+use crate::extract::JsonBody;
 use crate::problem::{ApiResult, Problem};
 
 const INDEX: &str = include_str!("assets/index.html");
@@ -123,7 +124,7 @@ fn with_cookie(mut resp: Response, cookie: &str) -> ApiResult<Response> {
 async fn sign_in(
     State(s): State<ApiState>,
     headers: HeaderMap,
-    Json(body): Json<SignIn>,
+    JsonBody(body): JsonBody<SignIn>,
 ) -> ApiResult<Response> {
     let now = chrono::Utc::now().timestamp();
     let (session, sealed) = s.auth.sign_in(body.token.trim(), now)?;
