@@ -41,8 +41,8 @@ async fn create(api: &Api, body: &Value) -> String {
 
 /// Sign in from the keyboard: the page focuses the token field, the
 /// token is typed and Enter submits.
-async fn sign_in(b: &Browser, url: &str, token: &str) {
-    b.goto(&format!("{url}/ui/")).await;
+async fn sign_in(b: &Browser, page: &str, token: &str) {
+    b.goto(page).await;
     b.find("#token").await;
     eventually(
         "the sign-in page to focus its field",
@@ -125,7 +125,7 @@ async fn an_operator_watches_a_canary_live_and_acts_as_their_role_allows() {
     );
 
     let b = driver.browser(1280, 900).await;
-    sign_in(&b, &url, admin.trim()).await;
+    sign_in(&b, &format!("{url}/ui/"), admin.trim()).await;
     let who = b
         .text_until("#subject", Duration::from_secs(5), |t| !t.is_empty())
         .await;
@@ -200,7 +200,8 @@ async fn an_operator_watches_a_canary_live_and_acts_as_their_role_allows() {
     // refuses the action the page does not offer.
     b.find("#signout").await.click().await.unwrap();
     b.find("#token").await;
-    sign_in(&b, &url, viewer.trim()).await;
+    // Lists two items a page: the pages follow their cursors.
+    sign_in(&b, &format!("{url}/ui/?page=2"), viewer.trim()).await;
     let id = create(&api, &canary("4.0.0", 60)).await;
     open_at_20(&b, &id).await;
     assert_eq!(
@@ -252,6 +253,23 @@ async fn an_operator_watches_a_canary_live_and_acts_as_their_role_allows() {
         assert_eq!(fits, json!(true), "{section} is wider than 375 px");
     }
     b.screenshot(&shots().join("narrow-375.png")).await;
+
+    // Two a page, every module version and deployment is still listed.
+    for (section, title, rows) in [
+        ("#/modules", "Modules", 4),
+        ("#/deployments", "Deployments", 4),
+    ] {
+        b.eval("location.hash = arguments[0];", vec![json!(section)])
+            .await;
+        b.text_until("#view h1", Duration::from_secs(10), |t| t == title)
+            .await;
+        eventually(
+            &format!("{rows} rows in {section}"),
+            Duration::from_secs(10),
+            || async { (b.count("#view tbody tr").await == rows).then_some(()) },
+        )
+        .await;
+    }
     b.close().await;
     traffic.stop().await;
     eprintln!("screenshots in {}", shots().display());

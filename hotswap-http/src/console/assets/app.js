@@ -29,6 +29,21 @@ async function call(path, { method = "GET", body } = {}) {
   return data;
 }
 
+// Items per list request: the API's most, unless `?page=N` asks for fewer.
+const PAGE = Math.min(Number(new URLSearchParams(location.search).get("page")) || 1000, 1000);
+
+// Every item of a paged list, following its cursors.
+async function all(path) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await call(`${path}?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
+
 // h("td", {class: "x"}, "text", child): an element with attributes and
 // children (strings become text nodes).
 function h(tag, attrs = {}, ...children) {
@@ -93,8 +108,7 @@ function actionsFor(d) {
 
 async function deployments() {
   const render = async () => {
-    const page = await call(`${API}/deployments?limit=1000`);
-    const rows = page.items.slice().reverse().map((d) => [
+    const rows = (await all(`${API}/deployments`)).reverse().map((d) => [
       h("a", { href: `#/deployments/${d.id}` }, d.module),
       `${d.from_version ?? "—"} → ${d.to_version}`,
       d.strategy.type.replace("_", " "),
@@ -189,8 +203,7 @@ function renderDeployment(view) {
 // Modules and nodes ------------------------------------------------------
 
 async function modules() {
-  const page = await call(`${API}/modules?limit=1000`);
-  const rows = page.items.map((m) => [
+  const rows = (await all(`${API}/modules`)).map((m) => [
     m.name, m.version, m.kind, h("code", { title: m.digest }, short(m.digest)),
     m.wit_world ?? (m.exports.map((e) => e.name).join(", ") || "—"),
     `${m.size_bytes} B`,
@@ -202,9 +215,8 @@ async function modules() {
 
 async function nodes() {
   const render = async () => {
-    const page = await call(`${API}/nodes?limit=1000`);
     const regions = new Map();
-    for (const n of page.items) {
+    for (const n of await all(`${API}/nodes`)) {
       if (!regions.has(n.region)) regions.set(n.region, []);
       regions.get(n.region).push(n);
     }
