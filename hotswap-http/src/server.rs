@@ -4,12 +4,13 @@
 use std::future::Future;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::problem::Problem;
 
@@ -82,15 +83,35 @@ pub(crate) fn timed_out(after: Duration) -> Response {
 }
 
 /// Serve `router` on `listener` until `shutdown` completes; requests in
-/// flight then finish before this returns.
+/// flight then finish before this returns, and responses that would last
+/// as long as their subject (event streams) end, through the
+/// [`ShuttingDown`] every request carries.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let (tx, rx) = watch::channel(false);
+    let router = router.layer(Extension(ShuttingDown(rx)));
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        })
         .await
+}
+
+/// In a request's extensions (under [`serve`]): completes when the server
+/// begins to shut down, so a long response can end instead of holding
+/// the shutdown back.
+#[derive(Clone, Debug)]
+pub struct ShuttingDown(watch::Receiver<bool>);
+
+impl ShuttingDown {
+    /// Completes once the server is shutting down (or gone).
+    pub async fn wait(mut self) {
+        let _ = self.0.wait_for(|down| *down).await;
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -316,3 +316,38 @@ async fn a_deployment_streams_a_view_at_each_change_until_it_ends() {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+/// A server shutting down ends the event streams it serves rather than
+/// wait for deployments that may never end.
+#[tokio::test]
+async fn a_shutdown_ends_the_streams_it_serves() {
+    let mut s = start().await;
+    s.push("calc", "1.0.0", fixtures::numeric(1)).await;
+    let created: Value = s
+        .http
+        .post(s.url("/api/v1/wasm/deployments"))
+        .bearer_auth(admin())
+        .json(&json!({"module": "calc", "to_version": "1.0.0", "start": false}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let stream = s
+        .http
+        .get(s.url(&format!("/api/v1/wasm/deployments/{id}/stream")))
+        .bearer_auth(admin())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let reading = tokio::spawn(views(stream));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopped = tokio::time::timeout(Duration::from_secs(10), s.stop()).await;
+    assert!(stopped.is_ok(), "the shutdown waited for the stream");
+    let seen = reading.await.unwrap();
+    assert_eq!(seen.len(), 1, "the pending view, then the end");
+    assert_eq!(seen[0]["deployment"]["phase"], "pending");
+}

@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures::{Future, Stream};
+use futures::{Future, Stream, StreamExt};
 use hotswap_core::domain::DeploymentId;
 use tokio::sync::watch;
 
@@ -23,6 +23,7 @@ use super::deployments::view;
 use crate::auth::{Principal, Role};
 use crate::extract::path_param;
 use crate::problem::ApiResult;
+use crate::server::ShuttingDown;
 use crate::wire::DeploymentView;
 
 /// How often a followed deployment is read.
@@ -39,6 +40,7 @@ pub(crate) const POLL: Duration = Duration::from_millis(250);
 pub(crate) async fn stream(
     State(s): State<ApiState>,
     Extension(followed): Extension<Arc<Followed>>,
+    shutting_down: Option<Extension<ShuttingDown>>,
     who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
@@ -63,6 +65,15 @@ pub(crate) async fn stream(
             .await
             .map(|(e, sent)| (Ok(e), (latest, sent)))
     });
+    // A server shutting down ends the stream (followers follow again,
+    // through another replica) rather than wait for the deployment.
+    let down = async move {
+        match shutting_down {
+            Some(Extension(s)) => s.wait().await,
+            None => std::future::pending().await,
+        }
+    };
+    let events = events.take_until(Box::pin(down));
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
@@ -181,8 +192,6 @@ impl Followed {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use futures::StreamExt;
 
     use super::*;
 

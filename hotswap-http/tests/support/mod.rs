@@ -34,6 +34,15 @@ pub struct Server {
 }
 
 impl Server {
+    /// Shut the server down as a signal would, and wait until it stopped.
+    #[allow(dead_code)]
+    pub async fn stop(&mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        (&mut self.task).await.expect("the server task")
+    }
+
     /// The default plane's backends.
     #[allow(dead_code)]
     pub fn backends(&self) -> &Backends {
