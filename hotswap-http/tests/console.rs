@@ -247,9 +247,9 @@ async fn views(resp: reqwest::Response) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_deployment_streams_a_view_at_each_change_until_it_ends() {
-    let s = start().await;
+/// A deployment of calc@1.0.0 created and not started, and its event
+/// stream opened with `bearer`.
+async fn follow_pending(s: &Server, bearer: &str) -> (String, reqwest::Response) {
     s.push("calc", "1.0.0", fixtures::numeric(1)).await;
     let created: Value = s
         .http
@@ -266,11 +266,18 @@ async fn a_deployment_streams_a_view_at_each_change_until_it_ends() {
     let stream = s
         .http
         .get(s.url(&format!("/api/v1/wasm/deployments/{id}/stream")))
-        .bearer_auth(token("vera", &[Role::Viewer]))
+        .bearer_auth(bearer)
         .send()
         .await
         .unwrap();
     assert_eq!(stream.status(), 200);
+    (id, stream)
+}
+
+#[tokio::test]
+async fn a_deployment_streams_a_view_at_each_change_until_it_ends() {
+    let s = start().await;
+    let (id, stream) = follow_pending(&s, &token("vera", &[Role::Viewer])).await;
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     // The client follows the same stream.
     let client = ControlPlaneClient::new(
@@ -322,27 +329,7 @@ async fn a_deployment_streams_a_view_at_each_change_until_it_ends() {
 #[tokio::test]
 async fn a_shutdown_ends_the_streams_it_serves() {
     let mut s = start().await;
-    s.push("calc", "1.0.0", fixtures::numeric(1)).await;
-    let created: Value = s
-        .http
-        .post(s.url("/api/v1/wasm/deployments"))
-        .bearer_auth(admin())
-        .json(&json!({"module": "calc", "to_version": "1.0.0", "start": false}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
-    let stream = s
-        .http
-        .get(s.url(&format!("/api/v1/wasm/deployments/{id}/stream")))
-        .bearer_auth(admin())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stream.status(), 200);
+    let (_, stream) = follow_pending(&s, &admin()).await;
     let reading = tokio::spawn(views(stream));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stopped = tokio::time::timeout(Duration::from_secs(10), s.stop()).await;
