@@ -182,7 +182,7 @@ function renderDeployment(view) {
       h("dt", {}, "Step"), h("dd", { id: "step" }, `${stepOf(d)} of ${Math.max(p.total_steps, 1)}`),
       h("dt", {}, "Nodes updated"), h("dd", {}, `${p.nodes_updated} of ${p.nodes_targeted}`),
       d.reason?.message ? [h("dt", {}, "Why"), h("dd", { id: "reason" }, d.reason.message)] : null),
-    h("div", { "aria-live": "polite", id: "live" }, `Traffic on ${d.to_version}: ${traffic} %, ${view.percent} % done.`),
+    h("div", { "aria-live": "polite", id: "live" }, `Traffic on ${d.to_version}: ${traffic} %. Rollout ${view.percent} % done.`),
     split,
     h("div", { class: "actions", id: "actions" }, buttons),
     h("p", { id: "action-error", class: "error", role: "alert" }),
