@@ -133,6 +133,8 @@ pub(crate) fn cookie_value(headers: &http::HeaderMap) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::arbitrary::Arbitrary as _;
+
     use super::*;
 
     fn session(expires_at: i64) -> Session {
@@ -177,6 +179,35 @@ mod tests {
         let a = SessionKey::derived_from(b"a shared secret of enough bytes!");
         let b = SessionKey::derived_from(b"a shared secret of enough bytes!");
         assert!(b.open(&a.seal(&session(10)), 0).is_ok());
+    }
+
+    proptest::proptest! {
+        /// Any session opens as it was sealed, and a cookie with any one
+        /// character changed is refused.
+        #[test]
+        fn a_session_opens_as_sealed_and_any_change_is_refused(
+            subject in "[a-z0-9@._-]{1,24}",
+            roles in proptest::sample::subsequence(
+                vec![Role::Viewer, Role::Developer, Role::Admin], 0..=3),
+            expires_at in 1i64..4_000_000_000,
+            at in proptest::sample::Index::arbitrary(),
+            to in proptest::sample::Index::arbitrary(),
+        ) {
+            let key = SessionKey::derived_from(b"a session secret of 32 bytes or more");
+            let s = Session { subject, roles, expires_at, csrf: csrf_token() };
+            let sealed = key.seal(&s);
+            proptest::prop_assert_eq!(key.open(&sealed, expires_at - 1).unwrap(), s);
+            let mut chars: Vec<char> = sealed.chars().collect();
+            let i = at.index(chars.len());
+            let alphabet: Vec<char> =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+                    .chars()
+                    .filter(|c| *c != chars[i])
+                    .collect();
+            chars[i] = alphabet[to.index(alphabet.len())];
+            let changed: String = chars.into_iter().collect();
+            proptest::prop_assert!(key.open(&changed, 0).is_err(), "{changed} opened");
+        }
     }
 
     #[test]

@@ -136,6 +136,40 @@ mod tests {
         assert_eq!(next_event(&mut buffer).unwrap().data, "2");
     }
 
+    proptest::proptest! {
+        /// However the bytes of a stream are cut into chunks, with LF or
+        /// CRLF line ends and keep-alive comments between events, the
+        /// same events come out, in order.
+        #[test]
+        fn events_survive_any_chunking(
+            texts in proptest::collection::vec("[ -~]{0,40}", 1..8),
+            cuts in proptest::collection::vec(0usize..10_000, 0..8),
+            crlf in proptest::bool::ANY,
+        ) {
+            let nl = if crlf { "\r\n" } else { "\n" };
+            let mut raw = String::new();
+            for t in &texts {
+                let data = serde_json::to_string(t).unwrap();
+                raw.push_str(&format!(":keep-alive{nl}{nl}event: view{nl}data: {data}{nl}{nl}"));
+            }
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (raw.len() + 1)).collect();
+            cuts.sort_unstable();
+            let mut chunks = Vec::new();
+            let mut from = 0;
+            for c in cuts.into_iter().chain([raw.len()]) {
+                chunks.push(Ok(Bytes::from(raw[from..c].to_owned())));
+                from = c;
+            }
+            let got: Vec<Result<String>> = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(events("test", futures::stream::iter(chunks), "view").collect());
+            let got: Vec<String> = got.into_iter().map(Result::unwrap).collect();
+            proptest::prop_assert_eq!(got, texts);
+        }
+    }
+
     #[tokio::test]
     async fn named_events_parse_and_an_error_event_ends_the_stream() {
         let chunks: Vec<reqwest::Result<Bytes>> = vec![
