@@ -86,7 +86,7 @@ pub(crate) async fn run(args: ControlPlaneArgs) -> AppResult<()> {
         },
         ServerLimits::default(),
     );
-    println!("hotswap control plane {replica} on http://{addr}");
+    println!("hotswap control plane {replica} on http://{addr} (web console at /ui/)");
     server::serve(listener, app, server::shutdown_signal()).await?;
     loop_task.abort();
     if let Some(task) = forward {

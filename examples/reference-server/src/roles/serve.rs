@@ -171,6 +171,7 @@ pub(crate) async fn run(args: ServeArgs) -> AppResult<()> {
         limits,
     );
     println!("hotswap serving on http://{addr}");
+    println!("web console on http://{addr}/ui/ (sign in with the token below)");
     if let Some(i) = &ingress {
         println!("HTTP ingress on {}", i.url);
     }
