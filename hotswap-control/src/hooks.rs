@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use hotswap_core::domain::Webhook;
+use hotswap_core::retry::RetryPolicy;
 use hotswap_core::{Error, Result};
 use serde_json::Value as Json;
 use sha2::Sha256;
@@ -160,6 +161,9 @@ impl HookAnswer {
     }
 }
 
+/// The wait before a webhook's first retry (doubling, with jitter).
+const HOOK_BACKOFF: Duration = Duration::from_millis(400);
+
 /// Calls webhooks with signed payloads.
 #[derive(Clone, Debug)]
 pub struct WebhookSender {
@@ -187,10 +191,12 @@ impl WebhookSender {
             error: None,
             retry_after: None,
         };
+        let mut waits = RetryPolicy::new(hook.retries + 1, HOOK_BACKOFF, HOOK_BACKOFF * 8).waits();
         for attempt in 0..=hook.retries {
-            if attempt > 0 {
-                let backoff = Duration::from_millis(200 << attempt.min(4));
-                tokio::time::sleep(backoff).await;
+            if attempt > 0
+                && let Some(wait) = waits.next()
+            {
+                tokio::time::sleep(wait).await;
             }
             answer.attempts = attempt + 1;
             let signature = self.secret.sign(Utc::now().timestamp(), &body);

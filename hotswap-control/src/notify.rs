@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use hotswap_core::domain::{EdgeNode, NodeStatus, ShortName};
 use hotswap_core::notify::{Notification, NotificationEvent, Notifier};
 use hotswap_core::observe::NOTIFICATIONS;
+use hotswap_core::retry::RetryPolicy;
 use hotswap_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -83,9 +84,14 @@ impl SinkConfig {
 /// counted).
 const QUEUE: usize = 1024;
 
-/// How long one delivery attempt may take, and how many are made.
+/// How long one delivery attempt may take.
 const TIMEOUT: Duration = Duration::from_secs(5);
-const ATTEMPTS: u32 = 3;
+
+/// How deliveries are retried: 3 attempts, waiting 0.5 s then 1 s (with
+/// jitter).
+fn retry() -> RetryPolicy {
+    RetryPolicy::new(3, Duration::from_millis(500), Duration::from_secs(1))
+}
 
 /// Delivers notifications to sinks.
 #[derive(Debug)]
@@ -166,9 +172,13 @@ async fn deliver(
         let payload = serde_json::to_vec(&body(&sink, &n)).unwrap_or_default();
         let mut last = String::new();
         let mut sent = false;
-        for attempt in 0..ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+        let retry = retry();
+        let mut waits = retry.waits();
+        for attempt in 0..retry.attempts {
+            if attempt > 0
+                && let Some(wait) = waits.next()
+            {
+                tokio::time::sleep(wait).await;
             }
             let mut request = client
                 .post(&sink.url)
